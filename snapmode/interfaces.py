@@ -1,0 +1,118 @@
+"""The boundaries of the platform: `Embedder`, `VectorStore`, `MetadataStore` and the values they exchange.
+
+Each has an embedded implementation (milvus-lite, SQLite) and a real one (Milvus, Solr) that drop in for each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from PIL import Image
+
+from snapmode.records import ProductRecord
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Maps RGB images to L2-normalised float32 vectors of a fixed dimension."""
+
+    name: str
+    dim: int
+
+    def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """Returns an array of shape (len(images), dim), each row of unit length."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilter:
+    """Restrictions on which products a search may return; None means no restriction."""
+
+    category: str | None = None
+    site: str | None = None
+    brand: str | None = None
+    colour: str | None = None
+    price_min: float | None = None
+    price_max: float | None = None
+
+    def is_empty(self) -> bool:
+        return all(v is None for v in (self.category, self.site, self.brand, self.colour,
+                                       self.price_min, self.price_max))
+
+
+@dataclass(frozen=True, slots=True)
+class VectorItem:
+    """One image's embedding with the scalar fields that searches filter on."""
+
+    image_id: str
+    product_key: str
+    vector: np.ndarray
+    site: str = ""
+    category: str = ""
+    brand: str = ""
+    colour: str = ""
+    price: float = -1.0  # -1: unknown
+
+    @classmethod
+    def from_record(cls, record: ProductRecord, image_id: str, vector: np.ndarray) -> VectorItem:
+        return cls(image_id=image_id, product_key=record.key, vector=vector, site=record.site,
+                   category=record.category or "", brand=record.brand or "", colour=record.colour or "",
+                   price=record.price if record.price is not None else -1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class VectorHit:
+    image_id: str
+    product_key: str
+    score: float  # cosine similarity, higher is closer
+
+
+class StoreError(RuntimeError):
+    """A store refused or failed an operation."""
+
+
+class StoreUnavailable(StoreError):
+    """The store could not be reached or timed out: retry later, nothing was acknowledged."""
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    dim: int
+
+    def upsert(self, items: Sequence[VectorItem]) -> None:
+        """Insert or replace by `image_id`; durable and searchable when it returns."""
+        ...
+
+    def search(self, vectors: np.ndarray, k: int, where: SearchFilter | None = None) -> list[list[VectorHit]]:
+        """Nearest images for each query row, best first."""
+        ...
+
+    def delete(self, image_ids: Sequence[str]) -> None: ...
+
+    def count(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class MetadataStore(Protocol):
+    def upsert(self, records: Sequence[ProductRecord]) -> None:
+        """Insert or replace by product key."""
+        ...
+
+    def get(self, keys: Sequence[str]) -> dict[str, ProductRecord]:
+        """The records that exist among `keys`."""
+        ...
+
+    def query(self, text: str | None = None, where: SearchFilter | None = None, limit: int = 20) -> list[ProductRecord]:
+        """Products matching a free-text query on title, brand and description, and the filter."""
+        ...
+
+    def delete(self, keys: Sequence[str]) -> None: ...
+
+    def count(self) -> int: ...
+
+    def close(self) -> None: ...

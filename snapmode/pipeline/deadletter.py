@@ -1,0 +1,35 @@
+"""Dead-letter sinks: where rejected records and images go, with their reasons. Kafka's topic is the real one."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from typing import Protocol
+
+from snapmode.pipeline.steps import Rejection
+
+
+class DeadLetterSink(Protocol):
+    def send(self, rejection: Rejection) -> None: ...
+
+
+class JsonlDeadLetter:
+    """Appends each rejection as one JSON line to a file (the embedded stand-in for the dead-letter topic)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+
+    def send(self, rejection: Rejection) -> None:
+        line = json.dumps(asdict(rejection), ensure_ascii=False)
+        with self._lock, self.path.open("a", encoding="utf-8") as out:
+            out.write(line + "\n")
+
+
+def read_dead_letters(path: Path) -> list[Rejection]:
+    if not path.exists():
+        return []
+    return [Rejection(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

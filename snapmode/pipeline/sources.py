@@ -1,0 +1,35 @@
+"""Turn what a user points `snapmode ingest` at into product records: a catalog, a folder, or a JSONL of records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from snapmode.pipeline.steps import Rejection
+from snapmode.records import InvalidRecord, ProductRecord
+
+
+def read_records_jsonl(path: Path) -> Iterator[ProductRecord | Rejection]:
+    """Each line a `ProductRecord` as JSON; a malformed line becomes a `Rejection` carrying the line."""
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                yield ProductRecord.from_json(line)
+            except InvalidRecord as exc:
+                yield Rejection(reason="invalid_record", detail=f"{path}:{number}: {exc}", payload=line[:10_000])
+
+
+def iter_records(path: Path, site: str) -> Iterator[ProductRecord | Rejection]:
+    """Records from a sample catalog (`catalog.jsonl` inside), a JSONL file of records, or a `<product_id>/*.jpg` folder."""
+    from snapmode.catalog.manifest import catalog_records, folder_records
+
+    if path.is_file() and path.suffix == ".jsonl":
+        yield from read_records_jsonl(path)
+    elif (path / "catalog.jsonl").is_file():
+        yield from catalog_records(path, site=site)
+    elif path.is_dir():
+        yield from folder_records(path, site=site)
+    else:
+        raise FileNotFoundError(f"{path} is neither a catalog, a folder of <product_id>/*.jpg, nor a .jsonl file")

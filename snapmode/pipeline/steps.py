@@ -1,0 +1,84 @@
+"""The pipeline steps as plain functions: prepare (fetch, validate, decode) -> embed -> write.
+
+The in-process runner and the Storm bolts call these same functions; no step lives only in one of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import httpx
+from PIL import Image
+
+from snapmode.interfaces import Embedder, MetadataStore, VectorItem, VectorStore
+from snapmode.pipeline.decode import DecodeLimits, decode_image
+from snapmode.pipeline.errors import ImageRejected
+from snapmode.pipeline.fetch import fetch_bytes
+from snapmode.records import ImageRef, ProductRecord
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOptions:
+    timeout_s: float = 10.0
+    allow_private: bool = False
+
+
+@dataclass(slots=True)
+class PreparedImage:
+    """A decoded, validated image of one product, ready to embed."""
+
+    record: ProductRecord
+    ref: ImageRef
+    image: Image.Image
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why something was not indexed: the unit of the dead-letter stream."""
+
+    reason: str
+    detail: str
+    product_key: str | None = None
+    image_id: str | None = None
+    url: str | None = None
+    payload: str | None = None  # the raw input when it could not be parsed
+    at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+
+    @classmethod
+    def of_image(cls, record: ProductRecord, ref: ImageRef, error: ImageRejected) -> Rejection:
+        return cls(reason=error.reason, detail=error.detail, product_key=record.key, image_id=ref.image_id,
+                   url=ref.url)
+
+
+def prepare_image(record: ProductRecord, ref: ImageRef, limits: DecodeLimits, options: FetchOptions,
+                  client: httpx.Client | None = None) -> PreparedImage:
+    """Fetch and decode one image of a record; raises `ImageRejected`."""
+    data = fetch_bytes(ref.url, timeout_s=options.timeout_s, max_bytes=limits.max_bytes,
+                       allow_private=options.allow_private, client=client)
+    return PreparedImage(record=record, ref=ref, image=decode_image(data, limits))
+
+
+def embed_images(embedder: Embedder, prepared: Sequence[PreparedImage]) -> list[VectorItem]:
+    """One batched forward pass; each image becomes a `VectorItem` keyed by its deterministic id."""
+    if not prepared:
+        return []
+    vectors = embedder.embed([p.image for p in prepared])
+    assert vectors.shape == (len(prepared), embedder.dim), f"embedder returned {vectors.shape}"
+    return [VectorItem.from_record(p.record, p.ref.image_id, vector) for p, vector in zip(prepared, vectors)]
+
+
+def write_metadata(store: MetadataStore, records: Sequence[ProductRecord]) -> None:
+    store.upsert(list({r.key: r for r in records}.values()))
+
+
+def write_vectors(store: VectorStore, items: Sequence[VectorItem]) -> None:
+    store.upsert(list({i.image_id: i for i in items}.values()))
+
+
+def write_batch(vectors: VectorStore, metadata: MetadataStore, records: Sequence[ProductRecord],
+                items: Sequence[VectorItem]) -> None:
+    """Metadata first, then vectors: every searchable vector has its product's metadata. Both are upserts."""
+    write_metadata(metadata, records)
+    write_vectors(vectors, items)

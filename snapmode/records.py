@@ -1,0 +1,105 @@
+"""The product record that crawlers publish and every pipeline consumes, and the id of each indexed image."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+SCHEMA_VERSION = 1
+
+
+class ProductRecord(BaseModel):
+    """One product as seen on one shop at one time (schema version 1).
+
+    `image_urls` are http(s) or file URLs; their order is the shop's gallery order.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    site: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$")
+    product_id: str = Field(min_length=1, max_length=200)
+    url: str = Field(min_length=1, max_length=2048)
+    title: str = Field(min_length=1, max_length=500)
+    brand: str | None = Field(None, max_length=200)
+    category: str | None = Field(None, max_length=200)
+    colour: str | None = Field(None, max_length=100)
+    price: float | None = Field(None, ge=0)
+    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
+    availability: str | None = Field(None, max_length=100)
+    description: str | None = Field(None, max_length=5000)
+    image_urls: tuple[str, ...] = Field(min_length=1, max_length=100)
+    crawled_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @field_validator("image_urls")
+    @classmethod
+    def _unique_urls(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        for url in urls:
+            if not url.startswith(("http://", "https://", "file://")):
+                raise ValueError(f"image URL must be http(s) or file: {url[:200]!r}")
+        return tuple(dict.fromkeys(urls))
+
+    @field_validator("crawled_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+    @property
+    def key(self) -> str:
+        """The product's key across the platform: unique per shop."""
+        return product_key(self.site, self.product_id)
+
+    def images(self) -> list[ImageRef]:
+        return [ImageRef(image_id=image_id(self.site, self.product_id, url), url=url, position=i)
+                for i, url in enumerate(self.image_urls)]
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> ProductRecord:
+        """Parse and validate; raises `InvalidRecord` with a readable reason."""
+        try:
+            return cls.model_validate_json(raw)
+        except ValidationError as exc:
+            raise InvalidRecord(_summarise(exc)) from exc
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ProductRecord:
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise InvalidRecord(_summarise(exc)) from exc
+
+
+class ImageRef(BaseModel):
+    """One image of a product, with its deterministic id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    image_id: str
+    url: str
+    position: int
+
+
+class InvalidRecord(ValueError):
+    """A record that does not match the schema; the message says which fields and why."""
+
+
+def product_key(site: str, product_id: str) -> str:
+    return f"{site}:{product_id}"
+
+
+def image_id(site: str, product_id: str, image_url: str) -> str:
+    """A stable 32-hex id for one image of one product: a replay upserts the same id instead of duplicating."""
+    digest = hashlib.sha256(json.dumps([site, product_id, image_url]).encode()).hexdigest()
+    return digest[:32]
+
+
+def _summarise(exc: ValidationError) -> str:
+    parts = [f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}" for e in exc.errors()[:5]]
+    return "; ".join(parts)

@@ -1,0 +1,123 @@
+"""`VectorStore` on Milvus through pymilvus: a milvus-lite file (embedded) or a Milvus server (cluster)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from pymilvus import DataType, MilvusClient, MilvusException
+
+from snapmode.interfaces import SearchFilter, StoreError, StoreUnavailable, VectorHit, VectorItem
+from snapmode.logs import get_logger
+
+log = get_logger(__name__)
+
+_STRING_FIELDS = ("product_key", "site", "category", "brand", "colour")
+HNSW_PARAMS = {"M": 16, "efConstruction": 200}
+
+
+def filter_expression(where: SearchFilter | None) -> str:
+    """The Milvus boolean expression for a filter ("" for none); string values are JSON-quoted."""
+    if where is None:
+        return ""
+    clauses = [f"{name} == {json.dumps(value)}" for name in ("site", "category", "brand", "colour")
+               if (value := getattr(where, name)) is not None]
+    if where.price_min is not None:
+        clauses.append(f"price >= {float(where.price_min)}")
+    if where.price_max is not None:
+        clauses.append(f"(price >= 0 and price <= {float(where.price_max)})")
+    return " and ".join(clauses)
+
+
+class MilvusVectorStore:
+    """Cosine-similarity HNSW index of image embeddings keyed by `image_id`.
+
+    `uri` is a file path for milvus-lite or an http(s) URL of a Milvus server.
+    """
+
+    def __init__(self, *, uri: str, collection: str, dim: int, ef: int = 128, timeout_s: float = 30.0) -> None:
+        self.uri = uri
+        self.collection = collection
+        self.dim = dim
+        self.ef = ef
+        self.timeout_s = timeout_s
+        if "://" not in uri:
+            Path(uri).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.client = MilvusClient(uri=uri, timeout=timeout_s)
+            self._ensure_collection()
+        except MilvusException as exc:
+            raise StoreUnavailable(f"Milvus at {uri} unavailable: {exc}") from exc
+
+    def _ensure_collection(self) -> None:
+        if self.client.has_collection(self.collection):
+            self._check_dim()
+            self.client.load_collection(self.collection)
+            return
+        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("image_id", DataType.VARCHAR, is_primary=True, max_length=64)
+        schema.add_field("product_key", DataType.VARCHAR, max_length=512)
+        for name in _STRING_FIELDS[1:]:
+            schema.add_field(name, DataType.VARCHAR, max_length=256)
+        schema.add_field("price", DataType.FLOAT)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
+        index = self.client.prepare_index_params()
+        index.add_index(field_name="vector", index_type="HNSW", metric_type="COSINE", params=HNSW_PARAMS)
+        self.client.create_collection(self.collection, schema=schema, index_params=index)
+        log.info("milvus.collection_created", uri=self.uri, collection=self.collection, dim=self.dim)
+
+    def _check_dim(self) -> None:
+        fields = self.client.describe_collection(self.collection)["fields"]
+        dim = next(int(f["params"]["dim"]) for f in fields if f["name"] == "vector")
+        if dim != self.dim:
+            raise StoreError(f"collection {self.collection!r} holds {dim}-d vectors, the embedder makes {self.dim}-d: "
+                             "use another collection or data dir")
+
+    def upsert(self, items: Sequence[VectorItem]) -> None:
+        if not items:
+            return
+        rows = []
+        for item in items:
+            vector = np.asarray(item.vector, dtype=np.float32).reshape(-1)
+            assert vector.shape == (self.dim,), f"vector of {item.image_id} has shape {vector.shape}, want ({self.dim},)"
+            rows.append({"image_id": item.image_id, "product_key": item.product_key, "site": item.site[:256],
+                         "category": item.category[:256], "brand": item.brand[:256], "colour": item.colour[:256],
+                         "price": float(item.price), "vector": vector.tolist()})
+        self._call(self.client.upsert, self.collection, rows)
+        self._call(self.client.flush, self.collection)
+
+    def search(self, vectors: np.ndarray, k: int, where: SearchFilter | None = None) -> list[list[VectorHit]]:
+        queries = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        results = self._call(self.client.search, self.collection, data=queries.tolist(), limit=k,
+                             filter=filter_expression(where), output_fields=["product_key"],
+                             search_params={"metric_type": "COSINE", "params": {"ef": max(self.ef, k)}})
+        return [[VectorHit(image_id=str(hit["id"] if "id" in hit else hit["image_id"]),
+                           product_key=hit["entity"]["product_key"], score=float(hit["distance"]))
+                 for hit in hits] for hits in results]
+
+    def delete(self, image_ids: Sequence[str]) -> None:
+        if image_ids:
+            self._call(self.client.delete, self.collection, ids=list(image_ids))
+            self._call(self.client.flush, self.collection)
+
+    def count(self) -> int:
+        rows = self._call(self.client.query, self.collection, filter="", output_fields=["count(*)"])
+        return int(rows[0]["count(*)"])
+
+    def existing(self, image_ids: Sequence[str]) -> set[str]:
+        """Which of `image_ids` are stored."""
+        if not image_ids:
+            return set()
+        rows = self._call(self.client.get, self.collection, ids=list(image_ids), output_fields=["image_id"])
+        return {row["image_id"] for row in rows}
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _call(self, method, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return method(*args, timeout=self.timeout_s, **kwargs)
+        except MilvusException as exc:
+            raise StoreUnavailable(f"Milvus {method.__name__} failed at {self.uri}: {exc}") from exc

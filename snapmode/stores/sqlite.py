@@ -1,0 +1,111 @@
+"""`MetadataStore` in one SQLite file, with FTS5 full-text search over title, brand and description."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from snapmode.interfaces import SearchFilter, StoreUnavailable
+from snapmode.records import ProductRecord
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS products (
+    key TEXT PRIMARY KEY,
+    site TEXT NOT NULL,
+    product_id TEXT NOT NULL,
+    category TEXT,
+    brand TEXT,
+    colour TEXT,
+    price REAL,
+    crawled_at TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS products_category ON products(category);
+CREATE INDEX IF NOT EXISTS products_site ON products(site);
+CREATE VIRTUAL TABLE IF NOT EXISTS products_fts USING fts5(key UNINDEXED, title, brand, description);
+"""
+
+
+def _fts_query(text: str) -> str:
+    """Each word of free text as a quoted prefix term, so user input never reaches FTS5 syntax."""
+    words = re.findall(r"\w+", text.lower())
+    return " ".join(f'"{w}"*' for w in words)
+
+
+class SqliteMetadataStore:
+    """Product records keyed by `site:product_id`; safe to share between threads."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite store at {self.path} unusable: {exc}") from exc
+
+    def upsert(self, records: Sequence[ProductRecord]) -> None:
+        latest = {r.key: r for r in records}  # the last record of a key in one batch wins
+        keys = list(latest)
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany("DELETE FROM products_fts WHERE key = ?", [(k,) for k in keys])
+            self._db.executemany(
+                "INSERT OR REPLACE INTO products VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(r.key, r.site, r.product_id, r.category, r.brand, r.colour, r.price, r.crawled_at.isoformat(),
+                  r.to_json()) for r in latest.values()])
+            self._db.executemany("INSERT INTO products_fts VALUES (?, ?, ?, ?)",
+                                 [(r.key, r.title, r.brand or "", r.description or "") for r in latest.values()])
+
+    def get(self, keys: Sequence[str]) -> dict[str, ProductRecord]:
+        if not keys:
+            return {}
+        marks = ",".join("?" * len(keys))
+        with self._lock:
+            rows = self._db.execute(f"SELECT key, record FROM products WHERE key IN ({marks})", list(keys)).fetchall()
+        return {key: ProductRecord.from_json(record) for key, record in rows}
+
+    def query(self, text: str | None = None, where: SearchFilter | None = None, limit: int = 20) -> list[ProductRecord]:
+        clauses, params = [], []
+        sql = "SELECT p.record FROM products p"
+        if text and (match := _fts_query(text)):
+            sql += " JOIN products_fts f ON f.key = p.key"
+            clauses.append("products_fts MATCH ?")
+            params.append(match)
+        if where is not None:
+            for name in ("site", "category", "brand", "colour"):
+                if (value := getattr(where, name)) is not None:
+                    clauses.append(f"p.{name} = ?")
+                    params.append(value)
+            if where.price_min is not None:
+                clauses.append("p.price >= ?")
+                params.append(where.price_min)
+            if where.price_max is not None:
+                clauses.append("p.price <= ?")
+                params.append(where.price_max)
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += (" ORDER BY bm25(products_fts)" if text and "MATCH" in " ".join(clauses) else " ORDER BY p.key") + " LIMIT ?"
+        params.append(limit)
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+        return [ProductRecord.from_json(row[0]) for row in rows]
+
+    def delete(self, keys: Sequence[str]) -> None:
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany("DELETE FROM products WHERE key = ?", [(k,) for k in keys])
+            self._db.executemany("DELETE FROM products_fts WHERE key = ?", [(k,) for k in keys])
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM products").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

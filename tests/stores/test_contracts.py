@@ -1,0 +1,87 @@
+"""Contract tests that every `VectorStore` and `MetadataStore` implementation must pass."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from snapmode.interfaces import MetadataStore, SearchFilter, VectorItem, VectorStore
+from snapmode.records import ProductRecord
+from tests.stores.conftest import DIM
+
+
+def unit(seed: int) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=DIM).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def item(i: int, category: str = "dress", price: float = 10.0) -> VectorItem:
+    return VectorItem(image_id=f"{i:032x}", product_key=f"shop:{i // 2}", vector=unit(i), site="shop",
+                      category=category, brand="Acme", colour="red", price=price)
+
+
+def record(pid: str, **kw: object) -> ProductRecord:
+    data: dict[str, object] = {"site": "shop", "product_id": pid, "url": f"https://shop.example/{pid}",
+                               "title": f"Product {pid}", "image_urls": [f"https://shop.example/{pid}.jpg"]}
+    data.update(kw)
+    return ProductRecord.from_dict(data)
+
+
+def test_vector_upsert_twice_keeps_one_copy(vector_store: VectorStore) -> None:
+    items = [item(i) for i in range(6)]
+    vector_store.upsert(items)
+    vector_store.upsert(items)
+    assert vector_store.count() == 6
+
+
+def test_vector_search_finds_itself_first(vector_store: VectorStore) -> None:
+    vector_store.upsert([item(i) for i in range(10)])
+    hits = vector_store.search(np.stack([unit(3), unit(7)]), k=3)
+    assert [h[0].image_id for h in hits] == [f"{3:032x}", f"{7:032x}"]
+    assert hits[0][0].product_key == "shop:1"
+    assert abs(hits[0][0].score - 1.0) < 1e-3
+    assert hits[0][0].score >= hits[0][1].score >= hits[0][2].score
+
+
+def test_vector_search_applies_filters(vector_store: VectorStore) -> None:
+    vector_store.upsert([item(i, category="dress" if i % 2 else "shoe", price=float(i)) for i in range(12)])
+    hits = vector_store.search(unit(4)[None], k=12, where=SearchFilter(category="dress"))[0]
+    assert hits and all(int(h.image_id, 16) % 2 == 1 for h in hits)
+    hits = vector_store.search(unit(4)[None], k=12, where=SearchFilter(price_min=3, price_max=6))[0]
+    assert sorted(int(h.image_id, 16) for h in hits) == [3, 4, 5, 6]
+
+
+def test_vector_replacement_and_delete(vector_store: VectorStore) -> None:
+    vector_store.upsert([item(1), item(2)])
+    moved = VectorItem(image_id=f"{1:032x}", product_key="shop:0", vector=unit(99), category="hat")
+    vector_store.upsert([moved])
+    assert vector_store.search(unit(99)[None], k=1)[0][0].image_id == f"{1:032x}"
+    vector_store.delete([f"{2:032x}"])
+    assert vector_store.count() == 1
+
+
+def test_metadata_upsert_get_and_replace(metadata_store: MetadataStore) -> None:
+    metadata_store.upsert([record("a", price=5.0), record("b")])
+    metadata_store.upsert([record("a", price=7.0, title="Blue denim jacket")])
+    assert metadata_store.count() == 2
+    got = metadata_store.get(["shop:a", "shop:missing"])
+    assert list(got) == ["shop:a"] and got["shop:a"].price == 7.0
+
+
+def test_metadata_text_query_and_filters(metadata_store: MetadataStore) -> None:
+    metadata_store.upsert([
+        record("1", title="Red striped summer dress", brand="Luma", category="dress", price=40.0),
+        record("2", title="Red leather boots", brand="Stride", category="shoe", price=90.0),
+        record("3", title="Navy summer shorts", brand="Luma", category="trousers", price=25.0),
+    ])
+    assert {r.product_id for r in metadata_store.query("summer")} == {"1", "3"}
+    assert {r.product_id for r in metadata_store.query("red", SearchFilter(category="shoe"))} == {"2"}
+    assert {r.product_id for r in metadata_store.query(None, SearchFilter(brand="Luma", price_max=30))} == {"3"}
+    assert {r.product_id for r in metadata_store.query('luma" *')} == {"1", "3"}  # query syntax is inert
+
+
+def test_metadata_delete(metadata_store: MetadataStore) -> None:
+    metadata_store.upsert([record("x"), record("y")])
+    metadata_store.delete(["shop:x"])
+    assert metadata_store.count() == 1
+    assert [r.product_id for r in metadata_store.query("Product")] == ["y"]
+    assert metadata_store.get(["shop:x"]) == {}
