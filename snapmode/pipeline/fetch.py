@@ -28,6 +28,18 @@ def is_public_host(host: str) -> bool:
     return True
 
 
+def make_http_client(*, allow_private: bool = False, max_redirects: int = 5) -> httpx.Client:
+    """An HTTP client that follows a bounded number of redirects and, unless allowed, refuses every hop
+    (redirects included) that leads to a non-public address."""
+
+    def check_host(request: httpx.Request) -> None:
+        if not allow_private and not is_public_host(request.url.host):
+            raise ImageRejected("private_address", f"{request.url.host} resolves to a non-public address")
+
+    return httpx.Client(follow_redirects=True, max_redirects=max_redirects, headers={"User-Agent": USER_AGENT},
+                        event_hooks={"request": [check_host]})
+
+
 def read_file(path: Path, max_bytes: int) -> bytes:
     try:
         size = path.stat().st_size
@@ -42,16 +54,17 @@ def read_file(path: Path, max_bytes: int) -> bytes:
 
 def fetch_bytes(url: str, *, timeout_s: float = 10.0, max_bytes: int = 20 * 1024 * 1024,
                 allow_private: bool = False, client: httpx.Client | None = None) -> bytes:
-    """The bytes at `url` (path, file:// or http(s)); raises `ImageRejected`, retryable for transient failures."""
+    """The bytes at `url` (path, file:// or http(s)); raises `ImageRejected`, retryable for transient failures.
+
+    A given `client` must come from `make_http_client`, which enforces the address policy on every hop.
+    """
     parsed = urlparse(url)
     if parsed.scheme in ("", "file"):
         return read_file(Path(unquote(parsed.path) if parsed.scheme else url), max_bytes)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise ImageRejected("bad_url", f"unsupported URL {url[:200]!r}")
-    if not allow_private and not is_public_host(parsed.hostname):
-        raise ImageRejected("private_address", f"{parsed.hostname} resolves to a non-public address")
     own_client = client is None
-    client = client or httpx.Client(follow_redirects=True, max_redirects=5, headers={"User-Agent": USER_AGENT})
+    client = client or make_http_client(allow_private=allow_private)
     try:
         with client.stream("GET", url, timeout=timeout_s) as response:
             if response.status_code >= 400:

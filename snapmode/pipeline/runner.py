@@ -15,7 +15,7 @@ from snapmode.logs import get_logger
 from snapmode.pipeline.deadletter import DeadLetterSink
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.errors import ImageRejected
-from snapmode.pipeline.fetch import USER_AGENT
+from snapmode.pipeline.fetch import make_http_client
 from snapmode.pipeline.steps import (FetchOptions, PreparedImage, Rejection, embed_images, prepare_image,
                                      write_batch)
 from snapmode.records import ImageRef, ProductRecord
@@ -68,7 +68,7 @@ class IngestRunner:
         report = IngestReport()
         started = time.perf_counter()
         tick = on_image or (lambda n: None)
-        with httpx.Client(follow_redirects=True, max_redirects=5, headers={"User-Agent": USER_AGENT}) as client, \
+        with make_http_client(allow_private=self.fetch.allow_private) as client, \
                 ThreadPoolExecutor(self.workers, thread_name_prefix="prepare") as pool:
             batch: list[PreparedImage] = []
             for outcome in self._prepared(records, pool, client, report):

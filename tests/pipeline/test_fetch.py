@@ -1,0 +1,89 @@
+"""Fetching image bytes over HTTP and from files: limits, errors, and the private-address policy."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from snapmode.pipeline.errors import ImageRejected
+from snapmode.pipeline.fetch import fetch_bytes
+from tests.conftest import jpeg_bytes
+
+IMAGE = jpeg_bytes()
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802
+        routes = {"/ok.jpg": (200, IMAGE), "/missing.jpg": (404, b"no"), "/busy.jpg": (503, b"later"),
+                  "/big.jpg": (200, b"x" * 5000)}
+        if self.path == "/loop":
+            self.send_response(302)
+            self.send_header("Location", "/loop")
+            self.end_headers()
+            return
+        status, body = routes.get(self.path, (404, b""))
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def fetch(url: str, **kw: object) -> bytes:
+    return fetch_bytes(url, allow_private=True, timeout_s=5, **kw)  # type: ignore[arg-type]
+
+
+def test_fetches_an_image(base_url: str) -> None:
+    assert fetch(f"{base_url}/ok.jpg") == IMAGE
+
+
+@pytest.mark.parametrize(("path", "reason", "retryable"), [
+    ("/missing.jpg", "http_error", False), ("/busy.jpg", "http_error", True), ("/loop", "redirect_loop", False)])
+def test_http_failures_say_why_and_whether_to_retry(base_url: str, path: str, reason: str, retryable: bool) -> None:
+    with pytest.raises(ImageRejected) as err:
+        fetch(base_url + path)
+    assert (err.value.reason, err.value.retryable) == (reason, retryable)
+
+
+def test_body_over_the_limit_is_refused(base_url: str) -> None:
+    with pytest.raises(ImageRejected, match="too_large"):
+        fetch(f"{base_url}/big.jpg", max_bytes=1000)
+
+
+def test_unreachable_host_is_retryable() -> None:
+    with pytest.raises(ImageRejected) as err:
+        fetch("http://127.0.0.1:9/x.jpg")
+    assert err.value.reason == "unreachable" and err.value.retryable
+
+
+def test_loopback_is_refused_unless_allowed(base_url: str) -> None:
+    with pytest.raises(ImageRejected, match="private_address"):
+        fetch_bytes(f"{base_url}/ok.jpg", allow_private=False)
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/a.jpg", "gopher://x", "http://"])
+def test_unsupported_urls_are_refused(url: str) -> None:
+    with pytest.raises(ImageRejected, match="bad_url"):
+        fetch_bytes(url)
+
+
+def test_files_by_path_and_uri(tmp_path: Path) -> None:
+    path = tmp_path / "a.jpg"
+    path.write_bytes(IMAGE)
+    assert fetch_bytes(str(path)) == fetch_bytes(path.as_uri()) == IMAGE
+    with pytest.raises(ImageRejected, match="not_found"):
+        fetch_bytes((tmp_path / "nope.jpg").as_uri())
