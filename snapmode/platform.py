@@ -41,13 +41,13 @@ class Platform:
     def dead_letter_path(self):  # type: ignore[no-untyped-def]
         return self.settings.data_dir / "dead-letter.jsonl"
 
-    def runner(self) -> IngestRunner:
+    def runner(self, *, skip_indexed: bool = False) -> IngestRunner:
         s = self.settings
         return IngestRunner(embedder=self.embedder, vectors=self.vectors, metadata=self.metadata,
                             limits=self.limits,
                             fetch=FetchOptions(timeout_s=s.fetch_timeout_s, allow_private=s.allow_private_urls),
                             dead_letter=JsonlDeadLetter(self.dead_letter_path),
-                            batch_size=s.embed_batch_size, workers=s.fetch_workers)
+                            batch_size=s.embed_batch_size, workers=s.fetch_workers, skip_indexed=skip_indexed)
 
     @cached_property
     def search(self):  # type: ignore[no-untyped-def]

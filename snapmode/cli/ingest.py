@@ -22,7 +22,7 @@ from snapmode.platform import Platform
 console = Console(stderr=True)
 
 
-def run_ingest(platform: Platform, path: Path, site: str) -> IngestReport:
+def run_ingest(platform: Platform, path: Path, site: str, *, skip_indexed: bool = False) -> IngestReport:
     """Index everything under `path` with a progress bar; returns the report."""
     items = list(iter_records(path, site=site))
     total = sum(len(i.image_urls) if not isinstance(i, Rejection) else 1 for i in items)
@@ -30,7 +30,8 @@ def run_ingest(platform: Platform, path: Path, site: str) -> IngestReport:
                TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("ingest", total=total)
-        return platform.runner().run(items, on_image=lambda n: progress.advance(task, n))
+        runner = platform.runner(skip_indexed=skip_indexed)
+        return runner.run(items, on_image=lambda n: progress.advance(task, n))
 
 
 def print_report(report: IngestReport, platform: Platform) -> None:
@@ -46,11 +47,12 @@ def print_report(report: IngestReport, platform: Platform) -> None:
 
 def ingest(path: Annotated[Path, typer.Argument(help="A catalog dir, a folder of <product_id>/*.jpg, or records .jsonl")],
            site: Annotated[str, typer.Option(help="Site name for catalog/folder input")] = "sample-shop",
+           skip_indexed: Annotated[bool, typer.Option(help="Embed only images not indexed yet")] = False,
            as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout")] = False) -> None:
     """Index product images into the configured stores."""
     platform = Platform.build(get_settings())
     try:
-        report = run_ingest(platform, path, site)
+        report = run_ingest(platform, path, site, skip_indexed=skip_indexed)
     except FileNotFoundError as exc:
         raise typer.BadParameter(str(exc), param_hint="PATH") from exc
     finally:
@@ -108,7 +110,7 @@ def demo(serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve t
                                   settings.demo_seed if seed is None else seed)
     platform = Platform.build(settings)
     try:
-        report = run_ingest(platform, catalog, site="sample-shop")
+        report = run_ingest(platform, catalog, site="sample-shop", skip_indexed=True)
         print_report(report, platform)
     finally:
         platform.close()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import httpx
@@ -17,7 +17,7 @@ from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.errors import ImageRejected
 from snapmode.pipeline.fetch import make_http_client
 from snapmode.pipeline.steps import (FetchOptions, PreparedImage, Rejection, embed_images, prepare_image,
-                                     write_batch)
+                                     write_batch, write_metadata)
 from snapmode.records import ImageRef, ProductRecord
 
 log = get_logger(__name__)
@@ -27,6 +27,7 @@ log = get_logger(__name__)
 class IngestReport:
     records: int = 0
     images_indexed: int = 0
+    images_skipped: int = 0  # already in the vector store, with `skip_indexed`
     rejected: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
 
@@ -39,7 +40,7 @@ class IngestReport:
         return self.images_indexed / self.seconds if self.seconds else 0.0
 
     def as_dict(self) -> dict[str, object]:
-        return {"records": self.records, "images_indexed": self.images_indexed,
+        return {"records": self.records, "images_indexed": self.images_indexed, "images_skipped": self.images_skipped,
                 "images_rejected": self.images_rejected, "rejected_by_reason": dict(self.rejected),
                 "seconds": round(self.seconds, 3), "images_per_s": round(self.images_per_s, 2)}
 
@@ -49,7 +50,7 @@ class IngestRunner:
 
     def __init__(self, *, embedder: Embedder, vectors: VectorStore, metadata: MetadataStore,
                  limits: DecodeLimits, fetch: FetchOptions, dead_letter: DeadLetterSink,
-                 batch_size: int = 32, workers: int = 4) -> None:
+                 batch_size: int = 32, workers: int = 4, skip_indexed: bool = False) -> None:
         self.embedder = embedder
         self.vectors = vectors
         self.metadata = metadata
@@ -58,6 +59,7 @@ class IngestRunner:
         self.dead_letter = dead_letter
         self.batch_size = batch_size
         self.workers = workers
+        self.skip_indexed = skip_indexed
 
     def run(self, records: Iterable[ProductRecord | Rejection],
             on_image: Callable[[int], None] | None = None) -> IngestReport:
@@ -71,7 +73,12 @@ class IngestRunner:
         with make_http_client(allow_private=self.fetch.allow_private) as client, \
                 ThreadPoolExecutor(self.workers, thread_name_prefix="prepare") as pool:
             batch: list[PreparedImage] = []
+            unchanged: list[ProductRecord] = []  # every image already indexed: refresh the metadata only
             for outcome in self._prepared(records, pool, client, report):
+                if isinstance(outcome, ProductRecord):
+                    unchanged.append(outcome)
+                    tick(len(outcome.image_urls))
+                    continue
                 if isinstance(outcome, Rejection):
                     self._reject(outcome, report)
                     tick(1)
@@ -83,26 +90,38 @@ class IngestRunner:
                     batch = []
             self._flush(batch, report)
             tick(len(batch))
+            write_metadata(self.metadata, unchanged)
         report.seconds = time.perf_counter() - started
         log.info("ingest.done", **report.as_dict())
         return report
 
     def _prepared(self, records: Iterable[ProductRecord | Rejection], pool: ThreadPoolExecutor,
-                  client: httpx.Client, report: IngestReport) -> Iterator[PreparedImage | Rejection]:
-        """Prepare images on the pool, keeping a bounded window of work in flight, in input order."""
+                  client: httpx.Client, report: IngestReport) -> Iterator[PreparedImage | Rejection | ProductRecord]:
+        """Prepare images on the pool, keeping a bounded window of work in flight, in input order.
+
+        With `skip_indexed`, a record whose images are all indexed comes back as itself, unprepared.
+        """
         window = max(self.batch_size, self.workers) * 2
-        pending = []
+        pending: deque[Future[PreparedImage | Rejection]] = deque()
         for item in records:
             if isinstance(item, Rejection):
                 yield item
                 continue
             report.records += 1
-            for ref in item.images():
+            refs = item.images()
+            if self.skip_indexed:
+                known = self.vectors.existing([r.image_id for r in refs])
+                report.images_skipped += len(known)
+                refs = [r for r in refs if r.image_id not in known]
+                if not refs:
+                    yield item
+                    continue
+            for ref in refs:
                 pending.append(pool.submit(self._prepare_one, item, ref, client))
                 while len(pending) >= window:
-                    yield pending.pop(0).result()
-        for future in pending:
-            yield future.result()
+                    yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
     def _prepare_one(self, record: ProductRecord, ref: ImageRef, client: httpx.Client) -> PreparedImage | Rejection:
         try:

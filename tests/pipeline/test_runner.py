@@ -79,3 +79,14 @@ def test_malformed_jsonl_lines_become_rejections(runner: IngestRunner, tmp_path:
     assert report.images_indexed == 1 and report.rejected == {"invalid_record": 2}
     payloads = [d.payload for d in read_dead_letters(tmp_path / "dead.jsonl")]
     assert payloads[0].startswith("{not json")
+
+
+def test_skip_indexed_embeds_only_new_images(runner: IngestRunner, tmp_path: Path) -> None:
+    urls = write_images(tmp_path / "img")
+    runner.run([record("a", [urls["red.jpg"]])])
+    runner.skip_indexed = True
+    retitled = record("a", [urls["red.jpg"]]).model_copy(update={"title": "Renamed"})
+    report = runner.run([retitled, record("b", [urls["blue.jpg"], urls["red.jpg"]])])
+    assert (report.images_indexed, report.images_skipped) == (2, 1)
+    assert runner.vectors.count() == 3
+    assert runner.metadata.get(["t:a"])["t:a"].title == "Renamed"
