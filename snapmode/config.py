@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     # Images: limits that protect every entry point (upload, fetch, ingest)
     max_image_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(40_000_000, ge=64 * 64)  # width * height; larger is refused before decoding
-    max_image_side: int = Field(512, ge=64)  # decoded images are shrunk to fit this before embedding
+    max_image_side: int = Field(256, ge=64)  # decoded images are shrunk to fit this before embedding
     fetch_timeout_s: float = Field(10.0, gt=0)
     fetch_workers: int = Field(8, ge=1)
     allow_private_urls: bool = False  # fetching http(s) images from private/loopback addresses

@@ -27,7 +27,7 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 class DecodeLimits:
     max_bytes: int = 20 * 1024 * 1024
     max_pixels: int = 40_000_000
-    max_side: int = 512
+    max_side: int = 256
 
 
 def sniff_format(data: bytes) -> str | None:
