@@ -1,0 +1,71 @@
+"""The FastAPI application: models and stores built once in `lifespan`, one router per resource, the web page."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from snapmode.config import Settings
+from snapmode.embedding import build_embedder
+from snapmode.interfaces import Embedder
+from snapmode.logs import get_logger
+from snapmode.platform import decode_limits
+from snapmode.search import SearchService
+from snapmode.services.cache import build_cache
+from snapmode.services.deps import AppState
+from snapmode.services.errors import install_error_handlers
+from snapmode.services.limits import BodySizeLimit
+from snapmode.services.metrics import Metrics, MetricsMiddleware
+from snapmode.services.routes import health, images, products, search
+from snapmode.stores.factory import build_stores
+
+log = get_logger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+MULTIPART_OVERHEAD = 64 * 1024  # room for the multipart framing and form fields around an upload
+
+
+def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastAPI:
+    """The API for `settings`. Pass `embedder` to share an already loaded model (tests, notebooks)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        model = embedder or build_embedder(settings)
+        vectors, metadata = build_stores(settings, model.dim)
+        cache = build_cache(redis_url=settings.redis_url, ttl_s=settings.cache_ttl_s,
+                            max_items=settings.cache_max_items)
+        app.state.snapmode = AppState(settings=settings, embedder=model, vectors=vectors, metadata=metadata,
+                                      search=SearchService(model, vectors, metadata, decode_limits(settings)),
+                                      cache=cache)
+        log.info("api.started", embedder=model.name, vectors=vectors.count(), products=metadata.count())
+        try:
+            yield
+        finally:
+            vectors.close()
+            metadata.close()
+            if close := getattr(cache, "close", None):
+                close()
+
+    app = FastAPI(title="SnapMode", summary="Find visually similar products by photo.", version="0.1.0",
+                  lifespan=lifespan)
+    metrics = Metrics()
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_image_bytes + MULTIPART_OVERHEAD,
+                       on_reject=lambda: metrics.rejected.labels("too_large").inc())
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    install_error_handlers(app, metrics)
+    for router in (search.router, products.router, images.router, health.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    return app

@@ -1,0 +1,100 @@
+"""A small cache of serialised search results: Redis when configured, an in-process LRU otherwise."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import asdict
+from typing import Protocol
+
+import redis
+
+from snapmode.interfaces import SearchFilter
+from snapmode.logs import get_logger
+
+log = get_logger(__name__)
+
+
+class ResultCache(Protocol):
+    def get(self, key: str) -> bytes | None: ...
+
+    def set(self, key: str, value: bytes) -> None: ...
+
+
+def cache_key(embedder: str, data: bytes, k: int, where: SearchFilter | None) -> str:
+    """Key of one query: the embedder, a hash of the image bytes, `k` and the filter."""
+    digest = hashlib.sha256(data).hexdigest()
+    fields = json.dumps(asdict(where) if where else {}, sort_keys=True)
+    return f"snapmode:search:{embedder}:{digest}:{k}:{hashlib.sha1(fields.encode()).hexdigest()[:16]}"
+
+
+class MemoryCache:
+    """A thread-safe LRU with a time to live, for a single API process."""
+
+    def __init__(self, *, max_items: int = 1024, ttl_s: float = 300.0) -> None:
+        self.max_items = max_items
+        self.ttl_s = ttl_s
+        self._items: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            entry = self._items.get(key)
+            if entry is None:
+                return None
+            expires, value = entry
+            if expires < time.monotonic():
+                del self._items[key]
+                return None
+            self._items.move_to_end(key)
+            return value
+
+    def set(self, key: str, value: bytes) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic() + self.ttl_s, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_items:
+                self._items.popitem(last=False)
+
+
+class RedisCache:
+    """Results shared by every API process through Redis. A Redis failure is logged and counts as a miss."""
+
+    def __init__(self, url: str, *, ttl_s: int = 300, timeout_s: float = 0.5) -> None:
+        self.ttl_s = ttl_s
+        self.client = redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return self.client.get(key)  # type: ignore[return-value]
+        except redis.RedisError as exc:
+            log.warning("cache.unavailable", op="get", error=str(exc))
+            return None
+
+    def set(self, key: str, value: bytes) -> None:
+        try:
+            self.client.set(key, value, ex=self.ttl_s)
+        except redis.RedisError as exc:
+            log.warning("cache.unavailable", op="set", error=str(exc))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class NoCache:
+    def get(self, key: str) -> bytes | None:
+        return None
+
+    def set(self, key: str, value: bytes) -> None:
+        pass
+
+
+def build_cache(*, redis_url: str | None, ttl_s: int, max_items: int) -> ResultCache:
+    if ttl_s == 0:
+        return NoCache()
+    if redis_url:
+        return RedisCache(redis_url, ttl_s=ttl_s)
+    return MemoryCache(max_items=max_items, ttl_s=ttl_s)

@@ -1,0 +1,26 @@
+"""`snapmode serve`: the API and web page under uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from snapmode.config import Settings, get_settings
+
+
+def serve_api(settings: Settings, host: str | None = None, port: int | None = None) -> None:
+    """Run the API for `settings` until interrupted."""
+    import uvicorn
+
+    from snapmode.services.app import create_app
+
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
+                log_level=settings.log_level.lower())
+
+
+def serve(host: Annotated[str | None, typer.Option(help="Address to listen on [default: settings.host]")] = None,
+          port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port [default: settings.port]")] = None
+          ) -> None:
+    """Serve the search API and the web page (OpenAPI docs at /docs)."""
+    serve_api(get_settings(), host, port)

@@ -1,0 +1,176 @@
+"""`POST /search` and `POST /search/url` with the real model and stores: right products, bad input refused clearly."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import jpeg_bytes, png_bomb_bytes
+from tests.imagefiles import (HTML_PAGE, cmyk_jpeg, exif_rotated_jpeg, palette_png_with_transparency, png_16bit,
+                              rgba_png, truncated_jpeg)
+from tests.services.conftest import MAX_IMAGE_BYTES, SITE, Catalog
+
+
+def search(client: TestClient, data: bytes, name: str = "q.jpg", mime: str = "image/jpeg", **params: object):  # type: ignore[no-untyped-def]
+    return client.post("/search", files={"file": (name, data, mime)}, data={k: str(v) for k, v in params.items()})
+
+
+def test_held_out_views_find_their_product_first(client: TestClient, catalog: Catalog) -> None:
+    ranks = {}
+    for pid, data in catalog.held_out.items():
+        response = search(client, data, k=3)
+        assert response.status_code == 200, response.text
+        ranks[pid] = [r["product_id"] for r in response.json()["results"]]
+    first = sum(ids[0] == pid for pid, ids in ranks.items())
+    print(f"held-out views ranked first: {first}/{len(ranks)}")
+    assert first >= len(ranks) - 1, ranks
+
+
+def test_result_fields_and_best_image(client: TestClient, catalog: Catalog) -> None:
+    record = catalog.records["blue-stripes"]
+    indexed = (catalog.root / "blue-stripes" / "1.jpg").read_bytes()
+    body = search(client, indexed, k=4).json()
+    assert body["k"] == 4 and len(body["results"]) == 4
+    top = body["results"][0]
+    assert top["product_key"] == f"{SITE}:blue-stripes" and top["score"] > 0.99  # the very image that was indexed
+    assert top["image_id"] == record.images()[1].image_id and top["image_url"] == record.image_urls[1]
+    assert (top["title"], top["brand"], top["category"], top["price"], top["currency"]) == \
+        (record.title, "Testwear", "t-shirt", record.price, "EUR")
+    assert len({r["product_key"] for r in body["results"]}) == 4
+    scores = [r["score"] for r in body["results"]]
+    assert scores == sorted(scores, reverse=True)
+    image = client.get(top["image_path"])
+    assert image.status_code == 200 and image.content == indexed
+
+
+def test_filters_as_form_fields_or_query_parameters(client: TestClient, catalog: Catalog) -> None:
+    query = catalog.held_out["red-disc"]
+    by_form = search(client, query, k=10, category="hat").json()["results"]
+    assert {r["product_id"] for r in by_form} == {"red-disc", "black-ring"}
+    by_query = client.post("/search?category=hat&k=1", files={"file": ("q.jpg", query, "image/jpeg")}).json()
+    assert [r["product_id"] for r in by_query["results"]] == ["red-disc"]
+    priced = search(client, query, k=10, price_max=18.5).json()["results"]
+    assert priced and all(r["price"] <= 18.5 for r in priced)
+    assert search(client, query, k=10, category="no-such-category").json()["results"] == []
+
+
+def test_repeated_query_is_answered_from_the_cache(client: TestClient, catalog: Catalog) -> None:
+    data = catalog.held_out["orange-bars"]
+    first = search(client, data, k=5, brand="Testwear").json()
+    again = search(client, data, k=5, brand="Testwear").json()
+    other_k = search(client, data, k=4, brand="Testwear").json()
+    assert again["cached"] is True and again["results"] == first["results"]
+    assert other_k["cached"] is False and len(other_k["results"]) == 4
+
+
+@pytest.mark.parametrize(("name", "data"), [
+    ("exif-rotated.jpg", exif_rotated_jpeg()), ("cmyk.jpg", cmyk_jpeg()),
+    ("palette.png", palette_png_with_transparency()), ("16bit.png", png_16bit()), ("rgba.png", rgba_png()),
+])
+def test_odd_but_valid_images_are_searched(client: TestClient, name: str, data: bytes) -> None:
+    response = search(client, data, name=name, k=3)
+    assert response.status_code == 200, response.text
+    assert len(response.json()["results"]) == 3
+
+
+@pytest.mark.parametrize(("name", "mime", "data", "status", "reason"), [
+    ("notes.txt", "text/plain", b"shopping list: socks, a hat\n" * 20, 415, "not_an_image"),
+    ("photo.jpg", "image/jpeg", HTML_PAGE, 415, "not_an_image"),
+    ("cut.jpg", "image/jpeg", truncated_jpeg(), 422, "corrupt"),
+    ("bomb.png", "image/png", png_bomb_bytes(50_000, 50_000), 422, "pixel_bomb"),
+    ("empty.jpg", "image/jpeg", b"", 422, "empty"),
+])
+@pytest.mark.timeout(20)
+def test_bad_uploads_get_a_clear_error(client: TestClient, name: str, mime: str, data: bytes, status: int,
+                                       reason: str) -> None:
+    response = search(client, data, name=name, mime=mime)
+    assert response.status_code == status, response.text
+    assert response.json()["reason"] == reason and response.json()["detail"]
+
+
+def test_oversized_upload_by_content_length_is_413(client: TestClient) -> None:
+    response = search(client, b"\xff\xd8\xff" + b"\x00" * (MAX_IMAGE_BYTES * 2))
+    assert response.status_code == 413 and response.json()["reason"] == "too_large"
+
+
+def test_upload_just_over_the_limit_is_413(client: TestClient) -> None:
+    # Within the multipart allowance of the body limit, so the route's own read-size check refuses it.
+    response = search(client, b"\xff\xd8\xff" + b"\x00" * MAX_IMAGE_BYTES)
+    assert response.status_code == 413 and response.json()["reason"] == "too_large"
+
+
+def test_streamed_body_without_length_is_cut_off_at_the_limit(client: TestClient) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(40):
+            yield b"\x00" * 16_384
+
+    response = client.post("/search", content=chunks(), headers={"Content-Type": "multipart/form-data; boundary=x"})
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize("k", [0, -1, 101])
+def test_k_out_of_range_is_422(client: TestClient, k: int) -> None:
+    response = search(client, jpeg_bytes(), k=k)
+    assert response.status_code == 422 and "k" in response.text
+
+
+def test_missing_file_is_422(client: TestClient) -> None:
+    assert client.post("/search", data={"k": "3"}).status_code == 422
+
+
+class ImageServer(BaseHTTPRequestHandler):
+    routes: dict[str, tuple[int, str, bytes]] = {}
+
+    def do_GET(self) -> None:  # noqa: N802
+        status, mime, body = self.routes.get(self.path, (404, "text/plain", b"no"))
+        self.send_response(status)
+        self.send_header("Content-Type", mime)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def image_server(catalog: Catalog) -> Iterator[str]:
+    ImageServer.routes = {"/green.jpg": (200, "image/jpeg", catalog.held_out["green-checks"]),
+                          "/page.jpg": (200, "image/jpeg", HTML_PAGE)}
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ImageServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_search_by_url(client: TestClient, image_server: str) -> None:
+    response = client.post("/search/url", json={"url": f"{image_server}/green.jpg", "k": 2})
+    assert response.status_code == 200, response.text
+    assert response.json()["results"][0]["product_id"] == "green-checks"
+
+
+@pytest.mark.parametrize(("path", "status", "reason"), [
+    ("/page.jpg", 415, "not_an_image"), ("/missing.jpg", 502, "http_error")])
+def test_search_by_url_refuses_bad_targets(client: TestClient, image_server: str, path: str, status: int,
+                                           reason: str) -> None:
+    response = client.post("/search/url", json={"url": image_server + path})
+    assert response.status_code == status and response.json()["reason"] == reason
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "/etc/passwd", "ftp://example.com/a.jpg"])
+def test_search_by_url_never_reads_local_files(client: TestClient, url: str) -> None:
+    response = client.post("/search/url", json={"url": url})
+    assert response.status_code == 422 and response.json()["reason"] == "bad_url"
+
+
+def test_rejections_are_counted_in_metrics(client: TestClient) -> None:
+    search(client, HTML_PAGE)
+    text = client.get("/metrics").text
+    assert 'snapmode_images_rejected_total{reason="not_an_image"}' in text
+    assert 'snapmode_http_requests_total{method="POST",route="/search",status="415"}' in text
+    assert "snapmode_http_request_duration_seconds_bucket" in text
+

@@ -1,0 +1,104 @@
+"""The search service: the best image per product, metadata joined, filters applied, k products returned."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from snapmode.interfaces import SearchFilter, VectorHit, VectorItem
+from snapmode.pipeline.decode import DecodeLimits
+from snapmode.pipeline.errors import ImageRejected
+from snapmode.records import ProductRecord
+from snapmode.search import SearchService, best_per_product
+from snapmode.stores.milvus import MilvusVectorStore
+from snapmode.stores.sqlite import SqliteMetadataStore
+from tests.conftest import MeanColourEmbedder, jpeg_bytes, png_bomb_bytes
+
+# Each product has several shades of one colour; the query colour picks the product.
+SHADES = {"red": [(230, 20, 20), (200, 40, 40), (180, 10, 30)],
+          "green": [(20, 200, 20), (40, 170, 60), (10, 230, 40)],
+          "blue": [(20, 20, 220), (40, 60, 190), (10, 30, 250)],
+          "yellow": [(230, 220, 20), (200, 200, 60), (250, 240, 10)]}
+CATEGORY = {"red": "dress", "green": "hat", "blue": "dress", "yellow": "bag"}
+
+
+def record(name: str) -> ProductRecord:
+    return ProductRecord(site="shop", product_id=name, url=f"https://shop.example/{name}", title=f"{name} thing",
+                         brand="Acme", category=CATEGORY[name], colour=name, price=10.0 * len(name), currency="EUR",
+                         image_urls=tuple(f"https://shop.example/{name}/{i}.jpg" for i in range(3)))
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[SearchService]:
+    embedder = MeanColourEmbedder()
+    vectors = MilvusVectorStore(uri=str(tmp_path / "v.db"), collection="t", dim=embedder.dim)
+    metadata = SqliteMetadataStore(tmp_path / "m.sqlite")
+    service = SearchService(embedder, vectors, metadata, DecodeLimits())
+    items = []
+    for name, shades in SHADES.items():
+        rec = record(name)
+        metadata.upsert([rec])
+        vecs = embedder.embed([Image.new("RGB", (8, 8), c) for c in shades])
+        items += [VectorItem.from_record(rec, ref.image_id, v) for ref, v in zip(rec.images(), vecs)]
+    vectors.upsert(items)
+    yield service
+    vectors.close()
+    metadata.close()
+
+
+def test_each_product_appears_once_with_its_best_image(service: SearchService) -> None:
+    results = service.search_image(jpeg_bytes((200, 40, 40)), k=4)
+    assert [r.product_id for r in results][0] == "red"
+    assert len({r.product_key for r in results}) == len(results) == 4
+    red = results[0]
+    assert red.image_url == "https://shop.example/red/1.jpg"  # (200, 40, 40) is the second shade
+    assert red.image_id == record("red").images()[1].image_id
+    assert red.title == "red thing" and red.price == 30.0 and red.currency == "EUR" and red.category == "dress"
+    assert all(a.score >= b.score for a, b in zip(results, results[1:]))
+
+
+def test_k_limits_products_not_images(service: SearchService) -> None:
+    assert len(service.search_image(jpeg_bytes((20, 20, 220)), k=2)) == 2
+    assert len(service.search_image(jpeg_bytes((20, 20, 220)), k=50)) == 4
+
+
+def test_few_products_with_many_images_widen_the_search(service: SearchService) -> None:
+    service.oversample = 1  # 3 image hits for k=3 cover a single product; widening must find the others
+    assert len(service.search_image(jpeg_bytes((230, 20, 20)), k=3)) == 3
+
+
+def test_filters_restrict_the_products(service: SearchService) -> None:
+    results = service.search_image(jpeg_bytes((230, 20, 20)), k=10, where=SearchFilter(category="dress"))
+    assert {r.product_id for r in results} == {"red", "blue"}
+    results = service.search_image(jpeg_bytes((230, 20, 20)), k=10, where=SearchFilter(price_max=35))
+    assert {r.product_id for r in results} == {"red"}
+
+
+def test_vectors_without_metadata_are_left_out(service: SearchService) -> None:
+    service.metadata.delete(["shop:red"])
+    results = service.search_image(jpeg_bytes((230, 20, 20)), k=4)
+    assert "red" not in {r.product_id for r in results} and len(results) == 3
+
+
+def test_search_vector_matches_search_image(service: SearchService) -> None:
+    data = jpeg_bytes((40, 170, 60))
+    by_image = service.search_image(data, k=3)
+    by_vector = service.search_vector(service.embed_image(data), k=3)
+    assert [r.product_key for r in by_image] == [r.product_key for r in by_vector]
+    with pytest.raises(ValueError):
+        service.search_vector(np.zeros(8, dtype=np.float32), k=0)
+
+
+def test_bad_images_are_rejected_before_embedding(service: SearchService) -> None:
+    with pytest.raises(ImageRejected) as caught:
+        service.search_image(png_bomb_bytes(), k=3)
+    assert caught.value.reason == "pixel_bomb"
+
+
+def test_best_per_product_keeps_rank_order() -> None:
+    hits = [VectorHit("a1", "a", 0.9), VectorHit("b1", "b", 0.8), VectorHit("a2", "a", 0.7), VectorHit("c1", "c", 0.6)]
+    assert [(k, h.image_id) for k, h in best_per_product(hits).items()] == [("a", "a1"), ("b", "b1"), ("c", "c1")]
