@@ -11,4 +11,8 @@ def build_embedder(settings: Settings) -> Embedder:
         from snapmode.model.backbone import BackboneEmbedder
 
         return BackboneEmbedder(device=settings.device, batch_size=settings.embed_batch_size)
+    if settings.embedder == "cbir-gan":
+        from snapmode.model.embedder import CbirGanEmbedder
+
+        return CbirGanEmbedder(settings.model_checkpoint, device=settings.device, batch_size=settings.embed_batch_size)
     raise ValueError(f"unknown embedder {settings.embedder!r}")

@@ -1,0 +1,77 @@
+"""Embedding throughput and peak memory at several batch sizes, on the CPU and on CUDA when present."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+@dataclass(frozen=True, slots=True)
+class BenchRow:
+    device: str
+    batch_size: int
+    images_per_s: float
+    peak_memory_mb: float  # CUDA: peak allocated by torch; CPU: peak resident set size of the process
+
+
+def sample_images(n: int, size: int = 256, seed: int = 0) -> list[Image.Image]:
+    rng = np.random.default_rng(seed)
+    return [Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)) for _ in range(n)]
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * 4096 / 2**20
+
+
+class _PeakRss:
+    """Samples the resident set size every few milliseconds while the block runs."""
+
+    def __enter__(self) -> _PeakRss:
+        self.start = self.peak = _rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.002):
+            self.peak = max(self.peak, _rss_mb())
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss_mb())
+
+
+def bench_embedder(make_embedder: Callable[[str, int], object], devices: Sequence[str], batch_sizes: Sequence[int],
+                   *, min_images: int = 64, min_seconds: float = 2.0) -> list[BenchRow]:
+    """For each device and batch size: embed at least `min_images` images for at least `min_seconds` (after one warm-up
+    batch) and report images/s and peak memory. `make_embedder(device, batch_size)` builds the embedder."""
+    rows = []
+    for device in devices:
+        for batch_size in batch_sizes:
+            embedder = make_embedder(device, batch_size)
+            images = sample_images(batch_size)
+            embedder.embed(images)  # warm-up
+            cuda = device.startswith("cuda")
+            if cuda:
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()
+            done, began = 0, time.perf_counter()
+            with _PeakRss() as rss:
+                while done < min_images or time.perf_counter() - began < min_seconds:
+                    embedder.embed(images)
+                    done += batch_size
+                if cuda:
+                    torch.cuda.synchronize()
+            elapsed = time.perf_counter() - began
+            peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else rss.peak
+            rows.append(BenchRow(device, batch_size, done / elapsed, peak))
+    return rows

@@ -1,0 +1,81 @@
+"""The CBIR-GAN hyper-parameters: one JSON-serialisable dataclass saved with every checkpoint."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Literal
+
+
+@dataclass(frozen=True, slots=True)
+class CbirGanConfig:
+    # Model
+    image_size: int = 128  # encoder input and decoder output side, pixels
+    z_dim: int = 256  # retrieval embedding
+    decoder_width: int = 256  # channels of the decoder's first 4 x 4 map, halved at each upsampling
+    disc_width: int = 32  # channels of the discriminator's first conv, doubled at each downsampling
+    pretrained_encoder: bool = True  # start the encoder from the ImageNet EfficientNet-Lite0 weights
+    reconstruct: bool = True  # False: a plain triplet network (no decoder, no discriminator)
+
+    # Losses (weights of the generator objective) and their options
+    w_triplet: float = 1.0
+    w_adversarial: float = 0.005
+    w_perceptual: float = 0.05
+    w_pixel: float = 0.1
+    margin: float = 0.2
+    mining: Literal["semihard", "hard"] = "semihard"
+    adversarial: Literal["nonsaturating", "hinge"] = "hinge"
+    perceptual_taps: tuple[int, ...] = (2, 4, 10)  # EfficientNet-Lite0 blocks whose outputs are compared
+
+    # Optimisation
+    epochs: int = 30
+    batch_size: int = 64  # images per batch: batch_size // views_per_product products
+    views_per_product: int = 2
+    lr: float = 3e-4
+    encoder_lr_scale: float = 0.3  # the pretrained encoder learns more slowly than the new heads
+    lr_disc: float = 2e-4
+    weight_decay: float = 1e-4
+    seed: int = 0
+    val_fraction: float = 0.1  # products held out for validation
+    val_every: int = 1  # epochs between validations
+    augment: bool = True
+
+    def __post_init__(self) -> None:
+        size = self.image_size
+        if size < 16 or size & (size - 1):
+            raise ValueError(f"image_size must be a power of two of at least 16, got {size}")
+        if self.views_per_product < 2 or self.batch_size < 2 * self.views_per_product:
+            raise ValueError("a batch needs at least two products of at least two views each")
+        if self.mining not in ("semihard", "hard") or self.adversarial not in ("nonsaturating", "hinge"):
+            raise ValueError(f"unknown mining {self.mining!r} or adversarial loss {self.adversarial!r}")
+
+    @property
+    def uses_gan(self) -> bool:
+        return self.reconstruct and self.w_adversarial > 0
+
+    def with_overrides(self, **overrides: object) -> CbirGanConfig:
+        """A copy with the given fields replaced; None values are ignored."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CbirGanConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown config fields: {sorted(unknown)}")
+        if "perceptual_taps" in data:
+            data = {**data, "perceptual_taps": tuple(data["perceptual_taps"])}
+        return cls(**data)
+
+    @classmethod
+    def load(cls, path: Path) -> CbirGanConfig:
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def triplet_baseline(config: CbirGanConfig) -> CbirGanConfig:
+    """The plain triplet network: the same encoder and triplet loss, no decoder, discriminator or reconstruction."""
+    return replace(config, reconstruct=False, w_adversarial=0.0, w_perceptual=0.0, w_pixel=0.0)

@@ -1,0 +1,85 @@
+"""The training run: products in, a checkpoint folder out (weights, config, metrics, loss plot, reconstructions)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from snapmode.logs import get_logger
+from snapmode.model.batches import ImageBank
+from snapmode.model.checkpoint import RESUME, load_config, load_state, save_checkpoint
+from snapmode.model.config import CbirGanConfig
+from snapmode.model.data import Product
+from snapmode.model.plots import plot_losses, reconstruction_grid
+from snapmode.model.trainer import Trainer, split_products
+
+log = get_logger(__name__)
+
+
+def load_bank(products: Sequence[Product], size: int, label: str, show_progress: bool) -> ImageBank:
+    total = sum(len(p.images) for p in products)
+    with tqdm(total=total, desc=f"loading {label} images", unit="img", disable=not show_progress) as bar:
+        return ImageBank(products, size, on_progress=bar.update)
+
+
+def fit(products: Sequence[Product], out: Path, config: CbirGanConfig, device: torch.device, *,
+        resume: bool = False, half_weights: bool = False, show_progress: bool = True) -> dict:
+    """Train on `products` (a share held out for validation), writing a checkpoint into `out` after each validation.
+
+    With `resume`, the run picks up from the checkpoint in `out` (its config wins, except for `epochs`).
+    Returns the final metrics.
+    """
+    out = Path(out)
+    if resume:
+        if not (out / RESUME).is_file():
+            raise FileNotFoundError(f"{out}: nothing to resume ({RESUME} missing)")
+        config = replace(load_config(out), epochs=config.epochs)
+    train_products, val_products = split_products(products, config.val_fraction, config.seed)
+    bank = load_bank(train_products, config.image_size, "training", show_progress)
+    val_bank = load_bank(val_products, config.image_size, "validation", show_progress) if val_products else None
+    products_per_batch = max(2, config.batch_size // config.views_per_product)
+    steps_per_epoch = max(1, len(train_products) // products_per_batch)
+    trainer = Trainer(config, device, total_steps=config.epochs * steps_per_epoch)
+    if resume:
+        weights = {name: load_state(out, name) for name in trainer.modules()}
+        trainer.load_resume_state(torch.load(out / RESUME, weights_only=False), weights)
+
+    metrics: dict = {}
+    epochs = tqdm(range(trainer.epoch, config.epochs), desc="epochs", initial=trainer.epoch, total=config.epochs,
+                  disable=not show_progress)
+    for _ in epochs:
+        with tqdm(total=steps_per_epoch, desc=f"epoch {trainer.epoch + 1}", leave=False,
+                  disable=not show_progress) as bar:
+            def on_step(step_metrics: dict) -> None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{step_metrics['loss_total']:.3f}",
+                                triplet=f"{step_metrics['loss_triplet']:.3f}")
+            train_metrics = trainer.train_epoch(bank, on_step=on_step)
+        metrics = {"epoch": trainer.epoch, "step": trainer.step, "train": train_metrics,
+                   "train_products": len(train_products), "val_products": len(val_products)}
+        last = trainer.epoch == config.epochs
+        if val_bank is not None and (trainer.epoch % config.val_every == 0 or last):
+            metrics["val"] = trainer.validate(val_bank)
+            epochs.set_postfix({k: f"{v:.3f}" for k, v in metrics["val"].items() if k in ("p@1", "map@10")})
+        log.info("epoch done", epoch=trainer.epoch, step=trainer.step, **{k: round(v, 4) for k, v in train_metrics.items()},
+                 **{f"val_{k}": round(v, 4) for k, v in metrics.get("val", {}).items()})
+        if metrics.get("val") or last:
+            save_checkpoint(out, config=config, modules=trainer.modules(), metrics=metrics,
+                            resume_state=trainer.resume_state(), half=half_weights)
+    if trainer.epoch >= config.epochs and not metrics:
+        metrics = {"epoch": trainer.epoch, "step": trainer.step, "note": "already trained for the requested epochs"}
+    write_pictures(trainer, val_bank or bank, out)
+    return metrics
+
+
+def write_pictures(trainer: Trainer, bank: ImageBank, out: Path, pairs: int = 16) -> None:
+    """`losses.png` (the loss curves) and, for a model with a decoder, `reconstructions.png`."""
+    plot_losses(trainer.history, out / "losses.png")
+    sample = bank.images[:pairs]
+    recons = trainer.reconstruct(sample)
+    if recons is not None:
+        reconstruction_grid(sample, recons, out / "reconstructions.png")

@@ -1,0 +1,210 @@
+"""Train the CBIR-GAN: `train_step(images, labels) -> metrics`, epochs, validation, and the state to resume from.
+
+How this maps to the CBIR-GAN paper (a triplet GAN for content-based image retrieval):
+- Generator = encoder + decoder. The encoder (EfficientNet-Lite0, started from ImageNet weights, then a linear
+  projection) maps a photo to the retrieval code z (256-d, L2-normalised); the decoder reconstructs the photo from z.
+- The paper's three generator branches (anchor, positive, negative) share their weights: here they are one generator
+  applied to the whole batch, and the triplets are chosen from its codes by in-batch mining (semi-hard by default).
+  Positives are other photos of the same product (or augmented copies when a product has one photo), negatives are
+  photos of other products: no class labels are needed.
+- Discriminator (spectral norm) tells real photos from reconstructions; its adversarial loss, a perceptual loss on
+  fixed EfficientNet-Lite0 feature maps and a pixel L1 loss make z keep what the photo shows (colour, pattern,
+  details) while the triplet loss arranges z for retrieval. Each loss has its weight in `CbirGanConfig`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+
+import numpy as np
+import torch
+from torch import nn
+
+from snapmode.model.augment import augment
+from snapmode.model.backbone import BackboneFeatures
+from snapmode.model.batches import ImageBank, pk_batches
+from snapmode.model.config import CbirGanConfig
+from snapmode.model.data import Product
+from snapmode.model.losses import (discriminator_loss, generator_adversarial_loss, perceptual_loss, pixel_loss,
+                                   triplet_loss)
+from snapmode.model.metrics import rank, relevance, retrieval_metrics
+from snapmode.model.networks import Discriminator, Generator
+
+
+def seed_everything(seed: int) -> None:
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def lr_schedule(total_steps: int | None) -> Callable[[int], float]:
+    """Learning-rate factor per step: linear warm-up over 5% of the run, then a cosine decay to 0 at `total_steps`;
+    constant after the warm-up when the length of the run is unknown (None)."""
+    warmup = max(1, (total_steps or 0) // 20)
+
+    def factor(step: int) -> float:
+        warm = min(1.0, (step + 1) / warmup)
+        if total_steps is None:
+            return warm
+        return warm * 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))
+    return factor
+
+
+class Trainer:
+    """Holds the networks, optimisers and history; one call of `train_step` is one discriminator + generator update."""
+
+    def __init__(self, config: CbirGanConfig, device: torch.device, *, total_steps: int | None = None) -> None:
+        seed_everything(config.seed)
+        self.config, self.device = config, device
+        self.amp = device.type == "cuda"  # bf16 autocast on CUDA
+        self.generator = Generator(config).to(device)
+        self.discriminator = (Discriminator(image_size=config.image_size, width=config.disc_width).to(device)
+                              if config.uses_gan else None)
+        self.features = None
+        if config.reconstruct and config.w_perceptual > 0:
+            self.features = BackboneFeatures(taps=config.perceptual_taps).to(device).eval().requires_grad_(False)
+        trunk = list(self.generator.encoder.trunk.parameters())
+        trunk_ids = {id(p) for p in trunk}
+        heads = [p for p in self.generator.parameters() if id(p) not in trunk_ids]
+        self.opt_g = torch.optim.AdamW([{"params": trunk, "lr": config.lr * config.encoder_lr_scale},
+                                        {"params": heads, "lr": config.lr}], weight_decay=config.weight_decay)
+        self.sched_g = torch.optim.lr_scheduler.LambdaLR(self.opt_g, lr_schedule(total_steps))
+        self.opt_d = (torch.optim.Adam(self.discriminator.parameters(), lr=config.lr_disc, betas=(0.0, 0.99))
+                      if self.discriminator is not None else None)
+        self.step, self.epoch = 0, 0
+        self.history: list[dict] = []  # one row per logged step, and one per validation
+        self.aug_rng = torch.Generator().manual_seed(config.seed)
+
+    def _autocast(self):
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=self.amp)
+
+    def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+        """One update on a batch of preprocessed (already augmented) images and their product labels."""
+        assert images.ndim == 4 and images.shape[1:] == (3, self.config.image_size, self.config.image_size), \
+            f"expected (n, 3, {self.config.image_size}, {self.config.image_size}), got {tuple(images.shape)}"
+        c = self.config
+        x, labels = images.to(self.device, non_blocking=True), labels.to(self.device)
+        self.generator.train()
+        metrics: dict[str, float] = {}
+        with self._autocast():
+            z, recon = self.generator(x)
+
+        if self.discriminator is not None and recon is not None:
+            self.discriminator.train()
+            with self._autocast():
+                loss_d = discriminator_loss(self.discriminator(x), self.discriminator(recon.detach()), c.adversarial)
+            self.opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            self.opt_d.step()
+            metrics["loss_d"] = loss_d.item()
+
+        with self._autocast():
+            loss_triplet, active = triplet_loss(z, labels, margin=c.margin, mining=c.mining)
+            total = c.w_triplet * loss_triplet
+            metrics["loss_triplet"], metrics["active_triplets"] = loss_triplet.item(), float(active)
+            if recon is not None:
+                loss_pixel = pixel_loss(x, recon)
+                total = total + c.w_pixel * loss_pixel
+                metrics["loss_pixel"] = loss_pixel.item()
+                if self.features is not None:
+                    with torch.no_grad():
+                        real_maps = self.features(x)[:-1]
+                    loss_perceptual = perceptual_loss(real_maps, self.features(recon)[:-1])
+                    total = total + c.w_perceptual * loss_perceptual
+                    metrics["loss_perceptual"] = loss_perceptual.item()
+                if self.discriminator is not None:
+                    loss_adv = generator_adversarial_loss(self.discriminator(recon), c.adversarial)
+                    total = total + c.w_adversarial * loss_adv
+                    metrics["loss_adversarial"] = loss_adv.item()
+        self.opt_g.zero_grad(set_to_none=True)
+        total.backward()
+        nn.utils.clip_grad_norm_(self.generator.parameters(), 5.0)
+        self.opt_g.step()
+        self.sched_g.step()
+        self.step += 1
+        metrics["loss_total"] = total.item()
+        return metrics
+
+    def train_epoch(self, bank: ImageBank, *, on_step: Callable[[dict], None] | None = None) -> dict[str, float]:
+        """One pass over the products; returns the mean of each metric."""
+        c = self.config
+        rng = np.random.default_rng([c.seed, self.epoch])
+        sums: dict[str, float] = {}
+        count = 0
+        for images, labels in pk_batches(bank, products_per_batch=max(2, c.batch_size // c.views_per_product),
+                                         views_per_product=c.views_per_product, rng=rng):
+            images = images.to(self.device, non_blocking=True)
+            if c.augment:
+                images = augment(images, self.aug_rng)
+            metrics = self.train_step(images, labels)
+            self.history.append({"step": self.step, "epoch": self.epoch, **metrics})
+            for key, value in metrics.items():
+                sums[key] = sums.get(key, 0.0) + value
+            count += 1
+            if on_step:
+                on_step(metrics)
+        self.epoch += 1
+        return {key: value / max(count, 1) for key, value in sums.items()}
+
+    @torch.inference_mode()
+    def embed(self, images: torch.Tensor, batch_size: int = 128) -> np.ndarray:
+        self.generator.eval()
+        out = []
+        for begin in range(0, len(images), batch_size):
+            with self._autocast():
+                out.append(self.generator.encoder(images[begin:begin + batch_size].to(self.device)).float().cpu())
+        return torch.cat(out).numpy()
+
+    def validate(self, bank: ImageBank) -> dict[str, float]:
+        """Held-out-view retrieval on the validation products: each product's last photo queries the others."""
+        queries = [views[-1] for views in bank.views if len(views) >= 2]
+        gallery = [i for views in bank.views for i in (views[:-1] if len(views) >= 2 else views)]
+        if not queries:
+            return {}
+        vectors = self.embed(bank.images)
+        owner = bank.owner.numpy()
+        ranking = rank(vectors[queries], vectors[gallery], 10)
+        hits = relevance(owner[queries], owner[gallery], ranking)
+        counts = np.array([len(bank.views[owner[q]]) - 1 for q in queries])
+        metrics = retrieval_metrics(hits, counts)
+        self.history.append({"step": self.step, "epoch": self.epoch, **{f"val_{k}": v for k, v in metrics.items()}})
+        return metrics
+
+    @torch.inference_mode()
+    def reconstruct(self, images: torch.Tensor) -> torch.Tensor | None:
+        self.generator.eval()
+        with self._autocast():
+            _, recon = self.generator(images.to(self.device))
+        return None if recon is None else recon.float().cpu()
+
+    def modules(self) -> dict[str, nn.Module]:
+        mods: dict[str, nn.Module] = {"generator": self.generator}
+        if self.discriminator is not None:
+            mods["discriminator"] = self.discriminator
+        return mods
+
+    def resume_state(self) -> dict:
+        return {"step": self.step, "epoch": self.epoch, "history": self.history, "config": asdict(self.config),
+                "opt_g": self.opt_g.state_dict(), "sched_g": self.sched_g.state_dict(),
+                "opt_d": self.opt_d.state_dict() if self.opt_d else None, "aug_rng": self.aug_rng.get_state(),
+                "torch_rng": torch.get_rng_state()}
+
+    def load_resume_state(self, state: dict, weights: dict[str, dict[str, torch.Tensor]]) -> None:
+        self.generator.load_state_dict(weights["generator"])
+        if self.discriminator is not None:
+            self.discriminator.load_state_dict(weights["discriminator"])
+            self.opt_d.load_state_dict(state["opt_d"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.sched_g.load_state_dict(state["sched_g"])
+        self.step, self.epoch, self.history = state["step"], state["epoch"], state["history"]
+        self.aug_rng.set_state(state["aug_rng"])
+        torch.set_rng_state(state["torch_rng"])
+
+
+def split_products(products: Sequence[Product], fraction: float, seed: int) -> tuple[list[Product], list[Product]]:
+    """(train, validation) products; validation takes `fraction` of them (none when fraction is 0)."""
+    order = np.random.default_rng(seed).permutation(len(products))
+    n_val = int(round(len(products) * fraction)) if fraction > 0 else 0
+    val = {int(i) for i in order[:n_val]}
+    return ([p for i, p in enumerate(products) if i not in val], [p for i, p in enumerate(products) if i in val])

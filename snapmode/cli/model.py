@@ -1,0 +1,170 @@
+"""`snapmode train`, `snapmode eval` and `snapmode bench embed`: the CBIR-GAN from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console(stderr=True)
+bench_app = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=True)
+
+DatasetOption = Annotated[str, typer.Option(
+    "--dataset", help="auto | catalog | folder | inshop | store (products in the metadata store, file:// images)")]
+
+
+def load_training_products(data: Path | None, dataset: str) -> list:
+    """Products from a path, or from the embedded metadata store (`--dataset store`)."""
+    from snapmode.model.data import load_products
+
+    if dataset == "store":
+        return store_products(data)
+    if data is None:
+        raise typer.BadParameter("give --data PATH (or --dataset store)", param_hint="--data")
+    try:
+        return load_products(data, dataset)  # type: ignore[arg-type]
+    except (FileNotFoundError, ValueError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--data") from exc
+
+
+def store_products(sqlite_path: Path | None) -> list:
+    """Products of the metadata store whose images are local files; the configured store unless a path is given."""
+    from urllib.parse import unquote, urlparse
+
+    from snapmode.config import get_settings
+    from snapmode.model.data import Product
+    from snapmode.stores.sqlite import SqliteMetadataStore
+
+    store = SqliteMetadataStore(sqlite_path or get_settings().sqlite_path)
+    try:
+        records = store.query(limit=max(1, store.count()))
+    finally:
+        store.close()
+    products = []
+    for record in records:
+        paths = tuple(Path(unquote(urlparse(u).path)) for u in record.image_urls if u.startswith("file://"))
+        if paths:
+            products.append(Product(record.key, paths))
+    if not products:
+        raise typer.BadParameter("the metadata store holds no products with file:// images", param_hint="--dataset")
+    return products
+
+
+def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_id>/*.jpg folder or an In-shop root")] = None,
+          out: Annotated[Path, typer.Option(help="Checkpoint folder")] = Path("checkpoints/cbir_gan"),
+          dataset: DatasetOption = "auto",
+          epochs: Annotated[int | None, typer.Option(min=1)] = None,
+          batch_size: Annotated[int | None, typer.Option(min=4, help="Images per batch")] = None,
+          image_size: Annotated[int | None, typer.Option(help="Input/reconstruction side (4 * 2^k)")] = None,
+          seed: Annotated[int | None, typer.Option()] = None,
+          config: Annotated[Path | None, typer.Option(help="A config.json to start from (flags override it)")] = None,
+          triplet_only: Annotated[bool, typer.Option(help="Train the plain triplet baseline (no decoder, no GAN)")] = False,
+          device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N")] = "auto",
+          resume: Annotated[bool, typer.Option(help="Go on from the checkpoint in --out")] = False,
+          half_weights: Annotated[bool, typer.Option(help="Store the weights as float16 (half the size)")] = False,
+          progress: Annotated[bool, typer.Option(help="Show progress bars")] = True) -> None:
+    """Train the CBIR-GAN (or the plain triplet baseline) and write a checkpoint folder."""
+    from snapmode.model.config import CbirGanConfig, triplet_baseline
+    from snapmode.model.device import resolve_device
+    from snapmode.model.train import fit
+
+    products = load_training_products(data, dataset)
+    try:
+        base = CbirGanConfig.load(config) if config else CbirGanConfig()
+        cfg = base.with_overrides(epochs=epochs, batch_size=batch_size, image_size=image_size, seed=seed)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    if triplet_only:
+        cfg = triplet_baseline(cfg)
+    console.print(f"training on {len(products)} products, {sum(len(p.images) for p in products)} images -> {out}")
+    metrics = fit(products, out, cfg, resolve_device(device), resume=resume, half_weights=half_weights,
+                  show_progress=progress)
+    console.print_json(json.dumps(metrics))
+
+
+def evaluate(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoint folder [default: the shipped one]")] = None,
+             data: Annotated[Path, typer.Option(help="A catalog, a <product_id>/*.jpg folder or an In-shop root")] = ...,
+             dataset: DatasetOption = "auto",
+             baselines: Annotated[bool, typer.Option(help="Also score the pretrained backbone, the plain triplet "
+                                                          "network and a colour histogram")] = False,
+             triplet_model: Annotated[Path | None, typer.Option(help="Plain triplet checkpoint [default: shipped]")] = None,
+             out: Annotated[Path | None, typer.Option(help="Where to write the table, JSON and plots")] = None,
+             device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N")] = "auto",
+             as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object keyed by method")] = False,
+             progress: Annotated[bool, typer.Option(help="Show progress bars")] = True) -> None:
+    """Score retrieval of held-out views (In-shop: its query/gallery split): P@1, P@10, mAP@10, R@1, R@10."""
+    from snapmode.model.backbone import BackboneEmbedder
+    from snapmode.model.baselines import ColourHistogramEmbedder
+    from snapmode.model.checkpoint import DEFAULT_TRIPLET_CHECKPOINT
+    from snapmode.model.data import load_split
+    from snapmode.model.embedder import CbirGanEmbedder
+    from snapmode.model.evaluate import evaluate as run_evaluation
+    from snapmode.model.evaluate import markdown_table, write_report
+
+    try:
+        split = load_split(data, dataset)  # type: ignore[arg-type]
+        embedders = [CbirGanEmbedder(model, device=device)]
+    except (FileNotFoundError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    if baselines:
+        embedders += [BackboneEmbedder(device=device),
+                      CbirGanEmbedder(triplet_model or DEFAULT_TRIPLET_CHECKPOINT, device=device, name="triplet"),
+                      ColourHistogramEmbedder()]
+    results = run_evaluation(embedders, split, show_progress=progress)
+    if out is not None:
+        written = write_report(results, split, out)
+        console.print(f"wrote {', '.join(str(p) for p in written.values())}")
+    if as_json:
+        typer.echo(json.dumps({name: r.metrics for name, r in results.items()}, indent=2))
+    else:
+        typer.echo(f"{len(split.queries)} queries, {len(split.gallery)} gallery images\n")
+        typer.echo(markdown_table(results))
+
+
+@bench_app.command("embed")
+def bench_embed(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoint [default: the shipped one]")] = None,
+                batch_sizes: Annotated[str, typer.Option(help="Comma-separated batch sizes")] = "1,8,32,64",
+                devices: Annotated[str | None, typer.Option(help="Comma-separated; default cpu and cuda if present")] = None,
+                seconds: Annotated[float, typer.Option(min=0.1, help="Minimum timed seconds per row")] = 2.0,
+                as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON")] = False) -> None:
+    """Images per second and peak memory of the CBIR-GAN embedder at each batch size."""
+    import torch
+
+    from snapmode.model.bench import bench_embedder
+    from snapmode.model.embedder import CbirGanEmbedder
+
+    names = devices.split(",") if devices else ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
+    sizes = [int(s) for s in batch_sizes.split(",")]
+    rows = bench_embedder(lambda dev, bs: CbirGanEmbedder(model, device=dev, batch_size=bs), names, sizes,
+                          min_seconds=seconds)
+    if as_json:
+        typer.echo(json.dumps([_row(r) for r in rows], indent=2))
+        return
+    table = Table(title=f"CBIR-GAN embedding ({torch.get_num_threads()} CPU threads)")
+    for column in ("device", "batch", "images/s", "peak MB"):
+        table.add_column(column, justify="right")
+    for r in rows:
+        table.add_row(r.device, str(r.batch_size), f"{r.images_per_s:.1f}", f"{r.peak_memory_mb:.0f}")
+    Console().print(table)
+
+
+def _row(row) -> dict:
+    return {"device": row.device, "batch_size": row.batch_size, "images_per_s": row.images_per_s,
+            "peak_memory_mb": row.peak_memory_mb}
+
+
+def register(app: typer.Typer) -> None:
+    """Add `train`, `eval` and the `bench` group to the `snapmode` app."""
+    app.command("train")(train)
+    app.command("eval")(evaluate)
+    app.add_typer(bench_app, name="bench")
+
+
+if __name__ == "__main__":
+    standalone = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False)
+    register(standalone)
+    standalone()

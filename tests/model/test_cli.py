@@ -1,0 +1,51 @@
+"""`snapmode train`, `snapmode eval` and `snapmode bench embed` end to end on a tiny folder of photos."""
+
+import json
+
+from typer.testing import CliRunner
+
+from snapmode.cli.main import app
+
+runner = CliRunner()
+
+
+def test_train_eval_and_bench(tiny_config, photo_folder, tmp_path):
+    config = tmp_path / "tiny.json"
+    config.write_text(tiny_config.with_overrides(val_fraction=0.34).to_json())
+    out, triplet = tmp_path / "gan", tmp_path / "triplet"
+    for target, extra in ((out, []), (triplet, ["--triplet-only"])):
+        result = runner.invoke(app, ["train", "--data", str(photo_folder), "--out", str(target), "--config", str(config),
+                                     "--epochs", "1", "--device", "cpu", "--no-progress", *extra])
+        assert result.exit_code == 0, result.output
+        assert (target / "model.safetensors").is_file()
+
+    result = runner.invoke(app, ["eval", "--model", str(out), "--data", str(photo_folder), "--baselines",
+                                 "--triplet-model", str(triplet), "--device", "cpu", "--json", "--no-progress",
+                                 "--out", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout[result.stdout.index("{"):])
+    assert set(scores) == {"cbir-gan", "efficientnet-lite0", "triplet", "colour-histogram"}
+    for metrics in scores.values():
+        assert set(metrics) == {"p@1", "p@10", "map@10", "r@1", "r@10"}
+        assert all(0.0 <= v <= 1.0 for v in metrics.values())
+    for name in ("metrics.md", "metrics.json", "precision_recall.png", "queries.png"):
+        assert (tmp_path / "report" / name).is_file()
+
+    result = runner.invoke(app, ["bench", "embed", "--model", str(out), "--devices", "cpu", "--batch-sizes", "1,8",
+                                 "--seconds", "0.1", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout[result.stdout.index("["):])
+    assert [(r["device"], r["batch_size"]) for r in rows] == [("cpu", 1), ("cpu", 8)]
+    assert all(r["images_per_s"] > 0 and r["peak_memory_mb"] > 0 for r in rows)
+
+
+def test_eval_of_a_missing_path_is_a_clear_error(tmp_path):
+    result = runner.invoke(app, ["eval", "--data", str(tmp_path / "nowhere"), "--device", "cpu"])
+    assert result.exit_code != 0
+    assert "nowhere" in result.output
+
+
+def test_train_refuses_a_bad_image_size(photo_folder, tmp_path):
+    result = runner.invoke(app, ["train", "--data", str(photo_folder), "--out", str(tmp_path / "x"), "--image-size", "100"])
+    assert result.exit_code != 0
+    assert "power of two" in result.output
