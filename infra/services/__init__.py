@@ -1,0 +1,1 @@
+"""One module per service of the native cluster: its processes, its config files and its health probe."""

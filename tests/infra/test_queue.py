@@ -1,0 +1,101 @@
+"""Queue contract: the same tests against the in-process broker and the real Kafka of the native cluster."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from snapmode.queue import (Consumer, KafkaConsumerQueue, KafkaProducerQueue, MemoryBroker, Message, Producer,
+                            QueueUnavailable, consume)
+from tests.cluster import NativeCluster
+
+
+@dataclass
+class Queue:
+    producer: Producer
+    consumer: Callable[[str, str], Consumer]  # (topic, group) -> a new member of the group
+
+
+def _poll_all(consumer: Consumer, want: int, rounds: int = 20) -> list[Message]:
+    got: list[Message] = []
+    for _ in range(rounds):
+        got += consumer.poll(timeout_s=1.0)
+        if len(got) >= want:
+            break
+    return got
+
+
+@pytest.fixture(params=["memory", pytest.param("kafka", marks=pytest.mark.integration)])
+def queue(request: pytest.FixtureRequest) -> Iterator[Queue]:
+    opened: list[Consumer] = []
+    if request.param == "memory":
+        broker = MemoryBroker()
+        producer: Producer = broker.producer()
+
+        def member(topic: str, group: str) -> Consumer:
+            opened.append(broker.consumer([topic], group))
+            return opened[-1]
+    else:
+        cluster: NativeCluster = request.getfixturevalue("native_cluster")
+        producer = KafkaProducerQueue(cluster.kafka_bootstrap)
+
+        def member(topic: str, group: str) -> Consumer:
+            opened.append(KafkaConsumerQueue(cluster.kafka_bootstrap, [topic], group))
+            return opened[-1]
+    yield Queue(producer, member)
+    for consumer in opened:
+        consumer.close()
+    producer.close()
+
+
+def topic() -> str:
+    return f"snapmode.test.{uuid.uuid4().hex[:10]}"
+
+
+def test_produce_then_consume_in_order(queue: Queue) -> None:
+    name = topic()
+    queue.producer.send(name, [("shop:1", b"one"), ("shop:2", b"two"), (None, b"three")])
+    got = _poll_all(queue.consumer(name, "g1"), 3)
+    assert [(m.key, m.value) for m in got] == [("shop:1", b"one"), ("shop:2", b"two"), (None, b"three")]
+    assert [m.offset for m in got] == [0, 1, 2]
+
+
+def test_a_new_member_resumes_after_the_last_commit(queue: Queue) -> None:
+    name = topic()
+    queue.producer.send(name, [(f"k{i}", f"m{i}".encode()) for i in range(6)])
+    first = queue.consumer(name, "indexers")
+    got = _poll_all(first, 6)
+    first.commit(got[3])  # processed m0..m3, then stopped
+    first.close()
+    second = queue.consumer(name, "indexers")
+    assert [m.value for m in _poll_all(second, 2)] == [b"m4", b"m5"]
+    other_group = queue.consumer(name, "auditors")
+    assert len(_poll_all(other_group, 6)) == 6  # each group has its own offsets
+
+
+def test_consume_commits_only_what_was_processed(queue: Queue) -> None:
+    name = topic()
+    queue.producer.send(name, [(None, f"m{i}".encode()) for i in range(5)])
+    seen: list[bytes] = []
+
+    def handle(message: Message) -> None:
+        if message.value == b"m3":
+            raise RuntimeError("store down")
+        seen.append(message.value)
+
+    worker = queue.consumer(name, "g")
+    with pytest.raises(RuntimeError, match="store down"):
+        consume(worker, handle, idle_timeout_s=2.0)
+    worker.close()  # the failed worker leaves its group; the next member takes over its partitions
+    assert seen == [b"m0", b"m1", b"m2"]
+    retry = queue.consumer(name, "g")
+    assert consume(retry, lambda m: seen.append(m.value), idle_timeout_s=2.0) == 2
+    assert seen == [b"m0", b"m1", b"m2", b"m3", b"m4"]
+
+
+def test_unreachable_kafka_is_a_retryable_error(free_port: int) -> None:
+    with pytest.raises(QueueUnavailable, match=f"127.0.0.1:{free_port}"):
+        KafkaProducerQueue(f"127.0.0.1:{free_port}", timeout_s=2.0).send("t", [(None, b"x")])
