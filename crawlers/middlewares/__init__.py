@@ -1,0 +1,1 @@
+"""Downloader middlewares that keep the crawler safe: address policy and bounded redirects."""

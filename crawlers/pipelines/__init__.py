@@ -1,0 +1,1 @@
+"""Item pipelines: validate into `ProductRecord`, drop unchanged products, send to the configured sink."""

@@ -1,0 +1,27 @@
+"""Drop a product whose content is the same as when it was last sent (or already sent in this crawl)."""
+
+from __future__ import annotations
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+from scrapy.statscollectors import StatsCollector
+
+from snapmode.crawlers.hashes import ContentHashes
+from snapmode.crawlers.wiring import CrawlWiring
+from snapmode.records import ProductRecord
+
+
+class ChangedOnlyPipeline:
+    def __init__(self, hashes: ContentHashes, stats: StatsCollector) -> None:
+        self.hashes = hashes
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ChangedOnlyPipeline:
+        return cls(CrawlWiring.of(crawler).hashes, crawler.stats)
+
+    def process_item(self, record: ProductRecord) -> ProductRecord:
+        if not self.hashes.claim(record):
+            self.stats.inc_value("snapmode/products/unchanged")
+            raise DropItem(f"unchanged: {record.key}")
+        return record

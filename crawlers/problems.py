@@ -1,0 +1,28 @@
+"""Count and log what went wrong on a page, with its URL and reason, in the crawl's stats."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from scrapy.statscollectors import StatsCollector
+
+from snapmode.logs import get_logger
+
+log = get_logger("snapmode.crawlers")
+
+ERRORS = "snapmode/errors/"
+WARNINGS = "snapmode/warnings/"
+
+
+def report(stats: StatsCollector, reason: str, url: str, detail: str = "",
+           level: Literal["error", "warning"] = "error") -> None:
+    """One problem: `snapmode/errors/<reason>` (or warnings) goes up by one and a log line names the URL."""
+    stats.inc_value((ERRORS if level == "error" else WARNINGS) + reason)
+    emit = log.warning if level == "error" else log.info
+    emit("crawl.problem", level=level, reason=reason, url=url, detail=detail[:300])
+
+
+def counts(stats: dict[str, object], prefix: str) -> dict[str, int]:
+    """`{reason: count}` for one prefix (`ERRORS` or `WARNINGS`)."""
+    return {k[len(prefix):]: int(v) for k, v in stats.items() if k.startswith(prefix)}  # type: ignore[call-overload]
+

@@ -1,0 +1,57 @@
+"""Scrapy's settings for one crawl, built in this one place from SnapMode's settings and the site config."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from snapmode.crawlers.siteconfig import SiteConfig
+
+_PKG = "snapmode.crawlers"
+
+
+def scrapy_settings(site: SiteConfig, *, user_agent: str, max_redirects: int = 5, allow_private: bool = False,
+                    max_pages: int | None = None, use_redis: bool = False, run_id: str = "run") -> dict[str, Any]:
+    """Polite defaults (robots.txt, AutoThrottle, per-domain concurrency, retries) tuned by the site's rate limits."""
+    rate = site.rate
+    settings: dict[str, Any] = {
+        "BOT_NAME": "snapmode",
+        "USER_AGENT": site.user_agent or user_agent,
+        "ROBOTSTXT_OBEY": True,
+        "CONCURRENT_REQUESTS": 16,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": rate.concurrency_per_domain,
+        "DOWNLOAD_DELAY": rate.download_delay_s,
+        "DOWNLOAD_TIMEOUT": rate.timeout_s,
+        "DOWNLOAD_MAXSIZE": 10 * 1024 * 1024,
+        "AUTOTHROTTLE_ENABLED": rate.autothrottle,
+        "AUTOTHROTTLE_START_DELAY": max(rate.download_delay_s, 0.1),
+        "AUTOTHROTTLE_MAX_DELAY": rate.autothrottle_max_delay_s,
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": rate.autothrottle_target_concurrency,
+        "RETRY_ENABLED": True,
+        "RETRY_TIMES": rate.retry_times,
+        "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
+        "REDIRECT_MAX_TIMES": max_redirects,
+        "DEPTH_LIMIT": site.max_depth,
+        "CLOSESPIDER_PAGECOUNT": max_pages or 0,
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "LOGSTATS_INTERVAL": 0,
+        "LOG_LEVEL": "WARNING",
+        "LOG_INSTALL_ROOT_HANDLER": False,  # the process's own logging setup prints Scrapy's records
+        "DEFAULT_DROPITEM_LOG_LEVEL": "DEBUG",  # drops are counted and logged with their reason by the pipelines
+        "DOWNLOADER_MIDDLEWARES": {
+            f"{_PKG}.middlewares.address.AddressPolicyMiddleware": 50,
+            "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+            f"{_PKG}.middlewares.redirects.BoundedRedirectMiddleware": 600,
+        },
+        "ITEM_PIPELINES": {
+            f"{_PKG}.pipelines.validation.RecordValidationPipeline": 100,
+            f"{_PKG}.pipelines.dedup.ChangedOnlyPipeline": 200,
+            f"{_PKG}.pipelines.output.RecordSinkPipeline": 300,
+        },
+        "SNAPMODE_SITE": site.name,
+        "SNAPMODE_RUN_ID": run_id,
+        "SNAPMODE_ALLOW_PRIVATE": allow_private or site.allow_private,
+    }
+    if use_redis:
+        settings["DUPEFILTER_CLASS"] = f"{_PKG}.dupefilter.RedisDupeFilter"
+    return settings

@@ -1,0 +1,86 @@
+"""Where validated records go: Kafka, a JSONL file, or a callable in this process (the embedded pipeline)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Protocol
+
+from snapmode.records import ProductRecord
+
+OnSent = Callable[[], None]
+OnFailed = Callable[[Exception], None]
+
+
+class RecordSink(Protocol):
+    """`send` reports the outcome through exactly one of the callbacks, maybe later and from another thread."""
+
+    def send(self, record: ProductRecord, on_sent: OnSent, on_failed: OnFailed) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class KafkaSink:
+    """Publishes each record as JSON to `topic`, keyed by the product key, acknowledged by all in-sync replicas."""
+
+    def __init__(self, bootstrap: str, topic: str, *, producer=None, flush_timeout_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+        from kafka import KafkaProducer
+
+        self.topic = topic
+        self.flush_timeout_s = flush_timeout_s
+        self.producer = producer or KafkaProducer(
+            bootstrap_servers=bootstrap.split(","), acks="all", retries=5, linger_ms=20,
+            key_serializer=str.encode, value_serializer=str.encode, max_block_ms=10_000)
+
+    def send(self, record: ProductRecord, on_sent: OnSent, on_failed: OnFailed) -> None:
+        try:
+            future = self.producer.send(self.topic, key=record.key, value=record.to_json())
+        except Exception as exc:  # noqa: BLE001 - buffer full, broker metadata unavailable, ...
+            on_failed(exc)
+            return
+        future.add_callback(lambda _metadata: on_sent())
+        future.add_errback(on_failed)
+
+    def close(self) -> None:
+        self.producer.flush(self.flush_timeout_s)
+        self.producer.close(self.flush_timeout_s)
+
+
+class JsonlSink:
+    """Writes one record per line to a file, replacing what was there."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file: IO[str] = path.open("w", encoding="utf-8")
+
+    def send(self, record: ProductRecord, on_sent: OnSent, on_failed: OnFailed) -> None:
+        try:
+            self._file.write(record.to_json() + "\n")
+        except OSError as exc:
+            on_failed(exc)
+            return
+        on_sent()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class CallableSink:
+    """Hands each record to a function in this process; an exception it raises counts as a failed send."""
+
+    def __init__(self, consume: Callable[[ProductRecord], None], close: Callable[[], None] | None = None) -> None:
+        self.consume = consume
+        self._close = close
+
+    def send(self, record: ProductRecord, on_sent: OnSent, on_failed: OnFailed) -> None:
+        try:
+            self.consume(record)
+        except Exception as exc:  # noqa: BLE001 - the consumer's failure is this record's failure
+            on_failed(exc)
+            return
+        on_sent()
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close()

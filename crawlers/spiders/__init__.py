@@ -1,0 +1,1 @@
+"""The spiders: one generic product spider that every site config drives."""
