@@ -49,8 +49,44 @@ class Settings(BaseSettings):
     records_topic: str = "snapmode.products"
     dead_letter_topic: str = "snapmode.dead-letter"
 
+    # Storm ingestion topology: parallelism per component and batching, so operators scale without code changes
+    nimbus_host: str = "127.0.0.1"  # the port is `nimbus_port`, with the native cluster's below
+    topology_name: str = "snapmode-ingest"
+    topology_workers: int = Field(1, ge=1)  # worker JVMs
+    spout_parallelism: int = Field(1, ge=1)  # Kafka consumers; more than the topic's partitions is wasted
+    fetch_parallelism: int = Field(4, ge=1)
+    embed_parallelism: int = Field(1, ge=1)
+    writer_parallelism: int = Field(1, ge=1)  # per store
+    writer_batch_size: int = Field(64, ge=1)
+    batch_wait_s: int = Field(1, ge=1)  # the longest a partial batch waits (tick tuple interval)
+    max_spout_pending: int = Field(64, ge=1)  # records in flight per spout task
+    max_attempts: int = Field(5, ge=1)  # tries of a record before it goes to the dead-letter topic
+    message_timeout_s: int = Field(120, ge=5)  # a record not fully written by then is replayed
+    store_retries: int = Field(4, ge=0)  # retries of a store write that found the store unavailable
+
     # Cache
-    redis_url: str | None = None
+    redis_url: str | None = None  # None: search results are cached in process memory
+    cache_ttl_s: int = Field(300, ge=0)  # 0 disables the search result cache
+    cache_max_items: int = Field(1024, ge=1)  # size of the in-process cache
+
+    # Crawler
+    crawl_user_agent: str = "SnapModeBot/0.1 (+https://github.com/snapmode/snapmode)"
+    crawl_max_redirects: int = Field(5, ge=0, le=20)
+
+    # Native cluster (`snapmode cluster`): real services on 127.0.0.1, started from official artifacts
+    cluster_dir: Path | None = None  # None: data_dir / "cluster" (configs, data, logs and PID files)
+    artifacts_dir: Path | None = None  # None: infra/.artifacts (jars from Maven Central, git-ignored)
+    java_home: Path | None = None  # None: java on PATH (Java 17+)
+    cluster_start_timeout_s: float = Field(180.0, gt=0)  # per service, from launch to healthy
+    kafka_port: int = Field(9092, ge=1, le=65535)
+    kafka_controller_port: int = Field(9093, ge=1, le=65535)
+    kafka_partitions: int = Field(4, ge=1)  # partitions of the records topic
+    zookeeper_port: int = Field(2181, ge=1, le=65535)
+    nimbus_port: int = Field(6627, ge=1, le=65535)
+    storm_worker_ports: list[int] = [6700, 6701]
+    solr_port: int = Field(8983, ge=1, le=65535)
+    milvus_port: int = Field(19530, ge=1, le=65535)
+    redis_port: int = Field(6379, ge=1, le=65535)
 
     # API
     host: str = "127.0.0.1"
@@ -71,6 +107,11 @@ class Settings(BaseSettings):
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "metadata.sqlite"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def cluster_run_dir(self) -> Path:
+        return self.cluster_dir or self.data_dir / "cluster"
 
     @computed_field  # type: ignore[prop-decorator]
     @property

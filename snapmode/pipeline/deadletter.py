@@ -33,3 +33,21 @@ def read_dead_letters(path: Path) -> list[Rejection]:
     if not path.exists():
         return []
     return [Rejection(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+class KafkaDeadLetter:
+    """Publishes each rejection as JSON to the dead-letter topic, keyed by its product key when known; `send`
+    returns once every in-sync replica has it, so a caller that acknowledges its input afterwards loses nothing."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        from snapmode.queue import KafkaProducerQueue
+
+        self.topic = topic
+        self.producer = KafkaProducerQueue(bootstrap)
+
+    def send(self, rejection: Rejection) -> None:
+        value = json.dumps(asdict(rejection), ensure_ascii=False).encode()
+        self.producer.send(self.topic, [(rejection.product_key, value)])
+
+    def close(self) -> None:
+        self.producer.close()

@@ -14,9 +14,8 @@ from snapmode.interfaces import Embedder, MetadataStore, VectorStore
 from snapmode.logs import get_logger
 from snapmode.pipeline.deadletter import DeadLetterSink
 from snapmode.pipeline.decode import DecodeLimits
-from snapmode.pipeline.errors import ImageRejected
 from snapmode.pipeline.fetch import make_http_client
-from snapmode.pipeline.steps import (FetchOptions, PreparedImage, Rejection, embed_images, prepare_image,
+from snapmode.pipeline.steps import (FetchOptions, PreparedImage, Rejection, embed_images, prepare_or_reject,
                                      write_batch, write_metadata)
 from snapmode.records import ImageRef, ProductRecord
 
@@ -124,10 +123,7 @@ class IngestRunner:
             yield pending.popleft().result()
 
     def _prepare_one(self, record: ProductRecord, ref: ImageRef, client: httpx.Client) -> PreparedImage | Rejection:
-        try:
-            return prepare_image(record, ref, self.limits, self.fetch, client)
-        except ImageRejected as exc:
-            return Rejection.of_image(record, ref, exc)
+        return prepare_or_reject(record, ref, self.limits, self.fetch, client)
 
     def _flush(self, batch: list[PreparedImage], report: IngestReport) -> None:
         if not batch:

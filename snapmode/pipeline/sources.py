@@ -5,20 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from snapmode.pipeline.steps import Rejection
-from snapmode.records import InvalidRecord, ProductRecord
+from snapmode.pipeline.steps import Rejection, parse_record
+from snapmode.records import ProductRecord
 
 
 def read_records_jsonl(path: Path) -> Iterator[ProductRecord | Rejection]:
     """Each line a `ProductRecord` as JSON; a malformed line becomes a `Rejection` carrying the line."""
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                yield ProductRecord.from_json(line)
-            except InvalidRecord as exc:
-                yield Rejection(reason="invalid_record", detail=f"{path}:{number}: {exc}", payload=line[:10_000])
+            if line.strip():
+                yield parse_record(line, f"{path}:{number}")
 
 
 def iter_records(path: Path, site: str) -> Iterator[ProductRecord | Rejection]:

@@ -16,7 +16,7 @@ from snapmode.interfaces import Embedder, MetadataStore, VectorItem, VectorStore
 from snapmode.pipeline.decode import DecodeLimits, decode_image
 from snapmode.pipeline.errors import ImageRejected
 from snapmode.pipeline.fetch import fetch_bytes
-from snapmode.records import ImageRef, ProductRecord
+from snapmode.records import ImageRef, InvalidRecord, ProductRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +45,21 @@ class Rejection:
     url: str | None = None
     payload: str | None = None  # the raw input when it could not be parsed
     at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    retryable: bool = False  # a later try may succeed (timeout, HTTP 503): a streaming pipeline replays it
 
     @classmethod
     def of_image(cls, record: ProductRecord, ref: ImageRef, error: ImageRejected) -> Rejection:
         return cls(reason=error.reason, detail=error.detail, product_key=record.key, image_id=ref.image_id,
-                   url=ref.url)
+                   url=ref.url, retryable=error.retryable)
+
+
+def parse_record(raw: str | bytes, origin: str) -> ProductRecord | Rejection:
+    """A record from its JSON, or the `Rejection` that says why it is malformed (`origin` says where it came from)."""
+    try:
+        return ProductRecord.from_json(raw)
+    except InvalidRecord as exc:
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        return Rejection(reason="invalid_record", detail=f"{origin}: {exc}", payload=text[:10_000])
 
 
 def prepare_image(record: ProductRecord, ref: ImageRef, limits: DecodeLimits, options: FetchOptions,
@@ -58,6 +68,15 @@ def prepare_image(record: ProductRecord, ref: ImageRef, limits: DecodeLimits, op
     data = fetch_bytes(ref.url, timeout_s=options.timeout_s, max_bytes=limits.max_bytes,
                        allow_private=options.allow_private, client=client)
     return PreparedImage(record=record, ref=ref, image=decode_image(data, limits))
+
+
+def prepare_or_reject(record: ProductRecord, ref: ImageRef, limits: DecodeLimits, options: FetchOptions,
+                      client: httpx.Client | None = None) -> PreparedImage | Rejection:
+    """`prepare_image`, with a refused image turned into its `Rejection`."""
+    try:
+        return prepare_image(record, ref, limits, options, client)
+    except ImageRejected as exc:
+        return Rejection.of_image(record, ref, exc)
 
 
 def embed_images(embedder: Embedder, prepared: Sequence[PreparedImage]) -> list[VectorItem]:

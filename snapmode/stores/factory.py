@@ -6,11 +6,13 @@ from snapmode.config import Settings
 from snapmode.interfaces import MetadataStore, VectorStore
 
 
-def build_vector_store(settings: Settings, dim: int) -> VectorStore:
+def build_vector_store(settings: Settings, dim: int, *, streaming: bool = False) -> VectorStore:
+    """`streaming`: a writer fed continuously (the Storm bolt), which need not flush a Milvus server per batch."""
     from snapmode.stores.milvus import MilvusVectorStore
 
     uri = settings.milvus_uri or str(settings.milvus_lite_path)
-    return MilvusVectorStore(uri=uri, collection=settings.collection, dim=dim)
+    return MilvusVectorStore(uri=uri, collection=settings.collection, dim=dim,
+                             flush_writes=not (streaming and settings.milvus_uri))
 
 
 def build_metadata_store(settings: Settings) -> MetadataStore:

@@ -1,0 +1,48 @@
+"""Drive a Python component the way Storm does, through its multi-lang streams, without a cluster."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from pystorm.component import Tuple
+
+from snapmode.config import Settings
+from snapmode.topologies.component import SETTINGS_KEY
+
+
+def start(component_cls: type, settings: Settings, component_id: str = "component") -> Any:
+    """A component instance whose output is captured, initialised with `settings` as the topology config."""
+    captured = io.BytesIO()
+    component = component_cls(input_stream=io.BytesIO(), output_stream=captured, rdb_signal=None)
+    component.captured = captured
+    conf = {SETTINGS_KEY: settings.model_dump(mode="json"), "topology.name": "test"}
+    context = {"componentid": component_id, "taskid": 1}
+    component._setup_component(conf, context)
+    component.initialize(conf, context)
+    return component
+
+
+def tup(values: list[Any], tup_id: str = "t1", stream: str = "default", component: str = "upstream") -> Tuple:
+    return Tuple(tup_id, component, stream, 1, tuple(values))
+
+
+def tick() -> Tuple:
+    return Tuple("tick", "__system", "__tick", -1, (1,))
+
+
+def messages(component: Any) -> list[dict[str, Any]]:
+    """Every message the component sent to Storm so far (emits, acks, fails), logs left out; clears the buffer."""
+    component.serializer.output_stream.flush()
+    raw = component.captured.getvalue().decode("utf-8")
+    component.captured.seek(0)
+    component.captured.truncate()
+    found = [json.loads(chunk) for chunk in raw.split("\nend\n") if chunk.strip()]
+    return [m for m in found if m.get("command") != "log"]
+
+
+def commands(sent: list[dict[str, Any]], command: str, stream: str | None = None) -> list[dict[str, Any]]:
+    """The messages of one kind, optionally of one stream ("default" when a message names none)."""
+    return [m for m in sent if m.get("command") == command
+            and (stream is None or (m.get("stream") or "default") == stream)]

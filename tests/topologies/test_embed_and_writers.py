@@ -1,0 +1,80 @@
+"""Embed bolt batches and anchors; writer bolts ack only what their store confirmed, and fail what it could not take."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from snapmode.config import Settings
+from snapmode.pipeline.steps import PreparedImage
+from snapmode.records import ProductRecord
+from snapmode.stores.factory import build_metadata_store, build_vector_store
+from snapmode.topologies import embed as embed_module
+from snapmode.topologies.embed import EmbedBolt
+from snapmode.topologies.payloads import image_values, item_from_values
+from snapmode.topologies.writers import MetadataWriterBolt, VectorWriterBolt
+from tests.conftest import MeanColourEmbedder
+from tests.topologies.harness import commands, messages, start, tick, tup
+
+
+def prepared(index: int, views: int = 1) -> list[PreparedImage]:
+    record = ProductRecord(site="shop", product_id=f"p{index}", url=f"https://shop.example/p{index}",
+                           title=f"Product {index}", category="dress",
+                           image_urls=tuple(f"https://shop.example/p{index}/{v}.jpg" for v in range(views)))
+    return [PreparedImage(record=record, ref=ref, image=Image.new("RGB", (32, 32), (index * 20, 100, 200 - v * 50)))
+            for v, ref in enumerate(record.images())]
+
+
+@pytest.fixture
+def embedded_items(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Item tuples as the embed bolt emits them for 3 products x 2 views."""
+    monkeypatch.setattr(embed_module, "build_embedder", lambda s: MeanColourEmbedder())
+    bolt = start(EmbedBolt, settings.model_copy(update={"embed_batch_size": 4}), "embed")
+    images = [p for i in range(3) for p in prepared(i, views=2)]
+    for n, image in enumerate(images):
+        bolt.process(tup(image_values(image), tup_id=f"i{n}"))
+    full = messages(bolt)
+    assert len(commands(full, "emit")) == 4  # a full batch goes at once ...
+    assert [m["anchors"] for m in commands(full, "emit")] == [["i0"], ["i1"], ["i2"], ["i3"]]
+    assert [m["id"] for m in commands(full, "ack")] == ["i0", "i1", "i2", "i3"]
+    bolt.process_tick(tick())  # ... the rest when the tick comes
+    rest = messages(bolt)
+    assert [m["id"] for m in commands(rest, "ack")] == ["i4", "i5"]
+    return [m["tuple"] for m in commands(full + rest, "emit")]
+
+
+def test_embed_bolt_emits_one_item_per_image(embedded_items: list[list[str]]) -> None:
+    items = [item_from_values(values)[0] for values in embedded_items]
+    assert len({i.image_id for i in items}) == 6
+    assert all(np.isclose(np.linalg.norm(i.vector), 1.0) for i in items)
+
+
+def test_writers_upsert_once_and_ack_after_the_store_confirmed(settings: Settings, embedded_items) -> None:  # type: ignore[no-untyped-def]
+    writer_settings = settings.model_copy(update={"writer_batch_size": 4})
+    vectors_bolt = start(VectorWriterBolt, writer_settings, "vectors")
+    metadata_bolt = start(MetadataWriterBolt, writer_settings, "metadata")
+    for bolt in (vectors_bolt, metadata_bolt):
+        for n, values in enumerate(embedded_items + embedded_items[:2]):  # two replayed items
+            bolt.process(tup(values, tup_id=f"e{n}"))
+        bolt.process_tick(tick())
+        sent = messages(bolt)
+        assert sorted(m["id"] for m in commands(sent, "ack")) == sorted(f"e{n}" for n in range(8))
+        assert commands(sent, "fail") == []
+        bolt.store.close()
+    vectors = build_vector_store(settings, dim=MeanColourEmbedder.dim)
+    metadata = build_metadata_store(settings)
+    assert vectors.count() == 6 and metadata.count() == 3
+    vectors.close()
+    metadata.close()
+
+
+def test_writer_fails_the_batch_when_the_store_stays_unavailable(settings: Settings, embedded_items) -> None:  # type: ignore[no-untyped-def]
+    away = settings.model_copy(update={"milvus_uri": "http://127.0.0.1:9", "store_retries": 1, "writer_batch_size": 2})
+    bolt = start(VectorWriterBolt, away, "vectors")
+    bolt.process(tup(embedded_items[0], tup_id="a"))
+    bolt.process(tup(embedded_items[1], tup_id="b"))
+    sent = messages(bolt)
+    assert sorted(m["id"] for m in commands(sent, "fail")) == ["a", "b"]
+    assert commands(sent, "ack") == []
+    assert bolt.counters.totals["store_unavailable"] == 2

@@ -1,0 +1,72 @@
+"""The fetch bolt: decoded images out, anchored; refused images and malformed records dead-lettered; transient
+failures replayed."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from snapmode.config import Settings
+from snapmode.records import ProductRecord
+from snapmode.topologies.fetch import REJECTED, FetchBolt
+from snapmode.topologies.payloads import prepared_from_values, rejection_from_values
+from tests.conftest import jpeg_bytes, png_bomb_bytes
+from tests.topologies.harness import commands, messages, start, tup
+
+
+@pytest.fixture
+def bolt(settings: Settings):  # type: ignore[no-untyped-def]
+    return start(FetchBolt, settings.model_copy(update={"allow_private_urls": True, "fetch_timeout_s": 2.0}),
+                 "fetch")
+
+
+def record(*urls: str, product_id: str = "p1") -> str:
+    return ProductRecord(site="shop", product_id=product_id, url="https://shop.example/p1", title="Shirt",
+                         image_urls=urls).to_json()
+
+
+def write(path: Path, data: bytes) -> str:
+    path.write_bytes(data)
+    return path.as_uri()
+
+
+def test_emits_each_decoded_image_anchored_then_acks(bolt, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    urls = [write(tmp_path / f"{i}.jpg", jpeg_bytes(size=(600, 300))) for i in range(2)]
+    bolt.process(tup(["shop:p1", record(*urls)], tup_id="r1"))
+    sent = messages(bolt)
+    images = commands(sent, "emit")
+    assert len(images) == 2 and all(m["anchors"] == ["r1"] for m in images)
+    prepared = prepared_from_values(images[0]["tuple"])
+    assert max(prepared.image.size) <= 256 and prepared.record.product_id == "p1"
+    assert commands(sent, "ack") == [{"command": "ack", "id": "r1"}]
+
+
+def test_refused_images_and_malformed_records_go_to_dead_letters(bolt, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    good = write(tmp_path / "good.jpg", jpeg_bytes())
+    bomb = write(tmp_path / "bomb.png", png_bomb_bytes())
+    html = write(tmp_path / "page.jpg", b"<html>not a photo</html>")
+    bolt.process(tup(["shop:p1", record(good, bomb, html, (tmp_path / "missing.jpg").as_uri())], tup_id="r1"))
+    bolt.process(tup(["shop:p2", json.dumps({"site": "shop"})], tup_id="r2"))
+    sent = messages(bolt)
+    reasons = sorted(rejection_from_values(m["tuple"]).reason for m in commands(sent, "emit", REJECTED))
+    assert reasons == ["invalid_record", "not_an_image", "not_found", "pixel_bomb"]
+    malformed = [rejection_from_values(m["tuple"]) for m in commands(sent, "emit", REJECTED)
+                 if m["anchors"] == ["r2"]]
+    assert malformed[0].product_key == "shop:p2" and malformed[0].payload
+    assert len(commands(sent, "emit", "default")) == 1
+    assert {m["id"] for m in commands(sent, "ack")} == {"r1", "r2"}
+
+
+def test_a_transient_failure_fails_the_record_so_it_replays(bolt, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with socket.socket() as sock:  # a port nothing listens on: connection refused, which may heal
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    good = write(tmp_path / "good.jpg", jpeg_bytes())
+    bolt.process(tup(["shop:p1", record(good, f"http://127.0.0.1:{port}/a.jpg")], tup_id="r1"))
+    sent = messages(bolt)
+    assert commands(sent, "emit") == []  # nothing half-done: the whole record comes back
+    assert commands(sent, "fail") == [{"command": "fail", "id": "r1"}]
+    assert commands(sent, "ack") == []

@@ -1,0 +1,57 @@
+"""The topology graph and its config come from settings; the jar and streamparse project are built without Leiningen."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from snapmode.config import Settings
+from snapmode.topologies.component import SETTINGS_KEY, settings_from_conf
+from snapmode.topologies.deploy import SPEC_MODULE, Virtualenv, build_project
+from snapmode.topologies.graph import build_topology
+
+
+def test_parallelism_and_batching_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SNAPMODE_FETCH_PARALLELISM", "7")
+    monkeypatch.setenv("SNAPMODE_EMBED_PARALLELISM", "3")
+    monkeypatch.setenv("SNAPMODE_WRITER_PARALLELISM", "2")
+    monkeypatch.setenv("SNAPMODE_BATCH_WAIT_S", "4")
+    topology = build_topology(Settings(_env_file=None))  # type: ignore[call-arg]
+    bolts = topology.thrift_bolts
+    assert {name: b.common.parallelism_hint for name, b in bolts.items()} == {
+        "fetch": 7, "embed": 3, "vectors": 2, "metadata": 2, "dead_letters": 1}
+    assert json.loads(bolts["embed"].common.json_conf) == {"topology.tick.tuple.freq.secs": 4}
+    assert json.loads(bolts["fetch"].common.json_conf) == {}  # no ticks where nothing batches
+    # both writers hang off the embed bolt: a record's tuple tree completes only when both stores confirmed
+    assert {s.componentId for s in bolts["vectors"].common.inputs} == {"embed"}
+    assert {s.componentId for s in bolts["metadata"].common.inputs} == {"embed"}
+    assert {(s.componentId, s.streamId) for s in bolts["dead_letters"].common.inputs} == {
+        ("fetch", "rejected"), ("records", "exhausted")}
+
+
+def test_components_read_the_submitted_settings_from_the_topology_config(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, milvus_uri="http://milvus:19530", embed_batch_size=7,  # type: ignore[call-arg]
+                        _env_file=None)
+    conf = json.loads(json.dumps(build_topology(settings).config))  # as Storm hands it over
+    assert conf["topology.subprocess.timeout.secs"] >= 120  # room for loading a model
+    assert settings_from_conf(conf) == settings
+    assert SETTINGS_KEY in conf
+
+
+def test_builds_the_jar_and_the_streamparse_project(tmp_path: Path) -> None:
+    settings = Settings(nimbus_host="10.0.0.5", nimbus_port=7627, fetch_parallelism=5,  # type: ignore[call-arg]
+                        _env_file=None)
+    venv = Virtualenv.current()
+    jar = build_project(settings, tmp_path / "build", venv)
+    with zipfile.ZipFile(jar) as archive:
+        names = set(archive.namelist())
+    assert {"resources/snapmode/topologies/spout.py", "resources/snapmode/topologies/embed.py"} <= names
+    env = json.loads((tmp_path / "build" / "config.json").read_text())["envs"]["snapmode"]
+    assert env["nimbus"] == "10.0.0.5:7627" and env["use_ssh_for_nimbus"] is False
+    assert Path(env["virtualenv_root"], env["virtualenv_name"], "bin", "streamparse_run").exists()
+    spec = runpy.run_path(str(tmp_path / "build" / "topologies" / f"{SPEC_MODULE}.py"))
+    assert spec["IngestTopology"].thrift_bolts["fetch"].common.parallelism_hint == 5

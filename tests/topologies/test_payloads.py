@@ -1,0 +1,41 @@
+"""Values between components survive the JSON multi-lang protocol unchanged."""
+
+import json
+
+import numpy as np
+from PIL import Image
+
+from snapmode.interfaces import VectorItem
+from snapmode.pipeline.steps import PreparedImage, Rejection
+from snapmode.records import ProductRecord
+from snapmode.topologies import payloads
+
+
+def record() -> ProductRecord:
+    return ProductRecord(site="shop", product_id="p1", url="https://shop.example/p1", title="Red dress",
+                         price=19.5, currency="EUR", image_urls=("https://shop.example/p1.jpg",))
+
+
+def test_prepared_image_round_trip_is_lossless() -> None:
+    rng = np.random.default_rng(0)
+    image = Image.fromarray(rng.integers(0, 256, (40, 30, 3), dtype=np.uint8))
+    rec = record()
+    values = payloads.image_values(PreparedImage(record=rec, ref=rec.images()[0], image=image))
+    back = payloads.prepared_from_values(json.loads(json.dumps(values)))
+    assert back.record == rec and back.ref == rec.images()[0]
+    assert np.array_equal(np.asarray(back.image), np.asarray(image))
+
+
+def test_item_round_trip_keeps_vector_and_fields() -> None:
+    rec = record()
+    vector = np.random.default_rng(1).standard_normal(16).astype(np.float32)
+    item = VectorItem.from_record(rec, rec.images()[0].image_id, vector)
+    back_item, back_record = payloads.item_from_values(json.loads(json.dumps(payloads.item_values(item, rec))))
+    assert back_record == rec
+    assert back_item.image_id == item.image_id and back_item.price == 19.5 and back_item.site == "shop"
+    assert np.array_equal(back_item.vector, vector)
+
+
+def test_rejection_round_trip() -> None:
+    rejection = Rejection(reason="not_found", detail="gone", product_key="shop:p1", retryable=False)
+    assert payloads.rejection_from_values(json.loads(json.dumps(payloads.rejection_values(rejection)))) == rejection

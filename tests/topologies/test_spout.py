@@ -1,0 +1,82 @@
+"""The spout replays failed records, dead-letters those that keep failing, and commits only finished offsets.
+
+Kafka itself is replaced by a stand-in here; the real consumer group runs in test_storm_ingest.py.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from kafka import TopicPartition
+
+from snapmode.config import Settings
+from snapmode.topologies.payloads import rejection_from_values
+from snapmode.topologies.spout import EXHAUSTED, KafkaRecordSpout, my_partitions
+from tests.topologies.harness import commands, messages, start
+
+TOPIC = "records"
+
+
+class StandInConsumer:
+    def __init__(self, values: list[str]) -> None:
+        self.pending = [SimpleNamespace(offset=i, key=f"shop:p{i}", value=v) for i, v in enumerate(values)]
+        self.commits: list[dict[int, int]] = []
+
+    def partitions_for_topic(self, topic: str) -> set[int]:
+        return {0}
+
+    def assign(self, partitions: list[TopicPartition]) -> None:
+        assert partitions == [TopicPartition(TOPIC, 0)]
+
+    def poll(self, timeout_ms: int, max_records: int):  # type: ignore[no-untyped-def]
+        taken, self.pending = self.pending[:max_records], self.pending[max_records:]
+        return {TopicPartition(TOPIC, 0): taken} if taken else {}
+
+    def commit(self, offsets) -> None:  # type: ignore[no-untyped-def]
+        self.commits.append({tp.partition: meta.offset for tp, meta in offsets.items()})
+
+
+@pytest.fixture
+def spout(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> KafkaRecordSpout:
+    consumer = StandInConsumer(["r0", "r1", "r2"])
+    monkeypatch.setattr(KafkaRecordSpout, "connect", lambda self, s: consumer)
+    spout = start(KafkaRecordSpout, settings.model_copy(update={"records_topic": TOPIC, "max_attempts": 2}),
+                  "records")
+    spout.commit_every_s = 0
+    return spout
+
+
+def test_commits_only_below_the_oldest_unfinished_record(spout: KafkaRecordSpout) -> None:
+    spout.next_tuple()
+    emitted = commands(messages(spout), "emit")
+    assert [(m["id"], m["tuple"][1]) for m in emitted] == [("0:0", "r0"), ("0:1", "r1"), ("0:2", "r2")]
+    spout.ack("0:1")
+    spout.ack("0:2")
+    assert spout.consumer.commits[-1] == {0: 0}  # record 0 unfinished: a crash must replay it
+    spout.ack("0:0")
+    assert spout.consumer.commits[-1] == {0: 3}
+
+
+def test_replays_a_failed_record_then_dead_letters_it(spout: KafkaRecordSpout) -> None:
+    spout.next_tuple()
+    messages(spout)
+    spout.fail("0:1")
+    spout.next_tuple()
+    replay = commands(messages(spout), "emit")
+    assert [(m["id"], m["tuple"][1]) for m in replay] == [("0:1", "r1")]
+    spout.fail("0:1")  # the second failure with max_attempts=2
+    exhausted = commands(messages(spout), "emit", EXHAUSTED)
+    rejection = rejection_from_values(exhausted[0]["tuple"])
+    assert rejection.reason == "max_attempts" and rejection.payload == "r1" and rejection.product_key == "shop:p1"
+    assert exhausted[0]["id"] == "0:1"
+    spout.ack("0:0")
+    spout.ack("0:2")
+    assert spout.consumer.commits[-1] == {0: 1}  # not past the record until its dead letter is written
+    spout.ack("0:1")
+    assert spout.consumer.commits[-1] == {0: 3}
+
+
+def test_spout_tasks_share_the_partitions_by_rank() -> None:
+    shares = [my_partitions({0, 1, 2, 3, 4}, task, [12, 10, 11]) for task in (10, 11, 12)]
+    assert shares == [[0, 3], [1, 4], [2]]

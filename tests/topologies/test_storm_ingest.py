@@ -1,0 +1,200 @@
+"""The ingestion topology on a real Storm: Kafka in, Milvus and Solr out, through a worker crash, bad input dead-lettered."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from snapmode.catalog.generate import GenerateOptions, generate_catalog
+from snapmode.catalog.manifest import catalog_records
+from snapmode.config import Settings
+from snapmode.embedding import build_embedder
+from snapmode.interfaces import SearchFilter
+from snapmode.pipeline.decode import decode_image
+from snapmode.platform import decode_limits
+from snapmode.queue import KafkaConsumerQueue, KafkaProducerQueue
+from snapmode.records import ProductRecord
+from snapmode.stores.factory import build_metadata_store, build_vector_store
+from snapmode.topologies.deploy import submit
+from snapmode.topologies.nimbus import kill, topology_status
+from snapmode.topologies.publish import publish
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+
+RUN = f"storm-test-{int(time.time())}"  # topics, consumer group and site of this run: nothing left from another
+SITE = RUN
+PRODUCTS = 400  # 200 published first, 200 during the worker crash
+INDEXED_VIEWS = 2  # published per product; one more view per product is held out for queries
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[ProductRecord]]:
+    root = tmp_path_factory.mktemp("storm-catalog")
+    generate_catalog(root, options=GenerateOptions(products=PRODUCTS, views=INDEXED_VIEWS + 1, seed=5, image_size=128))
+    records = [r.model_copy(update={"image_urls": r.image_urls[:INDEXED_VIEWS]})
+               for r in catalog_records(root, site=SITE) if isinstance(r, ProductRecord)]
+    assert len(records) == PRODUCTS
+    return root, records
+
+
+@pytest.fixture(scope="module")
+def topology(native_cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:  # type: ignore[no-untyped-def]
+    from snapmode.infra.provision import create_topics
+
+    base = native_cluster.settings or Settings()
+    settings = base.model_copy(update={
+        "data_dir": tmp_path_factory.mktemp("storm-topology"), "kafka_bootstrap": native_cluster.kafka_bootstrap,
+        "milvus_uri": native_cluster.milvus_uri, "solr_url": native_cluster.core_url,
+        "collection": "storm_test",  # the backbone's dimension, apart from the contract tests' collection
+        "records_topic": f"{RUN}.records", "dead_letter_topic": f"{RUN}.dead-letter",
+        "topology_name": RUN, "fetch_parallelism": 2, "embed_batch_size": 16, "writer_batch_size": 32,
+        "max_spout_pending": 32, "message_timeout_s": 60, "device": "cpu", "allow_private_urls": True})
+    create_topics(settings.kafka_bootstrap, {settings.records_topic: 4, settings.dead_letter_topic: 1})
+    submit(settings, settings.data_dir / "build")
+    try:
+        yield settings
+    finally:
+        kill(settings, wait_s=0)
+
+
+def image_ids(records: list[ProductRecord]) -> list[str]:
+    return [ref.image_id for r in records for ref in r.images()]
+
+
+def wait_until_indexed(settings: Settings, records: list[ProductRecord], timeout_s: float = 420,
+                       on_progress=lambda n: None) -> None:  # type: ignore[no-untyped-def]
+    vectors, metadata = build_vector_store(settings, dim=1280), build_metadata_store(settings)
+    ids, keys = image_ids(records), [r.key for r in records]
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            found = sum(len(vectors.existing(ids[i:i + 500])) for i in range(0, len(ids), 500))
+            products = len(metadata.get(keys))
+            on_progress(found)
+            if found == len(ids) and products == len(keys):
+                return
+            assert time.monotonic() < deadline, f"after {timeout_s} s: {found}/{len(ids)} images, " \
+                                                f"{products}/{len(keys)} products indexed"
+            time.sleep(1)
+    finally:
+        vectors.close()
+        metadata.close()
+
+
+def storm_worker(settings: Settings):  # type: ignore[no-untyped-def]
+    """The worker JVM that runs the topology (its Python components are its children)."""
+    import psutil
+
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if "org.apache.storm.daemon.worker.Worker" in cmdline and f"{settings.topology_name}-" in cmdline:
+            return proc
+    raise AssertionError(f"no Storm worker runs {settings.topology_name}")
+
+
+def dead_letters(settings: Settings, expected: int, timeout_s: float = 60) -> list[dict]:  # type: ignore[type-arg]
+    consumer = KafkaConsumerQueue(settings.kafka_bootstrap, [settings.dead_letter_topic], group=f"check-{time.time()}")
+    found: list[dict] = []  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(found) < expected and time.monotonic() < deadline:
+            found += [json.loads(m.value) for m in consumer.poll(timeout_s=1.0)]
+    finally:
+        consumer.close()
+    return found
+
+
+def wait_committed_to_the_end(settings: Settings, timeout_s: float = 60) -> None:
+    """The topology's consumer group commits every offset once every record is done."""
+    from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+    admin, consumer = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap), \
+        KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        partitions = [TopicPartition(settings.records_topic, p)
+                      for p in consumer.partitions_for_topic(settings.records_topic)]
+        end = {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()}
+        deadline = time.monotonic() + timeout_s
+        while True:
+            committed = {tp.partition: meta.offset
+                         for tp, meta in admin.list_group_offsets(settings.topology_name)[settings.topology_name].items()}
+            if committed == end:
+                return
+            assert time.monotonic() < deadline, f"committed {committed}, end of partitions {end}"
+            time.sleep(1)
+    finally:
+        admin.close()
+        consumer.close()
+
+
+def test_ingests_searchably_survives_a_worker_crash_and_dead_letters_bad_input(topology: Settings, catalog) -> None:  # type: ignore[no-untyped-def]
+    root, records = catalog
+    first, second = records[:200], records[200:]
+    producer = KafkaProducerQueue(topology.kafka_bootstrap)
+    bad = [(None, b"{not json"), (f"{SITE}:p-missing", json.dumps({"site": SITE, "product_id": "p-missing"}).encode()),
+           (f"{SITE}:gone", ProductRecord(site=SITE, product_id="gone", url="https://shop.example/gone", title="Gone",
+                                             image_urls=((root / "no-such.jpg").as_uri(),)).to_json().encode()),
+           (f"{SITE}:html", ProductRecord(site=SITE, product_id="html", url="https://shop.example/html", title="Html",
+                                             image_urls=((root / "catalog.jsonl").as_uri(),)).to_json().encode())]
+    try:
+        # 1. Two hundred products, with malformed records in the same stream
+        publish(producer, topology.records_topic, first[:100])
+        producer.send(topology.records_topic, bad)
+        publish(producer, topology.records_topic, first[100:])
+        wait_until_indexed(topology, first)
+        assert topology_status(topology).running
+
+        # 2. A held-out view finds its product
+        embedder = build_embedder(topology)
+        vectors = build_vector_store(topology, dim=embedder.dim)
+        sample = first[::10]
+        held_out = [decode_image((root / "images" / r.product_id / f"{INDEXED_VIEWS}.jpg").read_bytes(),
+                                 decode_limits(topology)) for r in sample]
+        hits = vectors.search(embedder.embed(held_out), k=5, where=SearchFilter(site=SITE))
+        top1 = np.mean([h[0].product_key == r.key for h, r in zip(hits, sample)])
+        print(f"\nheld-out views ranked first: {top1:.0%} of {len(sample)}")
+        assert top1 >= 0.8
+
+        # 3. Two hundred more, and the worker killed while it works on them
+        worker = storm_worker(topology)
+        publish(producer, topology.records_topic, second)
+        killed = False
+
+        def crash_midway(found: int) -> None:
+            nonlocal killed
+            if not killed and found >= len(image_ids(second)) // 4:
+                os.kill(worker.pid, signal.SIGKILL)
+                killed = True
+        wait_until_indexed(topology, second, on_progress=crash_midway)
+        assert killed, "the worker finished before it could be killed"
+        assert storm_worker(topology).pid != worker.pid  # the supervisor started a new one
+    finally:
+        producer.close()
+
+    # 4. Every image in both stores exactly once
+    rows = vectors.client.query(topology.collection, filter=f'site == "{SITE}"', output_fields=["image_id"],
+                                limit=16384)
+    stored = [row["image_id"] for row in rows]
+    assert len(stored) == len(set(stored)) == len(image_ids(records))
+    assert set(stored) == set(image_ids(records))
+    metadata = build_metadata_store(topology)
+    assert len(metadata.query(where=SearchFilter(site=SITE), limit=10_000)) == PRODUCTS
+    vectors.close()
+    metadata.close()
+
+    wait_committed_to_the_end(topology)
+
+    # 5. Bad input went to the dead-letter topic with its reason
+    letters = dead_letters(topology, expected=4)
+    reasons = {(letter.get("product_key"), letter["reason"]) for letter in letters}
+    assert (None, "invalid_record") in reasons
+    assert (f"{SITE}:p-missing", "invalid_record") in reasons
+    assert (f"{SITE}:gone", "not_found") in reasons
+    assert (f"{SITE}:html", "not_an_image") in reasons

@@ -1,0 +1,46 @@
+"""Embed bolt: decoded images in, one batched forward pass, embeddings out to both writers."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from streamparse import Stream
+
+from snapmode.embedding import build_embedder
+from snapmode.pipeline.steps import embed_images
+from snapmode.topologies.batching import BatchBolt
+from snapmode.topologies.component import setup_component
+from snapmode.topologies.payloads import ITEM_FIELDS, item_values, prepared_from_values
+
+
+class EmbedBolt(BatchBolt):
+    """Loads the model once per process (CUDA when present), embeds images in batches of `embed_batch_size`."""
+
+    outputs = [Stream(ITEM_FIELDS)]
+
+    def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
+        super().initialize(storm_conf, context)
+        settings, self.counters = setup_component(storm_conf, context)
+        self.batch_size = settings.embed_batch_size
+        started = time.perf_counter()
+        self.embedder = build_embedder(settings)
+        self.counters.log.info("embed.model_loaded", embedder=self.embedder.name, dim=self.embedder.dim,
+                               seconds=round(time.perf_counter() - started, 2))
+
+    def process_batch(self, tuples: list[Any]) -> None:
+        try:
+            started = time.perf_counter()
+            prepared = [prepared_from_values(t.values) for t in tuples]
+            items = embed_images(self.embedder, prepared)
+        except Exception as exc:  # noqa: BLE001 - the batch replays; a record failing every time is dead-lettered
+            self.counters.log.exception("embed.error", batch=len(tuples), error=repr(exc))
+            for tup in tuples:
+                self.fail(tup)
+            return
+        for tup, item, p in zip(tuples, items, prepared):
+            self.emit(item_values(item, p.record), anchors=[tup])
+        for tup in tuples:
+            self.ack(tup)
+        self.counters.add("embedded", len(items))
+        self.counters.add("embed_ms", round((time.perf_counter() - started) * 1000))

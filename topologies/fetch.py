@@ -1,0 +1,65 @@
+"""Fetch bolt: parse a record, fetch and decode its images; refused ones go to the dead letters, transient ones replay."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+from streamparse import Bolt, Stream
+
+from snapmode.pipeline.fetch import make_http_client
+from snapmode.pipeline.steps import FetchOptions, PreparedImage, Rejection, parse_record, prepare_or_reject
+from snapmode.platform import decode_limits
+from snapmode.topologies.component import setup_component
+from snapmode.topologies.payloads import IMAGE_FIELDS, REJECTION_FIELDS, image_values, rejection_values
+
+REJECTED = "rejected"
+
+
+class FetchBolt(Bolt):
+    """One record in, one anchored tuple per decoded image out. A record whose images may succeed later (timeout,
+    HTTP 503) is failed as a whole, so the spout replays it; a malformed record or a refused image is dead-lettered.
+    """
+
+    outputs = [Stream(IMAGE_FIELDS), Stream(REJECTION_FIELDS, name=REJECTED)]
+    auto_ack = False
+
+    def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
+        settings, self.counters = setup_component(storm_conf, context)
+        self.limits = decode_limits(settings)
+        self.options = FetchOptions(timeout_s=settings.fetch_timeout_s, allow_private=settings.allow_private_urls)
+        self.client = make_http_client(allow_private=settings.allow_private_urls)
+        self.pool = ThreadPoolExecutor(settings.fetch_workers, thread_name_prefix="fetch")
+
+    def process(self, tup) -> None:  # type: ignore[no-untyped-def]
+        key, raw = tup.values
+        try:
+            outcomes = self.prepare(key, raw)
+        except Exception as exc:  # noqa: BLE001 - unexpected: replayed, and dead-lettered after max attempts
+            self.counters.log.exception("fetch.error", key=key, error=repr(exc))
+            self.fail(tup)
+            return
+        transient = [o for o in outcomes if isinstance(o, Rejection) and o.retryable]
+        if transient:
+            self.counters.log.warning("fetch.transient", key=key, reason=transient[0].reason,
+                                      detail=transient[0].detail[:300])
+            self.counters.add("transient")
+            self.fail(tup)
+            return
+        for outcome in outcomes:
+            if isinstance(outcome, Rejection):
+                self.emit(rejection_values(outcome), stream=REJECTED, anchors=[tup])
+                self.counters.add("rejected")
+            else:
+                self.emit(image_values(outcome), anchors=[tup])
+                self.counters.add("images")
+        self.ack(tup)
+
+    def prepare(self, key: str, raw: str) -> list[PreparedImage | Rejection]:
+        """The record's images, prepared concurrently, or the record's own rejection when it is malformed."""
+        record = parse_record(raw, origin=f"kafka key {key!r}")
+        if isinstance(record, Rejection):
+            return [replace(record, product_key=key or None)]
+        return list(self.pool.map(lambda ref: prepare_or_reject(record, ref, self.limits, self.options, self.client),
+                                  record.images()))

@@ -1,0 +1,51 @@
+"""The ingestion topology as a graph, with each component's parallelism and the topology config from settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamparse import Grouping, Topology
+
+from snapmode.config import Settings
+from snapmode.topologies.component import SETTINGS_KEY
+from snapmode.topologies.deadletter import DeadLetterBolt
+from snapmode.topologies.embed import EmbedBolt
+from snapmode.topologies.fetch import REJECTED, FetchBolt
+from snapmode.topologies.spout import EXHAUSTED, KafkaRecordSpout
+from snapmode.topologies.writers import MetadataWriterBolt, VectorWriterBolt
+
+SUBPROCESS_TIMEOUT_S = 300  # a Python component may take this long to answer (loading a model, a big batch)
+
+
+def topology_config(settings: Settings) -> dict[str, Any]:
+    """Storm config of the topology; the settings travel in it so every component reads the same values."""
+    return {
+        SETTINGS_KEY: settings.model_dump(mode="json"),
+        "topology.workers": settings.topology_workers,
+        "topology.max.spout.pending": settings.max_spout_pending,
+        "topology.message.timeout.secs": settings.message_timeout_s,
+        "topology.subprocess.timeout.secs": SUBPROCESS_TIMEOUT_S,
+        "topology.stats.sample.rate": 1.0,  # exact counters in `snapmode topology status` ...
+        "executor.metrics.frequency.secs": 10,  # ... at most this old
+    }
+
+
+def build_topology(settings: Settings) -> type[Topology]:
+    """The topology class for `sparse submit`: spout -> fetch -> embed -> {vector, metadata} writers; rejections and
+    records that failed too often -> dead letters."""
+    tick = {"topology.tick.tuple.freq.secs": settings.batch_wait_s}
+
+    class IngestTopology(Topology):
+        config = topology_config(settings)
+        records = KafkaRecordSpout.spec(par=settings.spout_parallelism)
+        fetch = FetchBolt.spec(inputs={records["default"]: Grouping.SHUFFLE}, par=settings.fetch_parallelism)
+        embed = EmbedBolt.spec(inputs={fetch["default"]: Grouping.SHUFFLE}, par=settings.embed_parallelism,
+                               config=tick)
+        vectors = VectorWriterBolt.spec(inputs={embed["default"]: Grouping.fields("image_id")},
+                                        par=settings.writer_parallelism, config=tick)
+        metadata = MetadataWriterBolt.spec(inputs={embed["default"]: Grouping.SHUFFLE},
+                                           par=settings.writer_parallelism, config=tick)
+        dead_letters = DeadLetterBolt.spec(inputs={fetch[REJECTED]: Grouping.SHUFFLE,
+                                                   records[EXHAUSTED]: Grouping.SHUFFLE})
+
+    return IngestTopology

@@ -1,0 +1,144 @@
+"""Kafka spout: emits each product record with a tuple id, replays failed ones, commits only finished offsets."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+from streamparse import Spout, Stream
+
+from snapmode.config import Settings
+from snapmode.pipeline.steps import Rejection
+from snapmode.topologies.component import setup_component
+from snapmode.topologies.offsets import OffsetTracker
+from snapmode.topologies.payloads import RECORD_FIELDS, REJECTION_FIELDS, rejection_values
+
+EXHAUSTED = "exhausted"  # records that failed `max_attempts` times, for the dead-letter bolt
+
+
+@dataclass(slots=True)
+class InFlight:
+    partition: int
+    offset: int
+    key: str
+    value: str
+    attempts: int = 1
+
+
+def tuple_id(partition: int, offset: int) -> str:
+    return f"{partition}:{offset}"
+
+
+def my_partitions(partitions: set[int], task_id: int, task_ids: list[int]) -> list[int]:
+    """This spout task's share of the topic's partitions: every len(task_ids)-th one, starting at its rank."""
+    rank, tasks = sorted(task_ids).index(task_id), len(task_ids)
+    return [p for p in sorted(partitions) if p % tasks == rank]
+
+
+class KafkaRecordSpout(Spout):
+    """Reads the records topic under the topology's consumer group; a record's offset is committed once its tuple tree
+    completed (every image in both stores, or dead-lettered), so a crashed worker resumes without losing anything.
+    Partitions are assigned to spout tasks by rank, as Storm's own Kafka spout does: no rebalancing while in flight.
+    """
+
+    outputs = [Stream(RECORD_FIELDS), Stream(REJECTION_FIELDS, name=EXHAUSTED)]
+
+    def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
+        settings, self.counters = setup_component(storm_conf, context)
+        self.max_attempts = settings.max_attempts
+        self.max_pending = settings.max_spout_pending
+        self.consumer = self.connect(settings)
+        self.topic = settings.records_topic
+        self.task_id = context.get("taskid", 0)
+        self.task_ids = [int(t) for t, c in context.get("task->component", {}).items()
+                         if c == context.get("componentid")] or [self.task_id]
+        self.assigned = False
+        self.tracker = OffsetTracker()
+        self.in_flight: dict[str, InFlight] = {}
+        self.replays: deque[InFlight] = deque()
+        self.commit_every_s = 1.0
+        self._last_commit = time.monotonic()
+
+    def connect(self, settings: Settings) -> KafkaConsumer:
+        """A member of the topology's consumer group that commits only when told to."""
+        return KafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap.split(","), group_id=settings.topology_name,
+            enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=self.max_pending,
+            metadata_max_age_ms=5000,  # notice a topic created after the topology, or new partitions, within seconds
+            key_deserializer=lambda b: b.decode("utf-8", "replace") if b is not None else "",
+            value_deserializer=lambda b: b.decode("utf-8", "replace"))
+
+    def next_tuple(self) -> None:
+        if not self.assigned and not self.assign():
+            time.sleep(0.1)
+            return
+        if self.replays:
+            message = self.replays.popleft()
+            self.emit([message.key, message.value], tup_id=tuple_id(message.partition, message.offset))
+            return
+        if len(self.in_flight) < self.max_pending:
+            batches = self.consumer.poll(timeout_ms=100, max_records=self.max_pending - len(self.in_flight))
+            for tp, records in batches.items():
+                for record in records:
+                    message = InFlight(tp.partition, record.offset, record.key, record.value)
+                    self.tracker.taken(tp.partition, record.offset)
+                    self.in_flight[tuple_id(tp.partition, record.offset)] = message
+                    self.emit([message.key, message.value], tup_id=tuple_id(tp.partition, record.offset))
+                    self.counters.add("emitted")
+        self.maybe_commit()
+
+    def assign(self) -> bool:
+        """Take this task's partitions once the topic exists; reading resumes at the group's committed offsets."""
+        partitions = self.consumer.partitions_for_topic(self.topic)
+        if not partitions:
+            return False
+        mine = my_partitions(partitions, self.task_id, self.task_ids)
+        self.consumer.assign([TopicPartition(self.topic, p) for p in mine])
+        self.assigned = True
+        self.counters.log.info("spout.assigned", topic=self.topic, partitions=mine)
+        return True
+
+    def ack(self, tup_id: str) -> None:
+        message = self.in_flight.pop(tup_id, None)
+        if message is not None:
+            self.tracker.done(message.partition, message.offset)
+            self.counters.add("processed")
+        self.maybe_commit()
+
+    def fail(self, tup_id: str) -> None:
+        message = self.in_flight.get(tup_id)
+        if message is None:
+            return
+        if message.attempts >= self.max_attempts:
+            rejection = Rejection(reason="max_attempts", detail=f"failed {message.attempts} times "
+                                  f"(partition {message.partition}, offset {message.offset})",
+                                  product_key=message.key or None, payload=message.value[:10_000])
+            self.emit(rejection_values(rejection), tup_id=tup_id, stream=EXHAUSTED)
+            self.counters.add("exhausted")
+            message.attempts += 1
+            return
+        message.attempts += 1
+        self.replays.append(message)
+        self.counters.add("retried")
+
+    def maybe_commit(self) -> None:
+        if time.monotonic() - self._last_commit >= self.commit_every_s:
+            self.commit()
+
+    def commit(self) -> None:
+        self._last_commit = time.monotonic()
+        offsets = self.tracker.committable()
+        if not offsets:
+            return
+        try:
+            self.consumer.commit({TopicPartition(self.topic, p): OffsetAndMetadata(o, "", -1)
+                                  for p, o in offsets.items()})
+        except Exception as exc:  # noqa: BLE001 - a rebalance or broker hiccup: the next commit covers it
+            self.counters.log.warning("spout.commit_failed", error=repr(exc))
+            return
+        self.tracker.committed(offsets)
+        self.counters.maybe_log()
