@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from snapmode.config import Settings
+from tests.cluster import native_cluster  # noqa: F401 - session fixture of the integration tests
 
 
 @pytest.fixture

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from snapmode.cli import ingest
+from snapmode.cli import crawl, ingest, serve
+from snapmode.cli import model as model_cli
+from snapmode.cli import catalog
+from snapmode.cli import topology as topology_cli
+from snapmode.cli import cluster
 
 app = typer.Typer(name="snapmode", help="SnapMode: query-by-image product search.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
@@ -12,6 +16,14 @@ app = typer.Typer(name="snapmode", help="SnapMode: query-by-image product search
 app.command("ingest")(ingest.ingest)
 app.command("search")(ingest.search)
 app.command("demo")(ingest.demo)
+app.command("crawl")(crawl.crawl)
+app.command("serve")(serve.serve)
+model_cli.register(app)  # train, eval, bench
+app.add_typer(catalog.app, name="catalog")
+app.add_typer(topology_cli.app, name="topology")
+app.command("publish")(topology_cli.publish)
+model_cli.bench_app.command("ingest")(topology_cli.bench_ingest)
+app.add_typer(cluster.app, name="cluster")
 
 
 @app.callback()
