@@ -17,7 +17,7 @@ install: $(VENV)/.installed
 demo: install
 	$(VENV)/bin/snapmode demo
 
-test: install
+test: cluster-deps
 	$(PY) -m pytest
 
 test-unit: install
@@ -28,8 +28,11 @@ clean:
 
 # Everything the native cluster needs (JDK, Maven, the jars from Maven Central); idempotent.
 .PHONY: cluster-deps
-cluster-deps: install
+cluster-deps: $(VENV)/.cluster
+
+$(VENV)/.cluster: $(VENV)/.installed infra/setup.sh infra/pom.xml infra/artifacts.py
 	infra/setup.sh $(PY)
+	touch $@
 
 # The shipped CBIR-GAN and plain-triplet checkpoints (model/weights/), from a sample catalog of seed 101, and their
 # evaluation against every baseline on a catalog of an unseen seed. A GPU takes minutes; the CPU takes hours.

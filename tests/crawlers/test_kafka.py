@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from typing import Any
 
 import pytest
 
-from snapmode.config import Settings
 from snapmode.crawlers.sinks import KafkaSink
 from snapmode.records import ProductRecord
+from tests.cluster import NativeCluster
 from tests.crawlers.conftest import Crawl, jsonld_config
 from tests.crawlers.shops import Shop
 
@@ -18,15 +17,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def kafka_bootstrap() -> str:
-    """The cluster's broker (`SNAPMODE_KAFKA_BOOTSTRAP`, started by the native cluster); skipped when none listens."""
-    bootstrap = Settings().kafka_bootstrap
-    host, _, port = bootstrap.split(",")[0].rpartition(":")
-    try:
-        socket.create_connection((host, int(port)), timeout=1).close()
-    except OSError:
-        pytest.skip(f"no Kafka broker listens on {bootstrap}: start the native cluster (infra/) to run this test")
-    return bootstrap
+def kafka_bootstrap(native_cluster: NativeCluster) -> str:
+    """The native cluster's broker (or the external one that `SNAPMODE_TEST_SERVICES=external` names)."""
+    return native_cluster.kafka_bootstrap
 
 
 def consume_all(bootstrap: str, topic: str) -> list[tuple[str, ProductRecord]]:

@@ -17,6 +17,13 @@ from tests.cluster import NativeCluster
 pytestmark = pytest.mark.integration
 
 
+def run(*args: str):  # type: ignore[no-untyped-def]
+    """`snapmode cluster ARGS`; a failure shows the command's output."""
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, f"snapmode cluster {' '.join(args)} failed:\n{result.output}"
+    return result
+
+
 @pytest.fixture
 def cli(native_cluster: NativeCluster, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """Runs `snapmode cluster ...` against the session's cluster."""
@@ -27,12 +34,13 @@ def cli(native_cluster: NativeCluster, monkeypatch: pytest.MonkeyPatch):  # type
     monkeypatch.setenv("SNAPMODE_DATA_DIR", str(native_cluster.settings.data_dir))
     monkeypatch.setenv("SNAPMODE_ENV_FILE", "/nonexistent")
     get_settings.cache_clear()
-    yield lambda *args: CliRunner().invoke(app, list(args))
+    yield run
     get_settings.cache_clear()
 
 
 def status(cli) -> dict:  # type: ignore[no-untyped-def, type-arg]
-    result = cli("status", "--json")
+    """`status --json`, which exits 1 while a service is down."""
+    result = CliRunner().invoke(app, ["status", "--json"])
     return json.loads(result.stdout)
 
 
@@ -63,9 +71,9 @@ def test_up_twice_is_a_no_op(cli) -> None:  # type: ignore[no-untyped-def]
 def test_redis_data_survives_down_and_up(cli, native_cluster: NativeCluster) -> None:  # type: ignore[no-untyped-def]
     client = redis.Redis.from_url(native_cluster.redis_url)
     client.set("snapmode:test:survives", "yes")
-    assert cli("down", "--only", "redis").exit_code == 0
+    cli("down", "--only", "redis")
     assert not status(cli)["services"]["redis"]["healthy"]
-    assert cli("up", "--only", "redis").exit_code == 0
+    cli("up", "--only", "redis")
     assert client.get("snapmode:test:survives") == b"yes"
     client.close()
 
@@ -78,10 +86,10 @@ def test_solr_down_while_writing_loses_nothing(cli, native_cluster: NativeCluste
                                      "title": "Kept dress", "image_urls": ["https://shop.example/kept.jpg"]})
     late = first.model_copy(update={"product_id": "late", "title": "Late coat"})
     store.upsert([first])
-    assert cli("down", "--only", "solr").exit_code == 0
+    cli("down", "--only", "solr")
     with pytest.raises(StoreUnavailable):
         store.upsert([late])  # the caller keeps the record and retries
-    assert cli("up", "--only", "solr").exit_code == 0
+    cli("up", "--only", "solr")
     store.upsert([late])
     assert set(store.get(["shop:kept", "shop:late"])) == {"shop:kept", "shop:late"}
     store.close()
