@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import filecmp
 import shutil
+import time
 from pathlib import Path
 
 import httpx
@@ -37,13 +38,27 @@ def create_topics(bootstrap: str, topics: dict[str, int]) -> list[str]:
         admin.close()
 
 
-def ensure_solr_core(solr_url: str, solr_home: Path, core: str) -> str:
-    """Create `core` from infra/solr's schema, or reload it when that schema changed; returns what it did."""
+def solr_core_loaded(solr_url: str, core: str) -> bool:
+    status = httpx.get(f"{solr_url}/admin/cores", params={"action": "STATUS", "core": core, "wt": "json"},
+                       timeout=30).json()
+    return bool(status.get("status", {}).get(core, {}).get("instanceDir"))
+
+
+def ensure_solr_core(solr_url: str, solr_home: Path, core: str, load_timeout_s: float = 90.0) -> str:
+    """Create `core` from infra/solr's schema, or reload it when that schema changed; returns what it did.
+
+    A core created by an earlier run is on disk (`core.properties`) and Solr loads it in the background after start:
+    it is waited for, never created twice.
+    """
     conf = solr_home / core / "conf"
     try:
-        status = httpx.get(f"{solr_url}/admin/cores", params={"action": "STATUS", "core": core, "wt": "json"},
-                           timeout=30).json()
-        exists = bool(status.get("status", {}).get(core, {}).get("instanceDir"))
+        exists = solr_core_loaded(solr_url, core)
+        deadline = time.monotonic() + load_timeout_s
+        while not exists and (solr_home / core / "core.properties").exists():
+            if time.monotonic() > deadline:
+                raise ClusterError(f"solr: core {core!r} is on disk but was not loaded within {load_timeout_s:.0f} s")
+            time.sleep(0.5)
+            exists = solr_core_loaded(solr_url, core)
         changed = not conf.exists() or any(
             not filecmp.cmp(SOLR_CORE_CONFIG / f.name, conf / f.name, shallow=False) if (conf / f.name).exists()
             else True for f in SOLR_CORE_CONFIG.iterdir())
