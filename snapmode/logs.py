@@ -8,6 +8,9 @@ import sys
 import structlog
 
 
+NOISY_LIBRARIES = ("milvus_lite", "httpx", "kafka")  # their INFO lines are per-request or per-segment chatter
+
+
 class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever `sys.stderr` is at the time of each record, so a swapped or closed stream never breaks it."""
 
@@ -27,6 +30,8 @@ def _stderr_logger(*_args: object) -> structlog.PrintLogger:
 def configure_logging(level: str = "INFO", json: bool = False) -> None:
     """Route structlog and stdlib logging to stderr, as key=value lines or JSON."""
     logging.basicConfig(handlers=[_CurrentStderrHandler()], level=level.upper(), format="%(message)s")
+    for chatty in NOISY_LIBRARIES:
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelNamesMapping()[level.upper()]))
     renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(
         processors=[
