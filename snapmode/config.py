@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     log_json: bool = False
 
     # Model
-    embedder: Literal["backbone", "cbir-gan"] = "backbone"
+    embedder: Literal["backbone", "cbir-gan"] = "cbir-gan"
     model_checkpoint: Path | None = None  # CBIR-GAN checkpoint dir; None uses the one shipped in model/weights
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     embed_batch_size: int = Field(32, ge=1, le=1024)

@@ -14,6 +14,7 @@ import pytest
 
 from snapmode.catalog.generate import GenerateOptions, generate_catalog
 from snapmode.catalog.manifest import catalog_records
+from snapmode.cli.cluster import embedder_dim
 from snapmode.config import Settings
 from snapmode.embedding import build_embedder
 from snapmode.interfaces import SearchFilter
@@ -52,7 +53,7 @@ def topology(native_cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     settings = base.model_copy(update={
         "data_dir": tmp_path_factory.mktemp("storm-topology"), "kafka_bootstrap": native_cluster.kafka_bootstrap,
         "milvus_uri": native_cluster.milvus_uri, "solr_url": native_cluster.core_url,
-        "collection": "storm_test",  # the backbone's dimension, apart from the contract tests' collection
+        "collection": "storm_test",  # apart from the contract tests' collection
         "records_topic": f"{RUN}.records", "dead_letter_topic": f"{RUN}.dead-letter",
         "topology_name": RUN, "fetch_parallelism": 2, "embed_batch_size": 16, "writer_batch_size": 32,
         "max_spout_pending": 32, "message_timeout_s": 60, "device": "cpu", "allow_private_urls": True})
@@ -70,7 +71,7 @@ def image_ids(records: list[ProductRecord]) -> list[str]:
 
 def wait_until_indexed(settings: Settings, records: list[ProductRecord], timeout_s: float = 420,
                        on_progress=lambda n: None) -> None:  # type: ignore[no-untyped-def]
-    vectors, metadata = build_vector_store(settings, dim=1280), build_metadata_store(settings)
+    vectors, metadata = build_vector_store(settings, dim=embedder_dim(settings)), build_metadata_store(settings)
     ids, keys = image_ids(records), [r.key for r in records]
     deadline = time.monotonic() + timeout_s
     try:
