@@ -36,5 +36,18 @@ def _setup() -> None:
     configure_logging(settings.log_level, settings.log_json)
 
 
+def run() -> None:
+    """The `snapmode` command: a store that refuses or cannot be reached ends it with a message, not a traceback."""
+    from rich.console import Console
+
+    from snapmode.interfaces import StoreError
+
+    try:
+        app()
+    except StoreError as exc:
+        Console(stderr=True).print(f"[red]error:[/] {exc}")
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":
-    app()
+    run()

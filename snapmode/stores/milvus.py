@@ -77,7 +77,7 @@ class MilvusVectorStore:
         dim = next(int(f["params"]["dim"]) for f in fields if f["name"] == "vector")
         if dim != self.dim:
             raise StoreError(f"collection {self.collection!r} holds {dim}-d vectors, the embedder makes {self.dim}-d: "
-                             "use another collection or data dir")
+                             "set another SNAPMODE_COLLECTION or SNAPMODE_DATA_DIR, or the embedder that made them")
 
     def upsert(self, items: Sequence[VectorItem]) -> None:
         if not items:
