@@ -29,12 +29,11 @@ class KafkaSink:
         self.topic = topic
         self.flush_timeout_s = flush_timeout_s
         self.producer = producer or KafkaProducer(
-            bootstrap_servers=bootstrap.split(","), acks="all", retries=5, linger_ms=20,
-            key_serializer=str.encode, value_serializer=str.encode, max_block_ms=10_000)
+            bootstrap_servers=bootstrap.split(","), acks="all", retries=5, linger_ms=20, max_block_ms=10_000)
 
     def send(self, record: ProductRecord, on_sent: OnSent, on_failed: OnFailed) -> None:
         try:
-            future = self.producer.send(self.topic, key=record.key, value=record.to_json())
+            future = self.producer.send(self.topic, key=record.key.encode(), value=record.to_json().encode())
         except Exception as exc:  # noqa: BLE001 - buffer full, broker metadata unavailable, ...
             on_failed(exc)
             return

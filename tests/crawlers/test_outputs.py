@@ -63,10 +63,10 @@ class RecordingProducer:
     """Stands in for kafka-python's producer here; the real broker round trip is in test_kafka.py."""
 
     def __init__(self, fail: bool = False) -> None:
-        self.sent: list[tuple[str, str, str]] = []
+        self.sent: list[tuple[str, bytes, bytes]] = []
         self.fail = fail
 
-    def send(self, topic: str, key: str, value: str):  # type: ignore[no-untyped-def]
+    def send(self, topic: str, key: bytes, value: bytes):  # type: ignore[no-untyped-def]
         from kafka.future import Future
 
         self.sent.append((topic, key, value))
@@ -84,5 +84,5 @@ def test_kafka_sink_keys_by_product_and_reports_acks(tmp_path: Path) -> None:
         producer = RecordingProducer(fail)
         KafkaSink("unused:9092", "topic", producer=producer).send(
             record, on_sent=lambda: outcomes.append("sent"), on_failed=lambda e: outcomes.append(f"failed {e}"))
-        assert producer.sent == [("topic", "s:p1", record.to_json())]
+        assert producer.sent == [("topic", b"s:p1", record.to_json().encode())]
     assert outcomes == ["sent", "failed not enough replicas"]
