@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from tests.conftest import jpeg_bytes
+from tests.loopback import LoopbackServer, Response, route_handler
 
-Body = tuple[int, str, bytes, dict[str, str]]  # status, content type, body, extra headers
 
 
 def html(body: str, head: str = "") -> bytes:
     return f"<!doctype html><html><head><meta charset='utf-8'>{head}</head><body>{body}</body></html>".encode()
 
 
-def page(head: str = "", body: str = "") -> Body:
+def page(head: str = "", body: str = "") -> Response:
     return 200, "text/html; charset=utf-8", html(body, head), {}
 
 
@@ -30,40 +28,26 @@ def links(*paths: str) -> str:
 class Shop:
     """A loopback web shop: `routes` maps a path (with query) to a response or to a function giving one."""
 
-    routes: dict[str, Body | Callable[[], Body]] = field(default_factory=dict)
+    routes: dict[str, Response | Callable[[], Response]] = field(default_factory=dict)
     hits: Counter[str] = field(default_factory=Counter)
 
     def start(self) -> Shop:
-        shop = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                shop.hits[self.path] += 1
-                route = shop.routes.get(self.path)
-                status, kind, body, headers = (route() if callable(route) else route) if route else \
-                    (404, "text/html", html("not found"), {})
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = LoopbackServer(route_handler(self.respond))
         return self
 
+    def respond(self, path: str) -> Response:
+        self.hits[path] += 1
+        route = self.routes.get(path)
+        if route is None:
+            return 404, "text/html", html("not found"), {}
+        return route() if callable(route) else route
+
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.server.base
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -74,15 +58,15 @@ def serve_images(shop: Shop, paths: list[str]) -> None:
         shop.routes[path] = (200, "image/jpeg", jpeg_bytes((40 * i % 256, 120, 200 - 30 * i % 200)), {})
 
 
-def redirect(to: str) -> Body:
+def redirect(to: str) -> Response:
     return 302, "text/html", b"", {"Location": to}
 
 
-def flaky(then: Body, failures: int = 1) -> Callable[[], Body]:
+def flaky(then: Response, failures: int = 1) -> Callable[[], Response]:
     """A route that answers 500 `failures` times, then `then`."""
     count = {"n": 0}
 
-    def respond() -> Body:
+    def respond() -> Response:
         count["n"] += 1
         return (500, "text/html", html("try again"), {}) if count["n"] <= failures else then
 
@@ -200,7 +184,7 @@ def microdata_shop() -> Shop:
 
 # --- OpenGraph-only shop with lazy-loaded galleries ----------------------------------------------------------------
 
-def og_product(pid: str, title: str, price: str, gallery: str, og_image: str) -> Body:
+def og_product(pid: str, title: str, price: str, gallery: str, og_image: str) -> Response:
     head = (f'<meta property="og:type" content="product"><meta property="og:title" content="{title}">'
             f'<meta property="og:image" content="{og_image}">'
             f'<meta property="product:retailer_item_id" content="{pid}">'

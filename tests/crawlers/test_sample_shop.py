@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -15,13 +12,9 @@ from snapmode.catalog.manifest import load_catalog
 from snapmode.catalog.site import render_site
 from snapmode.crawlers.siteconfig import SiteConfig
 from tests.crawlers.conftest import FAST, Crawl
+from tests.loopback import LoopbackServer, directory_handler
 
 PRODUCTS, VIEWS, PER_PAGE = 30, 2, 8  # four listing pages
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -29,15 +22,10 @@ def sample_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path
     """(catalog dir, base URL) of the rendered shop served over HTTP on a free loopback port."""
     catalog = tmp_path_factory.mktemp("sample-shop")
     generate_catalog(catalog, products=PRODUCTS, views=VIEWS, seed=5)
-    handler = functools.partial(QuietHandler, directory=str(catalog / "site"))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
-    render_site(catalog, base_url=base, per_page=PER_PAGE)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield catalog, base
-    server.shutdown()
-    server.server_close()
+    with LoopbackServer(directory_handler(catalog / "site")) as server:
+        base = server.base + "/"
+        render_site(catalog, base_url=base, per_page=PER_PAGE)
+        yield catalog, base
 
 
 def test_crawling_the_sample_shop_yields_its_catalog(crawl: Crawl, sample_shop: tuple[Path, str]) -> None:

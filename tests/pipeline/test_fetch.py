@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -12,35 +10,22 @@ import pytest
 from snapmode.pipeline.errors import ImageRejected
 from snapmode.pipeline.fetch import fetch_bytes
 from tests.conftest import jpeg_bytes
+from tests.loopback import LoopbackServer, Response, routes_handler
 
 IMAGE = jpeg_bytes()
 
 
-class Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
-        routes = {"/ok.jpg": (200, IMAGE), "/missing.jpg": (404, b"no"), "/busy.jpg": (503, b"later"),
-                  "/big.jpg": (200, b"x" * 5000)}
-        if self.path == "/loop":
-            self.send_response(302)
-            self.send_header("Location", "/loop")
-            self.end_headers()
-            return
-        status, body = routes.get(self.path, (404, b""))
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+ROUTES: dict[str, Response] = {
+    "/ok.jpg": (200, "image/jpeg", IMAGE, {}), "/missing.jpg": (404, "text/plain", b"no", {}),
+    "/busy.jpg": (503, "text/plain", b"later", {}), "/big.jpg": (200, "image/jpeg", b"x" * 5000, {}),
+    "/loop": (302, "text/plain", b"", {"Location": "/loop"}),
+}
 
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with LoopbackServer(routes_handler(ROUTES)) as server:
+        yield server.base
 
 
 def fetch(url: str, **kw: object) -> bytes:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +10,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import jpeg_bytes, png_bomb_bytes
 from tests.imagefiles import (HTML_PAGE, cmyk_jpeg, exif_rotated_jpeg, palette_png_with_transparency, png_16bit,
                               rgba_png, truncated_jpeg)
+from tests.loopback import LoopbackServer, Response, routes_handler
 from tests.services.conftest import MAX_IMAGE_BYTES, SITE, Catalog
 
 
@@ -122,29 +121,12 @@ def test_missing_file_is_422(client: TestClient) -> None:
     assert client.post("/search", data={"k": "3"}).status_code == 422
 
 
-class ImageServer(BaseHTTPRequestHandler):
-    routes: dict[str, tuple[int, str, bytes]] = {}
-
-    def do_GET(self) -> None:  # noqa: N802
-        status, mime, body = self.routes.get(self.path, (404, "text/plain", b"no"))
-        self.send_response(status)
-        self.send_header("Content-Type", mime)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def image_server(catalog: Catalog) -> Iterator[str]:
-    ImageServer.routes = {"/green.jpg": (200, "image/jpeg", catalog.held_out["green-checks"]),
-                          "/page.jpg": (200, "image/jpeg", HTML_PAGE)}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ImageServer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    routes: dict[str, Response] = {"/green.jpg": (200, "image/jpeg", catalog.held_out["green-checks"], {}),
+                                   "/page.jpg": (200, "image/jpeg", HTML_PAGE, {})}
+    with LoopbackServer(routes_handler(routes)) as server:
+        yield server.base
 
 
 def test_search_by_url(client: TestClient, image_server: str) -> None:
