@@ -1,4 +1,4 @@
-"""Build the configured `Embedder` (pretrained backbone or CBIR-GAN)."""
+"""Build the configured `Embedder` (pretrained backbone or CBIR-GAN), or learn its dimension without loading it."""
 
 from __future__ import annotations
 
@@ -15,4 +15,17 @@ def build_embedder(settings: Settings) -> Embedder:
         from snapmode.model.embedder import CbirGanEmbedder
 
         return CbirGanEmbedder(settings.model_checkpoint, device=settings.device, batch_size=settings.embed_batch_size)
+    raise ValueError(f"unknown embedder {settings.embedder!r}")
+
+
+def embedder_dim(settings: Settings) -> int:
+    """The vector dimension of the configured embedder, read from its class or checkpoint config, not its weights."""
+    if settings.embedder == "backbone":
+        from snapmode.model.backbone import BackboneEmbedder
+
+        return int(BackboneEmbedder.dim)
+    if settings.embedder == "cbir-gan":
+        from snapmode.model.checkpoint import DEFAULT_CHECKPOINT, load_config
+
+        return load_config(settings.model_checkpoint or DEFAULT_CHECKPOINT).z_dim
     raise ValueError(f"unknown embedder {settings.embedder!r}")

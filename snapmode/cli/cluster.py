@@ -44,17 +44,6 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-def embedder_dim(settings: Settings) -> int:
-    """The vector dimension of the configured embedder, without loading its weights when the class states it."""
-    if settings.embedder == "backbone":
-        from snapmode.model.backbone import BackboneEmbedder
-
-        return int(BackboneEmbedder.dim)
-    from snapmode.embedding import build_embedder
-
-    return build_embedder(settings).dim
-
-
 def env_lines(cluster) -> list[str]:  # type: ignore[no-untyped-def]
     """Settings that point SnapMode at this cluster (also written to <run dir>/cluster.env)."""
     s = cluster.services
@@ -65,6 +54,7 @@ def env_lines(cluster) -> list[str]:  # type: ignore[no-untyped-def]
 
 def provision(settings: Settings, names: list[str], dim: int | None = None) -> dict[str, str]:
     """Create topics, core and collection for the chosen services that are part of `names`."""
+    from snapmode.embedding import embedder_dim
     from snapmode.infra import provision as p
 
     cluster = _cluster(settings)

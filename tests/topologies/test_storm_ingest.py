@@ -14,9 +14,8 @@ import pytest
 
 from snapmode.catalog.generate import GenerateOptions, generate_catalog
 from snapmode.catalog.manifest import catalog_records
-from snapmode.cli.cluster import embedder_dim
 from snapmode.config import Settings
-from snapmode.embedding import build_embedder
+from snapmode.embedding import build_embedder, embedder_dim
 from snapmode.interfaces import SearchFilter
 from snapmode.pipeline.decode import decode_image
 from snapmode.platform import decode_limits
