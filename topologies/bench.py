@@ -11,7 +11,7 @@ import numpy as np
 from rich.console import Console
 
 from snapmode.config import Settings
-from snapmode.embedding import build_embedder
+from snapmode.embedding import build_embedder, embedder_dim
 from snapmode.pipeline.steps import FetchOptions, embed_images, prepare_image
 from snapmode.platform import decode_limits
 from snapmode.queue import KafkaProducerQueue
@@ -21,6 +21,10 @@ from snapmode.topologies.nimbus import topology_status
 from snapmode.topologies.publish import publish
 
 BENCH_SEED = 11
+
+
+class TopologyNotRunning(RuntimeError):
+    """The benchmark needs the ingestion topology running on the cluster."""
 
 
 @dataclass
@@ -110,7 +114,8 @@ def bench_ingest(settings: Settings, *, products: int = 100, catalog: Path | Non
     """
     say = progress.print if progress else (lambda *a: None)
     if not topology_status(settings).running:
-        raise RuntimeError(f"topology {settings.topology_name} is not running: snapmode topology submit")
+        raise TopologyNotRunning(f"topology {settings.topology_name} is not running: "
+                                 "start it with `snapmode topology submit`")
     site = f"bench-{int(time.time())}"
     warm, *records = bench_records(settings, products, catalog, site)
     images = sum(len(r.image_urls) for r in records)
@@ -118,7 +123,7 @@ def bench_ingest(settings: Settings, *, products: int = 100, catalog: Path | Non
     embedder_ips = measure_embedder(settings, records)
     say(f"  {embedder_ips:.1f} images/s")
 
-    vectors = build_vector_store(settings, dim=build_embedder(settings).dim)
+    vectors = build_vector_store(settings, dim=embedder_dim(settings))
     producer = KafkaProducerQueue(settings.kafka_bootstrap)
     try:
         say("warming the topology up ...")

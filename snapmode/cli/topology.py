@@ -113,16 +113,16 @@ def bench_ingest(products: Annotated[int, typer.Option(help="Products to push th
                  as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON on stdout")] = False,
                  ) -> None:
     """Bare embedder images/s vs end-to-end images/s from Kafka to searchable through Storm, and freshness."""
-    from snapmode.topologies.bench import bench_ingest as run_bench
-    from snapmode.topologies.nimbus import topology_status
+    from snapmode.topologies.bench import TopologyNotRunning, bench_ingest as run_bench
 
     settings = get_settings()
     require_cluster_stores(settings)
     quiet_kafka_client()
-    if not topology_status(settings).running:
-        console.print(f"[red]topology {settings.topology_name} is not running: start it with `snapmode topology submit`")
-        raise typer.Exit(1)
-    result = run_bench(settings, products=products, catalog=catalog, progress=console)
+    try:
+        result = run_bench(settings, products=products, catalog=catalog, progress=console)
+    except TopologyNotRunning as exc:
+        console.print(f"[red]{exc}")
+        raise typer.Exit(1) from exc
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))
         return
