@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from snapmode.config import Settings
+from snapmode.interfaces import StoreUnavailable
 
 ALL_TIME = ":all-time"
 
@@ -51,12 +52,21 @@ class TopologyStatus:
                 "components": {k: v.as_dict() for k, v in sorted(self.components.items())}, "errors": self.errors}
 
 
+class NimbusUnavailable(StoreUnavailable):
+    """Nimbus did not answer: the cluster is down or elsewhere."""
+
+
 def nimbus_client(settings: Settings, timeout_ms: int = 10_000):  # type: ignore[no-untyped-def]
     with warnings.catch_warnings():  # streamparse's imports warn about pkg_resources and paramiko's ciphers
         warnings.simplefilter("ignore")
         from streamparse.util import get_nimbus_client
+        from thriftpy2.transport import TTransportException
 
-    return get_nimbus_client(host=settings.nimbus_host, port=settings.nimbus_port, timeout=timeout_ms)
+    try:
+        return get_nimbus_client(host=settings.nimbus_host, port=settings.nimbus_port, timeout=timeout_ms)
+    except (OSError, TTransportException) as exc:
+        raise NimbusUnavailable(f"Nimbus at {settings.nimbus_host}:{settings.nimbus_port} does not answer ({exc}): "
+                                "start the cluster with `snapmode cluster up`") from exc
 
 
 def topology_status(settings: Settings, name: str | None = None) -> TopologyStatus:
