@@ -52,13 +52,11 @@ def ensure_solr_core(solr_url: str, solr_home: Path, core: str, load_timeout_s: 
     """
     conf = solr_home / core / "conf"
     try:
-        exists = solr_core_loaded(solr_url, core)
         deadline = time.monotonic() + load_timeout_s
-        while not exists and (solr_home / core / "core.properties").exists():
+        while not (exists := solr_core_loaded(solr_url, core)) and (solr_home / core / "core.properties").exists():
             if time.monotonic() > deadline:
                 raise ClusterError(f"solr: core {core!r} is on disk but was not loaded within {load_timeout_s:.0f} s")
             time.sleep(0.5)
-            exists = solr_core_loaded(solr_url, core)
         changed = not conf.exists() or any(
             not filecmp.cmp(SOLR_CORE_CONFIG / f.name, conf / f.name, shallow=False) if (conf / f.name).exists()
             else True for f in SOLR_CORE_CONFIG.iterdir())
