@@ -29,9 +29,10 @@ def _stderr_logger(*_args: object) -> structlog.PrintLogger:
 
 def configure_logging(level: str = "INFO", json: bool = False) -> None:
     """Route structlog and stdlib logging to stderr, as key=value lines or JSON."""
-    logging.basicConfig(handlers=[_CurrentStderrHandler()], level=level.upper(), format="%(message)s")
+    threshold = logging.getLevelNamesMapping()[level.upper()]
+    logging.basicConfig(handlers=[_CurrentStderrHandler()], level=threshold, format="%(message)s")
     for chatty in NOISY_LIBRARIES:
-        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelNamesMapping()[level.upper()]))
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, threshold))
     renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(
         processors=[
@@ -40,7 +41,7 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
             structlog.processors.TimeStamper(fmt="iso"),
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
+        wrapper_class=structlog.make_filtering_bound_logger(threshold),
         logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
