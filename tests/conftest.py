@@ -5,20 +5,34 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from snapmode.config import Settings
+from snapmode.config import Settings, get_settings
 from tests.cluster import native_cluster  # noqa: F401 - session fixture of the integration tests
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """`cli_env(DATA_DIR=path, ...)`: the settings of `snapmode` commands run in this test come from these
+    `SNAPMODE_*` variables and the environment, never from an env file."""
+    def use(**variables: object) -> None:
+        monkeypatch.setenv("SNAPMODE_ENV_FILE", str(tmp_path / "absent.env"))
+        for name, value in variables.items():
+            monkeypatch.setenv(f"SNAPMODE_{name}", str(value))
+        get_settings.cache_clear()
+
+    yield use
+    get_settings.cache_clear()
 
 
 def jpeg_bytes(colour: tuple[int, int, int] = (200, 40, 40), size: tuple[int, int] = (64, 48)) -> bytes:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,14 +26,10 @@ MIN_TOP1 = 0.90
 
 
 @pytest.fixture
-def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """`snapmode` commands in this test read settings whose data dir is private to the test."""
-    data = tmp_path / "data"
-    monkeypatch.setenv("SNAPMODE_DATA_DIR", str(data))
-    monkeypatch.setenv("SNAPMODE_ENV_FILE", str(tmp_path / "absent.env"))
-    get_settings.cache_clear()
-    yield data
-    get_settings.cache_clear()
+def data_dir(tmp_path: Path, cli_env) -> Path:  # type: ignore[no-untyped-def]
+    """The data dir, private to the test, of the `snapmode` commands it runs."""
+    cli_env(DATA_DIR=tmp_path / "data")
+    return tmp_path / "data"
 
 
 def invoke(*args: str) -> str:
@@ -62,7 +57,7 @@ def split_folder(catalog: Path, folder: Path) -> dict[str, Path]:
     return held_out
 
 
-def test_held_out_views_find_their_product(catalog: Path, cli_env: Path, tmp_path: Path) -> None:
+def test_held_out_views_find_their_product(catalog: Path, data_dir: Path, tmp_path: Path) -> None:
     folder = tmp_path / "photos"
     held_out = split_folder(catalog, folder)
     first = next(iter(held_out))
@@ -87,10 +82,10 @@ def test_held_out_views_find_their_product(catalog: Path, cli_env: Path, tmp_pat
     assert top1 >= MIN_TOP1
 
 
-def test_demo_without_serving_indexes_the_sample_catalog_once(cli_env: Path) -> None:
+def test_demo_without_serving_indexes_the_sample_catalog_once(data_dir: Path) -> None:
     first = CliRunner().invoke(app, ["demo", "--no-serve", "--products", "6", "--views", "2", "--seed", "3"])
     assert first.exit_code == 0, first.output
-    assert (cli_env / "catalog" / "catalog.jsonl").is_file()
+    assert (data_dir / "catalog" / "catalog.jsonl").is_file()
     assert "images_per_s" in first.output and "images_indexed" in first.output
 
     platform = Platform.build(get_settings())

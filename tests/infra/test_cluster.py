@@ -9,7 +9,6 @@ import redis
 from typer.testing import CliRunner
 
 from snapmode.cli.cluster import app
-from snapmode.config import get_settings
 from snapmode.interfaces import StoreUnavailable
 from snapmode.records import ProductRecord
 from tests.cluster import NativeCluster
@@ -25,17 +24,13 @@ def run(*args: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def cli(native_cluster: NativeCluster, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def cli(native_cluster: NativeCluster, cli_env):  # type: ignore[no-untyped-def]
     """Runs `snapmode cluster ...` against the session's cluster."""
     if native_cluster.settings is None:
         pytest.skip("external services: no run directory to manage (the cluster commands are tested when the "
                     "session starts its own cluster, as CI does)")
-    monkeypatch.setenv("SNAPMODE_CLUSTER_DIR", str(native_cluster.settings.cluster_run_dir))
-    monkeypatch.setenv("SNAPMODE_DATA_DIR", str(native_cluster.settings.data_dir))
-    monkeypatch.setenv("SNAPMODE_ENV_FILE", "/nonexistent")
-    get_settings.cache_clear()
-    yield run
-    get_settings.cache_clear()
+    cli_env(CLUSTER_DIR=native_cluster.settings.cluster_run_dir, DATA_DIR=native_cluster.settings.data_dir)
+    return run
 
 
 def status(cli) -> dict:  # type: ignore[no-untyped-def, type-arg]
