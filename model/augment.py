@@ -1,4 +1,6 @@
-"""Photo-like augmentation of a batch of preprocessed images, on their device: crop/scale, shift, rotation, flip, light."""
+"""Photo-like corruption of a batch of preprocessed images, on their device, in three steps that training composes:
+`reframe` (crop/scale, shift, rotation, flip), `relight` (brightness, contrast, saturation) and `occlude` (an object in
+front of the product). Hue is kept: colour identifies products."""
 
 from __future__ import annotations
 
@@ -8,27 +10,63 @@ import torch
 import torch.nn.functional as F
 
 
-def augment(batch: torch.Tensor, generator: torch.Generator | None = None, *, strength: float = 1.0) -> torch.Tensor:
-    """A randomly re-framed and re-lit copy of a (n, 3, h, w) batch in [-1, 1]. Hue is kept: colour identifies products."""
+def _uniform(n: int, low: float, high: float, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
+    """n uniform draws, made on the CPU so a seeded generator gives the same numbers on every device."""
+    return (low + (high - low) * torch.rand(n, generator=generator, device="cpu")).to(device)
+
+
+def reframe(batch: torch.Tensor, generator: torch.Generator | None = None, *, strength: float = 1.0) -> torch.Tensor:
+    """A randomly zoomed, shifted, rotated and mirrored copy of a (n, 3, h, w) batch in [-1, 1]."""
     n, device = batch.shape[0], batch.device
-
-    def uniform(low: float, high: float) -> torch.Tensor:
-        return low + (high - low) * torch.rand(n, generator=generator, device="cpu").to(device)
-
-    scale = uniform(1 - 0.25 * strength, 1 + 0.1 * strength)  # < 1 zooms in (a crop), > 1 zooms out
-    angle = uniform(-12 * strength, 12 * strength) * math.pi / 180
-    shift_x, shift_y = uniform(-0.1 * strength, 0.1 * strength), uniform(-0.1 * strength, 0.1 * strength)
-    flip = torch.where(uniform(0, 1) < 0.5, -1.0, 1.0).to(device)
+    scale = _uniform(n, 1 - 0.25 * strength, 1 + 0.1 * strength, generator, device)  # < 1 zooms in, > 1 zooms out
+    angle = _uniform(n, -12 * strength, 12 * strength, generator, device) * math.pi / 180
+    shift_x = _uniform(n, -0.1 * strength, 0.1 * strength, generator, device)
+    shift_y = _uniform(n, -0.1 * strength, 0.1 * strength, generator, device)
+    flip = torch.where(_uniform(n, 0, 1, generator, device) < 0.5, -1.0, 1.0)
     cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
     theta = torch.stack([torch.stack([cos * flip, -sin, shift_x], 1), torch.stack([sin * flip, cos, shift_y], 1)], 1)
     grid = F.affine_grid(theta.to(batch.dtype), list(batch.shape), align_corners=False)
-    out = F.grid_sample(batch, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return F.grid_sample(batch, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
-    brightness = uniform(-0.1 * strength, 0.1 * strength).view(n, 1, 1, 1)
-    contrast = uniform(1 - 0.15 * strength, 1 + 0.15 * strength).view(n, 1, 1, 1)
-    saturation = uniform(1 - 0.15 * strength, 1 + 0.15 * strength).view(n, 1, 1, 1)
-    grey = out.mean(dim=1, keepdim=True)
-    out = grey + (out - grey) * saturation
+
+def relight(batch: torch.Tensor, generator: torch.Generator | None = None, *, strength: float = 1.0) -> torch.Tensor:
+    """The batch under other lamps: random brightness, contrast and saturation per image."""
+    n, device = batch.shape[0], batch.device
+    brightness = _uniform(n, -0.1 * strength, 0.1 * strength, generator, device).view(n, 1, 1, 1)
+    contrast = _uniform(n, 1 - 0.15 * strength, 1 + 0.15 * strength, generator, device).view(n, 1, 1, 1)
+    saturation = _uniform(n, 1 - 0.15 * strength, 1 + 0.15 * strength, generator, device).view(n, 1, 1, 1)
+    grey = batch.mean(dim=1, keepdim=True)
+    out = grey + (batch - grey) * saturation
     mean = out.mean(dim=(1, 2, 3), keepdim=True)
-    out = mean + (out - mean) * contrast + 2 * brightness
-    return out.clamp(-1, 1)
+    return (mean + (out - mean) * contrast + 2 * brightness).clamp(-1, 1)
+
+
+def occlude(batch: torch.Tensor, generator: torch.Generator | None = None, *, probability: float = 0.5) -> torch.Tensor:
+    """With `probability` per image, a flat-coloured ellipse or rectangle (a hand, a tag, a prop) covering 1-7% of the
+    picture somewhere over its central part, where the product is."""
+    n, device = batch.shape[0], batch.device
+    if probability <= 0:
+        return batch
+    h, w = batch.shape[-2:]
+    ys = torch.linspace(-1, 1, h, device=device).view(1, h, 1)
+    xs = torch.linspace(-1, 1, w, device=device).view(1, 1, w)
+
+    def draw(low: float, high: float) -> torch.Tensor:
+        return _uniform(n, low, high, generator, device).view(n, 1, 1)
+
+    cx, cy = draw(-0.5, 0.5), draw(-0.5, 0.5)
+    rx, ry = draw(0.12, 0.3), draw(0.12, 0.3)
+    u, v = (xs - cx) / rx, (ys - cy) / ry
+    ellipse = u.pow(2) + v.pow(2) <= 1
+    rectangle = (u.abs() <= 0.8) & (v.abs() <= 0.8)
+    is_ellipse = draw(0, 1) < 0.5
+    covered = torch.where(is_ellipse, ellipse, rectangle) & (draw(0, 1) < probability)
+    colour = torch.stack([_uniform(n, -1, 1, generator, device) for _ in range(3)], 1).view(n, 3, 1, 1)
+    return torch.where(covered.unsqueeze(1), colour.to(batch.dtype), batch)
+
+
+def augment(batch: torch.Tensor, generator: torch.Generator | None = None, *, strength: float = 1.0,
+            occlusion: float = 0.0) -> torch.Tensor:
+    """`reframe`, `relight` and (with probability `occlusion`) `occlude`, in that order."""
+    out = relight(reframe(batch, generator, strength=strength), generator, strength=strength)
+    return occlude(out, generator, probability=occlusion)

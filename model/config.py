@@ -39,7 +39,9 @@ class CbirGanConfig:
     seed: int = 0
     val_fraction: float = 0.1  # products held out for validation
     val_every: int = 1  # epochs between validations
-    augment: bool = True
+    augment: bool = True  # reframe and relight every training image
+    occlusion: float = 0.5  # share of training images with an object in front of the product
+    denoise: bool = True  # reconstruct the photo as it was before relighting and occlusion (a denoising generator)
 
     def __post_init__(self) -> None:
         size = self.image_size

@@ -35,6 +35,8 @@ class CbirGanEmbedder:
         for start in range(0, len(images), self.batch_size):
             chunk = images[start:start + self.batch_size]
             batch = to_tensor(chunk, self.config.image_size).to(self.device)
-            vectors = self.encoder(batch.half() if self.half else batch)
-            out[start:start + len(chunk)] = F.normalize(vectors.float(), dim=1).cpu().numpy()
+            vectors = self.encoder(batch.half() if self.half else batch).float()
+            if self.half:  # unit length again after fp16 rounding
+                vectors = F.normalize(vectors, dim=1)
+            out[start:start + len(chunk)] = vectors.cpu().numpy()
         return out

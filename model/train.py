@@ -27,10 +27,12 @@ def load_bank(products: Sequence[Product], size: int, label: str, show_progress:
 
 
 def fit(products: Sequence[Product], out: Path, config: CbirGanConfig, device: torch.device, *,
-        resume: bool = False, half_weights: bool = False, show_progress: bool = True) -> dict:
+        resume: bool = False, init: Path | None = None, half_weights: bool = False,
+        show_progress: bool = True) -> dict:
     """Train on `products` (a share held out for validation), writing a checkpoint into `out` after each validation.
 
-    With `resume`, the run picks up from the checkpoint in `out` (its config wins, except for `epochs`).
+    With `resume`, the run picks up from the checkpoint in `out` (its config wins, except for `epochs`). With `init`,
+    a new run (fresh optimisers and schedule) starts from the weights of that checkpoint: a fine-tune.
     Returns the final metrics.
     """
     out = Path(out)
@@ -47,6 +49,8 @@ def fit(products: Sequence[Product], out: Path, config: CbirGanConfig, device: t
     if resume:
         weights = {name: load_state(out, name) for name in trainer.modules()}
         trainer.load_resume_state(torch.load(out / RESUME, weights_only=False), weights)
+    elif init is not None:
+        trainer.load_weights(init)
 
     metrics: dict = {}
     epochs = tqdm(range(trainer.epoch, config.epochs), desc="epochs", initial=trainer.epoch, total=config.epochs,

@@ -10,6 +10,11 @@ How this maps to the CBIR-GAN paper (a triplet GAN for content-based image retri
 - Discriminator (spectral norm) tells real photos from reconstructions; its adversarial loss, a perceptual loss on
   fixed EfficientNet-Lite0 feature maps and a pixel L1 loss make z keep what the photo shows (colour, pattern,
   details) while the triplet loss arranges z for retrieval. Each loss has its weight in `CbirGanConfig`.
+- Our addition: the generator is a denoising one. Training photos are reframed, relit and, for a share of them,
+  partly covered by an occluder; the generator sees that photo but reconstructs (and the discriminator and the
+  perceptual loss judge against) the reframed photo before relighting and occlusion. z must then describe the
+  product under the hand, tag or prop in front of it, which the triplet loss alone, near zero on the training
+  products, stops asking for. The plain triplet baseline gets the same corrupted photos.
 """
 
 from __future__ import annotations
@@ -17,14 +22,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from snapmode.model.augment import augment
+from snapmode.model.augment import occlude, reframe, relight
 from snapmode.model.backbone import BackboneFeatures
 from snapmode.model.batches import ImageBank, pk_batches
+from snapmode.model.checkpoint import load_state
 from snapmode.model.config import CbirGanConfig
 from snapmode.model.data import Product
 from snapmode.model.losses import (discriminator_loss, generator_adversarial_loss, perceptual_loss, pixel_loss,
@@ -79,12 +86,19 @@ class Trainer:
     def _autocast(self):
         return torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=self.amp)
 
-    def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
-        """One update on a batch of preprocessed (already augmented) images and their product labels."""
+    def train_step(self, images: torch.Tensor, labels: torch.Tensor,
+                   targets: torch.Tensor | None = None) -> dict[str, float]:
+        """One update on a batch of preprocessed (already augmented) images and their product labels.
+
+        `targets` are the pictures the decoder should reconstruct (the discriminator's real photos): by default the
+        images themselves; for a denoising generator, the images before they were relit and occluded.
+        """
         assert images.ndim == 4 and images.shape[1:] == (3, self.config.image_size, self.config.image_size), \
             f"expected (n, 3, {self.config.image_size}, {self.config.image_size}), got {tuple(images.shape)}"
+        assert targets is None or targets.shape == images.shape, "targets must match the images"
         c = self.config
         x, labels = images.to(self.device, non_blocking=True), labels.to(self.device)
+        real = x if targets is None else targets.to(self.device, non_blocking=True)
         self.generator.train()
         metrics: dict[str, float] = {}
         with self._autocast():
@@ -93,7 +107,8 @@ class Trainer:
         if self.discriminator is not None and recon is not None:
             self.discriminator.train()
             with self._autocast():
-                loss_d = discriminator_loss(self.discriminator(x), self.discriminator(recon.detach()), c.adversarial)
+                loss_d = discriminator_loss(self.discriminator(real), self.discriminator(recon.detach()),
+                                            c.adversarial)
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             self.opt_d.step()
@@ -104,12 +119,12 @@ class Trainer:
             total = c.w_triplet * loss_triplet
             metrics["loss_triplet"], metrics["active_triplets"] = loss_triplet.item(), float(active)
             if recon is not None:
-                loss_pixel = pixel_loss(x, recon)
+                loss_pixel = pixel_loss(real, recon)
                 total = total + c.w_pixel * loss_pixel
                 metrics["loss_pixel"] = loss_pixel.item()
                 if self.features is not None:
                     with torch.no_grad():
-                        real_maps = self.features(x)[:-1]
+                        real_maps = self.features(real)[:-1]
                     loss_perceptual = perceptual_loss(real_maps, self.features(recon)[:-1])
                     total = total + c.w_perceptual * loss_perceptual
                     metrics["loss_perceptual"] = loss_perceptual.item()
@@ -134,10 +149,8 @@ class Trainer:
         count = 0
         for images, labels in pk_batches(bank, products_per_batch=max(2, c.batch_size // c.views_per_product),
                                          views_per_product=c.views_per_product, rng=rng):
-            images = images.to(self.device, non_blocking=True)
-            if c.augment:
-                images = augment(images, self.aug_rng)
-            metrics = self.train_step(images, labels)
+            images, targets = self.corrupt(images.to(self.device, non_blocking=True))
+            metrics = self.train_step(images, labels, targets)
             self.history.append({"step": self.step, "epoch": self.epoch, **metrics})
             for key, value in metrics.items():
                 sums[key] = sums.get(key, 0.0) + value
@@ -146,6 +159,15 @@ class Trainer:
                 on_step(metrics)
         self.epoch += 1
         return {key: value / max(count, 1) for key, value in sums.items()}
+
+    def corrupt(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(what the generator sees, what it reconstructs): reframed, relit and sometimes occluded photos, and for a
+        denoising generator the same reframed photos as they were (None: reconstruct the input)."""
+        c = self.config
+        framed = reframe(images, self.aug_rng) if c.augment else images
+        seen = relight(framed, self.aug_rng) if c.augment else framed
+        seen = occlude(seen, self.aug_rng, probability=c.occlusion)
+        return seen, (framed if c.denoise and c.reconstruct else None)
 
     @torch.inference_mode()
     def embed(self, images: torch.Tensor, batch_size: int = 128) -> np.ndarray:
@@ -189,6 +211,14 @@ class Trainer:
                 "opt_g": self.opt_g.state_dict(), "sched_g": self.sched_g.state_dict(),
                 "opt_d": self.opt_d.state_dict() if self.opt_d else None, "aug_rng": self.aug_rng.get_state(),
                 "torch_rng": torch.get_rng_state()}
+
+    def load_weights(self, checkpoint: Path) -> None:
+        """Start from a checkpoint's generator (and discriminator, when both have one)."""
+        self.generator.load_state_dict(load_state(checkpoint, "generator"))
+        if self.discriminator is not None:
+            saved = load_state(checkpoint, "discriminator")
+            if saved:
+                self.discriminator.load_state_dict(saved)
 
     def load_resume_state(self, state: dict, weights: dict[str, dict[str, torch.Tensor]]) -> None:
         self.generator.load_state_dict(weights["generator"])

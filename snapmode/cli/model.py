@@ -65,6 +65,8 @@ def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_
           triplet_only: Annotated[bool, typer.Option(help="Train the plain triplet baseline (no decoder, no GAN)")] = False,
           device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N")] = "auto",
           resume: Annotated[bool, typer.Option(help="Go on from the checkpoint in --out")] = False,
+          init: Annotated[Path | None, typer.Option(help="Fine-tune: start from this checkpoint's weights")] = None,
+          lr: Annotated[float | None, typer.Option(min=0.0, help="Learning rate of the new heads")] = None,
           half_weights: Annotated[bool, typer.Option(help="Store the weights as float16 (half the size)")] = False,
           progress: Annotated[bool, typer.Option(help="Show progress bars")] = True) -> None:
     """Train the CBIR-GAN (or the plain triplet baseline) and write a checkpoint folder."""
@@ -75,13 +77,13 @@ def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_
     products = load_training_products(data, dataset)
     try:
         base = CbirGanConfig.load(config) if config else CbirGanConfig()
-        cfg = base.with_overrides(epochs=epochs, batch_size=batch_size, image_size=image_size, seed=seed)
+        cfg = base.with_overrides(epochs=epochs, batch_size=batch_size, image_size=image_size, seed=seed, lr=lr)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     if triplet_only:
         cfg = triplet_baseline(cfg)
     console.print(f"training on {len(products)} products, {sum(len(p.images) for p in products)} images -> {out}")
-    metrics = fit(products, out, cfg, resolve_device(device), resume=resume, half_weights=half_weights,
+    metrics = fit(products, out, cfg, resolve_device(device), resume=resume, init=init, half_weights=half_weights,
                   show_progress=progress)
     console.print_json(json.dumps(metrics))
 

@@ -18,6 +18,12 @@ def test_train_eval_and_bench(tiny_config, photo_folder, tmp_path):
                                      "--epochs", "1", "--device", "cpu", "--no-progress", *extra])
         assert result.exit_code == 0, result.output
         assert (target / "model.safetensors").is_file()
+    tuned = tmp_path / "tuned"
+    result = runner.invoke(app, ["train", "--data", str(photo_folder), "--out", str(tuned), "--config", str(config),
+                                 "--init", str(out), "--lr", "1e-4", "--epochs", "1", "--device", "cpu",
+                                 "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tuned / "config.json").read_text())["lr"] == 1e-4
 
     result = runner.invoke(app, ["eval", "--model", str(out), "--data", str(photo_folder), "--baselines",
                                  "--triplet-model", str(triplet), "--device", "cpu", "--json", "--no-progress",

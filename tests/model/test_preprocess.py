@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from snapmode.model.augment import augment
+from snapmode.model.augment import augment, occlude
 from snapmode.model.batches import ImageBank, open_rgb
 from snapmode.model.checkpoint import save_checkpoint
 from snapmode.model.data import read_folder
@@ -38,3 +38,17 @@ def test_augment_keeps_shape_and_range_and_is_seeded():
     two = augment(batch, torch.Generator().manual_seed(1))
     assert one.shape == batch.shape and one.min() >= -1 and one.max() <= 1
     assert torch.equal(one, two) and not torch.equal(one, batch)
+
+
+def test_occlude_paints_one_flat_patch_on_the_chosen_share_of_images():
+    batch = torch.zeros(64, 3, 32, 32)
+    out = occlude(batch, torch.Generator().manual_seed(3), probability=0.5)
+    changed = (out != batch).any(dim=1)  # (n, h, w)
+    covered = changed.flatten(1).float().mean(1)
+    hit = covered > 0
+    assert 16 <= int(hit.sum()) <= 48, "about half the images get an occluder"
+    assert covered[hit].min() >= 0.005 and covered[hit].max() <= 0.12
+    for i in torch.nonzero(hit).flatten():
+        colours = out[i][:, changed[i]].T.unique(dim=0)
+        assert len(colours) == 1, "an occluder is one flat colour"
+    assert torch.equal(occlude(batch, probability=0.0), batch)

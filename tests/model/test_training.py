@@ -9,6 +9,7 @@ from PIL import Image
 
 from snapmode.model.batches import ImageBank, open_rgb, pk_batches
 from snapmode.model.checkpoint import RESUME, WEIGHTS, load_generator, save_checkpoint
+from snapmode.model.config import triplet_baseline
 from snapmode.model.data import read_folder
 from snapmode.model.embedder import CbirGanEmbedder
 from snapmode.model.preprocess import to_tensor
@@ -24,6 +25,42 @@ def test_total_loss_falls_over_a_few_steps(tiny_config, photo_folder, device):
     assert {"loss_total", "loss_triplet", "loss_pixel", "loss_perceptual", "loss_adversarial", "loss_d"} <= set(history[0])
     first, last = np.mean([h["loss_total"] for h in history[:2]]), np.mean([h["loss_total"] for h in history[-2:]])
     assert last < 0.8 * first, f"total loss went from {first:.3f} to {last:.3f}"
+
+
+def test_denoising_generator_reconstructs_the_photo_before_relighting_and_occlusion(tiny_config, device):
+    images = torch.rand(8, 3, 32, 32) * 2 - 1
+    denoising = Trainer(tiny_config.with_overrides(occlusion=1.0), device)
+    seen, target = denoising.corrupt(images.to(device))
+    assert target is not None and target.shape == seen.shape
+    occluded = (seen != target).any(dim=1).flatten(1).any(1)
+    assert bool(occluded.all()), "every input differs from its target"
+    plain = Trainer(tiny_config.with_overrides(denoise=False), device)
+    assert plain.corrupt(images.to(device))[1] is None
+    triplet = Trainer(triplet_baseline(tiny_config), device)
+    assert triplet.corrupt(images.to(device))[1] is None, "no decoder, nothing to reconstruct"
+
+
+def test_train_step_scores_reconstructions_against_the_targets(tiny_config, device):
+    images, labels = torch.rand(8, 3, 32, 32) * 2 - 1, torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    one, two = Trainer(tiny_config, device), Trainer(tiny_config, device)
+    against_inputs = one.train_step(images, labels)
+    against_targets = two.train_step(images, labels, targets=-images)
+    assert against_inputs["loss_triplet"] == pytest.approx(against_targets["loss_triplet"])
+    assert against_inputs["loss_pixel"] != pytest.approx(against_targets["loss_pixel"])
+
+
+def test_a_fine_tune_starts_from_the_checkpoint_weights(tiny_config, photo_folder, tmp_path):
+    trained = Trainer(tiny_config, torch.device("cpu"))
+    trained.train_epoch(ImageBank(read_folder(photo_folder), tiny_config.image_size))
+    save_checkpoint(tmp_path / "ck", config=tiny_config, modules=trained.modules(), metrics={})
+    fresh = Trainer(tiny_config.with_overrides(seed=1), torch.device("cpu"))
+    images = to_tensor([open_rgb(p) for p in sorted(photo_folder.glob("*/*.jpg"))], tiny_config.image_size)
+    assert not np.allclose(fresh.embed(images), trained.embed(images))
+    fresh.load_weights(tmp_path / "ck")
+    np.testing.assert_array_equal(fresh.embed(images), trained.embed(images))
+    for name, module in trained.modules().items():
+        for key, value in module.state_dict().items():
+            assert torch.equal(fresh.modules()[name].state_dict()[key], value), f"{name}.{key}"
 
 
 def test_train_step_refuses_the_wrong_image_size(tiny_config, device):
