@@ -64,9 +64,3 @@ def occlude(batch: torch.Tensor, generator: torch.Generator | None = None, *, pr
     colour = torch.stack([_uniform(n, -1, 1, generator, device) for _ in range(3)], 1).view(n, 3, 1, 1)
     return torch.where(covered.unsqueeze(1), colour.to(batch.dtype), batch)
 
-
-def augment(batch: torch.Tensor, generator: torch.Generator | None = None, *, strength: float = 1.0,
-            occlusion: float = 0.0) -> torch.Tensor:
-    """`reframe`, `relight` and (with probability `occlusion`) `occlude`, in that order."""
-    out = relight(reframe(batch, generator, strength=strength), generator, strength=strength)
-    return occlude(out, generator, probability=occlusion)

@@ -56,6 +56,11 @@ class CbirGanConfig:
     def uses_gan(self) -> bool:
         return self.reconstruct and self.w_adversarial > 0
 
+    @property
+    def architecture(self) -> tuple:
+        """What decides the networks and their parameter shapes: weights load across configs that agree on it."""
+        return self.image_size, self.z_dim, self.decoder_width, self.disc_width, self.reconstruct, self.uses_gan
+
     def with_overrides(self, **overrides: object) -> CbirGanConfig:
         """A copy with the given fields replaced; None values are ignored."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})

@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from snapmode.logs import get_logger
 from snapmode.model.batches import ImageBank
-from snapmode.model.checkpoint import RESUME, load_config, load_state, save_checkpoint
+from snapmode.model.checkpoint import RESUME, load_config, save_checkpoint
 from snapmode.model.config import CbirGanConfig
 from snapmode.model.data import Product
 from snapmode.model.plots import plot_losses, reconstruction_grid
@@ -31,8 +31,9 @@ def fit(products: Sequence[Product], out: Path, config: CbirGanConfig, device: t
         show_progress: bool = True) -> dict:
     """Train on `products` (a share held out for validation), writing a checkpoint into `out` after each validation.
 
-    With `resume`, the run picks up from the checkpoint in `out` (its config wins, except for `epochs`). With `init`,
-    a new run (fresh optimisers and schedule) starts from the weights of that checkpoint: a fine-tune.
+    With `resume`, the run picks up from the checkpoint in `out` (its config wins, except for `epochs`). Otherwise, with
+    `init`, a new run (fresh optimisers and schedule) starts from the weights of that checkpoint, whose networks must
+    match the config's: a fine-tune.
     Returns the final metrics.
     """
     out = Path(out)
@@ -40,6 +41,9 @@ def fit(products: Sequence[Product], out: Path, config: CbirGanConfig, device: t
         if not (out / RESUME).is_file():
             raise FileNotFoundError(f"{out}: nothing to resume ({RESUME} missing)")
         config = replace(load_config(out), epochs=config.epochs)
+    elif init is not None and load_config(init).architecture != config.architecture:
+        raise ValueError(f"{init}: its networks differ from this run's (image size, code size, widths, decoder or "
+                         "discriminator); fine-tune from a checkpoint trained with the same kind of config")
     train_products, val_products = split_products(products, config.val_fraction, config.seed)
     bank = load_bank(train_products, config.image_size, "training", show_progress)
     val_bank = load_bank(val_products, config.image_size, "validation", show_progress) if val_products else None
@@ -47,8 +51,8 @@ def fit(products: Sequence[Product], out: Path, config: CbirGanConfig, device: t
     steps_per_epoch = max(1, len(train_products) // products_per_batch)
     trainer = Trainer(config, device, total_steps=config.epochs * steps_per_epoch)
     if resume:
-        weights = {name: load_state(out, name) for name in trainer.modules()}
-        trainer.load_resume_state(torch.load(out / RESUME, weights_only=False), weights)
+        trainer.load_weights(out)
+        trainer.load_resume_state(torch.load(out / RESUME, weights_only=False))
     elif init is not None:
         trainer.load_weights(init)
 

@@ -213,17 +213,13 @@ class Trainer:
                 "torch_rng": torch.get_rng_state()}
 
     def load_weights(self, checkpoint: Path) -> None:
-        """Start from a checkpoint's generator (and discriminator, when both have one)."""
-        self.generator.load_state_dict(load_state(checkpoint, "generator"))
-        if self.discriminator is not None:
-            saved = load_state(checkpoint, "discriminator")
-            if saved:
-                self.discriminator.load_state_dict(saved)
+        """The generator's and discriminator's weights from a checkpoint of the same architecture."""
+        for name, module in self.modules().items():
+            module.load_state_dict(load_state(checkpoint, name))
 
-    def load_resume_state(self, state: dict, weights: dict[str, dict[str, torch.Tensor]]) -> None:
-        self.generator.load_state_dict(weights["generator"])
-        if self.discriminator is not None:
-            self.discriminator.load_state_dict(weights["discriminator"])
+    def load_resume_state(self, state: dict) -> None:
+        """Optimisers, schedule, step counters, history and random streams, to go on where a run stopped."""
+        if self.opt_d is not None:
             self.opt_d.load_state_dict(state["opt_d"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.sched_g.load_state_dict(state["sched_g"])

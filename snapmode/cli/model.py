@@ -74,6 +74,8 @@ def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_
     from snapmode.model.device import resolve_device
     from snapmode.model.train import fit
 
+    if resume and init is not None:
+        raise typer.BadParameter("--resume goes on from --out, --init starts a new run: choose one", param_hint="--init")
     products = load_training_products(data, dataset)
     try:
         base = CbirGanConfig.load(config) if config else CbirGanConfig()
@@ -83,8 +85,11 @@ def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_
     if triplet_only:
         cfg = triplet_baseline(cfg)
     console.print(f"training on {len(products)} products, {sum(len(p.images) for p in products)} images -> {out}")
-    metrics = fit(products, out, cfg, resolve_device(device), resume=resume, init=init, half_weights=half_weights,
-                  show_progress=progress)
+    try:
+        metrics = fit(products, out, cfg, resolve_device(device), resume=resume, init=init, half_weights=half_weights,
+                      show_progress=progress)
+    except (FileNotFoundError, ValueError) as exc:  # no checkpoint to resume or fine-tune from, or a mismatched one
+        raise typer.BadParameter(str(exc)) from exc
     console.print_json(json.dumps(metrics))
 
 

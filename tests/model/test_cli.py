@@ -55,3 +55,14 @@ def test_train_refuses_a_bad_image_size(photo_folder, tmp_path):
     result = runner.invoke(app, ["train", "--data", str(photo_folder), "--out", str(tmp_path / "x"), "--image-size", "100"])
     assert result.exit_code != 0
     assert "power of two" in result.output
+
+
+def test_train_from_a_missing_checkpoint_is_a_clear_error(photo_folder, tmp_path):
+    result = runner.invoke(app, ["train", "--data", str(photo_folder), "--out", str(tmp_path / "run"),
+                                 "--init", str(tmp_path / "nowhere"), "--device", "cpu", "--no-progress"])
+    assert result.exit_code != 0
+    assert "config.json" in result.output  # "no config.json; not a CBIR-GAN checkpoint folder"
+    result = runner.invoke(app, ["train", "--data", str(photo_folder), "--out", str(tmp_path / "run"),
+                                 "--init", str(tmp_path / "nowhere"), "--resume", "--device", "cpu"])
+    assert result.exit_code != 0
+    assert "choose" in result.output

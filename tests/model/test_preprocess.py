@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from snapmode.model.augment import augment, occlude
+from snapmode.model.augment import occlude, reframe, relight
 from snapmode.model.batches import ImageBank, open_rgb
 from snapmode.model.checkpoint import save_checkpoint
 from snapmode.model.data import read_folder
@@ -32,10 +32,14 @@ def test_embedder_embeds_what_training_validates_on(tiny_config, photo_folder, t
     np.testing.assert_allclose(from_training, from_inference, atol=1e-6)  # batching changes only rounding
 
 
-def test_augment_keeps_shape_and_range_and_is_seeded():
+def test_reframing_and_relighting_keep_shape_and_range_and_are_seeded():
     batch = torch.rand(3, 3, 32, 32) * 2 - 1
-    one = augment(batch, torch.Generator().manual_seed(1))
-    two = augment(batch, torch.Generator().manual_seed(1))
+
+    def augment(generator: torch.Generator) -> torch.Tensor:
+        return relight(reframe(batch, generator), generator)
+
+    one = augment(torch.Generator().manual_seed(1))
+    two = augment(torch.Generator().manual_seed(1))
     assert one.shape == batch.shape and one.min() >= -1 and one.max() <= 1
     assert torch.equal(one, two) and not torch.equal(one, batch)
 

@@ -63,6 +63,15 @@ def test_a_fine_tune_starts_from_the_checkpoint_weights(tiny_config, photo_folde
             assert torch.equal(fresh.modules()[name].state_dict()[key], value), f"{name}.{key}"
 
 
+def test_a_fine_tune_refuses_a_checkpoint_of_other_networks(tiny_config, photo_folder, tmp_path):
+    save_checkpoint(tmp_path / "triplet", config=triplet_baseline(tiny_config),
+                    modules=Trainer(triplet_baseline(tiny_config), torch.device("cpu")).modules(), metrics={})
+    with pytest.raises(ValueError, match="networks differ"):
+        fit(read_folder(photo_folder), tmp_path / "run", tiny_config, torch.device("cpu"), init=tmp_path / "triplet",
+            show_progress=False)
+    assert not (tmp_path / "run").exists(), "refused before any training"
+
+
 def test_train_step_refuses_the_wrong_image_size(tiny_config, device):
     with pytest.raises(AssertionError, match="expected"):
         Trainer(tiny_config, device).train_step(torch.zeros(4, 3, 64, 64), torch.tensor([0, 0, 1, 1]))
