@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from snapmode.model.batches import open_rgb
 from snapmode.model.data import RetrievalSplit
-from snapmode.model.metrics import precision_recall_curve, rank, relevance, retrieval_metrics
+from snapmode.model.metrics import precision_recall_curve, rank, relevance, retrieval_metrics, sign_test
 from snapmode.model.plots import plot_precision_recall, query_grid
 
 METRIC_NAMES = ("p@1", "p@10", "map@10", "r@1", "r@10")
@@ -69,13 +69,28 @@ def markdown_table(results: dict[str, MethodResult]) -> str:
     return "\n".join([header, rule, *rows])
 
 
+def paired_top1(results: dict[str, MethodResult]) -> str:
+    """How the first method and each other one disagree at rank 1, query by query, with the sign test's p-value: a
+    difference of a few queries in P@1 is only real when the disagreements are this one-sided by more than chance."""
+    names = list(results)
+    first = results[names[0]].hits[:, 0]
+    lines = [f"Top-1 disagreements with {names[0]} (queries right with one method only; two-sided sign test):", ""]
+    for name in names[1:]:
+        other = results[name].hits[:, 0]
+        ahead, behind = int((first & ~other).sum()), int((~first & other).sum())
+        lines.append(f"- {name}: {names[0]} alone right on {ahead}, {name} alone right on {behind}, "
+                     f"p = {sign_test(ahead, behind):.3g}")
+    return "\n".join(lines)
+
+
 def write_report(results: dict[str, MethodResult], split: RetrievalSplit, out: Path, *, grid_queries: int = 12,
                  grid_results: int = 5) -> dict[str, Path]:
     """`metrics.md`, `metrics.json`, `precision_recall.png` and, for the first method, `queries.png` in `out`."""
     out.mkdir(parents=True, exist_ok=True)
     paths = {"table": out / "metrics.md", "json": out / "metrics.json", "pr": out / "precision_recall.png",
              "grid": out / "queries.png"}
-    paths["table"].write_text(markdown_table(results) + "\n", encoding="utf-8")
+    paired = "\n\n" + paired_top1(results) if len(results) > 1 else ""
+    paths["table"].write_text(markdown_table(results) + paired + "\n", encoding="utf-8")
     paths["json"].write_text(json.dumps({n: r.metrics for n, r in results.items()}, indent=2), encoding="utf-8")
     plot_precision_recall({n: precision_recall_curve(r.hits, r.relevant_counts) for n, r in results.items()},
                           paths["pr"])

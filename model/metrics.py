@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from math import comb
+
 import numpy as np
 
 
@@ -49,3 +51,13 @@ def precision_recall_curve(hits: np.ndarray, relevant_counts: np.ndarray) -> tup
     precision = (found / np.arange(1, hits.shape[1] + 1)).mean(axis=0)
     recall = (found / np.maximum(np.asarray(relevant_counts)[:, None], 1)).mean(axis=0)
     return precision, recall
+
+
+def sign_test(wins: int, losses: int) -> float:
+    """Two-sided exact sign test (McNemar's exact test) on paired outcomes: the probability of a split at least this
+    uneven between `wins` and `losses` if both were equally likely. Ties carry no information and are left out."""
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    tail = sum(comb(n, i) for i in range(min(wins, losses) + 1))
+    return min(1.0, 2 * tail / 2 ** n)

@@ -36,6 +36,9 @@ def test_train_eval_and_bench(tiny_config, photo_folder, tmp_path):
         assert all(0.0 <= v <= 1.0 for v in metrics.values())
     for name in ("metrics.md", "metrics.json", "precision_recall.png", "queries.png"):
         assert (tmp_path / "report" / name).is_file()
+    table = (tmp_path / "report" / "metrics.md").read_text()
+    assert "Top-1 disagreements with cbir-gan" in table
+    assert all(f"- {name}: cbir-gan alone right on" in table for name in scores if name != "cbir-gan")
 
     result = runner.invoke(app, ["bench", "embed", "--model", str(out), "--devices", "cpu", "--batch-sizes", "1,8",
                                  "--seconds", "0.1", "--json"])
