@@ -42,6 +42,7 @@ class CbirGanConfig:
     augment: bool = True  # reframe and relight every training image
     occlusion: float = 0.5  # share of training images with an object in front of the product
     denoise: bool = True  # reconstruct the photo as it was before relighting and occlusion (a denoising generator)
+    cross_view: bool = False  # reconstruct another photo of the same product, so z keeps the product, not the view
 
     def __post_init__(self) -> None:
         size = self.image_size
@@ -85,4 +86,4 @@ class CbirGanConfig:
 
 def triplet_baseline(config: CbirGanConfig) -> CbirGanConfig:
     """The plain triplet network: the same encoder and triplet loss, no decoder, discriminator or reconstruction."""
-    return replace(config, reconstruct=False, w_adversarial=0.0, w_perceptual=0.0, w_pixel=0.0)
+    return replace(config, reconstruct=False, w_adversarial=0.0, w_perceptual=0.0, w_pixel=0.0, cross_view=False)

@@ -15,6 +15,9 @@ How this maps to the CBIR-GAN paper (a triplet GAN for content-based image retri
   perceptual loss judge against) the reframed photo before relighting and occlusion. z must then describe the
   product under the hand, tag or prop in front of it, which the triplet loss alone, near zero on the training
   products, stops asking for. The plain triplet baseline gets the same corrupted photos.
+- Option `cross_view`: the decoder reconstructs from z another photo of the same product in the batch (another
+  framing, background and light), so the reconstruction losses ask z only for what the product's photos share, which
+  is what retrieval needs, instead of the view (see `other_views`).
 """
 
 from __future__ import annotations
@@ -99,6 +102,8 @@ class Trainer:
         c = self.config
         x, labels = images.to(self.device, non_blocking=True), labels.to(self.device)
         real = x if targets is None else targets.to(self.device, non_blocking=True)
+        if c.cross_view:
+            real = real[other_views(labels)]
         self.generator.train()
         metrics: dict[str, float] = {}
         with self._autocast():
@@ -226,6 +231,16 @@ class Trainer:
         self.step, self.epoch, self.history = state["step"], state["epoch"], state["history"]
         self.aug_rng.set_state(state["aug_rng"])
         torch.set_rng_state(state["torch_rng"])
+
+
+def other_views(labels: torch.Tensor) -> torch.Tensor:
+    """For each batch position, the next position holding a photo of the same product (cyclically within the
+    product; itself when the product has one photo in the batch)."""
+    partner = torch.arange(len(labels), device=labels.device)
+    for label in labels.unique():
+        positions = (labels == label).nonzero().flatten()
+        partner[positions] = positions.roll(-1)
+    return partner
 
 
 def split_products(products: Sequence[Product], fraction: float, seed: int) -> tuple[list[Product], list[Product]]:

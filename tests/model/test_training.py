@@ -14,7 +14,7 @@ from snapmode.model.data import read_folder
 from snapmode.model.embedder import CbirGanEmbedder
 from snapmode.model.preprocess import to_tensor
 from snapmode.model.train import fit
-from snapmode.model.trainer import Trainer
+from snapmode.model.trainer import Trainer, other_views
 
 
 def test_total_loss_falls_over_a_few_steps(tiny_config, photo_folder, device):
@@ -47,6 +47,34 @@ def test_train_step_scores_reconstructions_against_the_targets(tiny_config, devi
     against_targets = two.train_step(images, labels, targets=-images)
     assert against_inputs["loss_triplet"] == pytest.approx(against_targets["loss_triplet"])
     assert against_inputs["loss_pixel"] != pytest.approx(against_targets["loss_pixel"])
+
+
+def test_other_views_pairs_each_photo_with_another_of_its_product():
+    labels = torch.tensor([4, 4, 9, 9, 9, 2])
+    partner = other_views(labels)
+    assert torch.equal(labels[partner], labels)
+    assert bool((partner[:5] != torch.arange(5)).all()), "a product with several photos never pairs one with itself"
+    assert int(partner[5]) == 5, "a lone photo is its own partner"
+    assert sorted(partner.tolist()) == list(range(6)), "every photo is some photo's target once"
+
+
+def test_cross_view_generator_reconstructs_the_other_photo_of_the_product(tiny_config, device):
+    images, labels = torch.rand(8, 3, 32, 32) * 2 - 1, torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    swapped = images[[1, 0, 3, 2, 5, 4, 7, 6]]
+    cross = Trainer(tiny_config.with_overrides(cross_view=True), device).train_step(images, labels, targets=swapped)
+    same = Trainer(tiny_config, device).train_step(images, labels, targets=images)
+    other = Trainer(tiny_config, device).train_step(images, labels, targets=swapped)
+    assert cross["loss_pixel"] == pytest.approx(same["loss_pixel"], rel=1e-5)
+    assert cross["loss_pixel"] != pytest.approx(other["loss_pixel"], rel=1e-3)
+
+
+def test_the_triplet_baseline_trains_the_same_whatever_the_gan_settings(tiny_config, device):
+    images, labels = torch.rand(8, 3, 32, 32) * 2 - 1, torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    gan_settings = tiny_config.with_overrides(cross_view=True, w_pixel=3.0, w_perceptual=2.0, w_adversarial=0.5)
+    plain = Trainer(triplet_baseline(tiny_config), device)
+    other = Trainer(triplet_baseline(gan_settings), device)
+    assert plain.train_step(images, labels) == other.train_step(images, labels)
+    np.testing.assert_array_equal(plain.embed(images), other.embed(images))
 
 
 def test_a_fine_tune_starts_from_the_checkpoint_weights(tiny_config, photo_folder, tmp_path):
