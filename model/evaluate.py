@@ -83,14 +83,19 @@ def paired_top1(results: dict[str, MethodResult]) -> str:
     return "\n".join(lines)
 
 
+def markdown_report(results: dict[str, MethodResult]) -> str:
+    """The table and, when there is more than one method, their top-1 disagreements."""
+    table = markdown_table(results)
+    return table + "\n\n" + paired_top1(results) if len(results) > 1 else table
+
+
 def write_report(results: dict[str, MethodResult], split: RetrievalSplit, out: Path, *, grid_queries: int = 12,
                  grid_results: int = 5) -> dict[str, Path]:
     """`metrics.md`, `metrics.json`, `precision_recall.png` and, for the first method, `queries.png` in `out`."""
     out.mkdir(parents=True, exist_ok=True)
     paths = {"table": out / "metrics.md", "json": out / "metrics.json", "pr": out / "precision_recall.png",
              "grid": out / "queries.png"}
-    paired = "\n\n" + paired_top1(results) if len(results) > 1 else ""
-    paths["table"].write_text(markdown_table(results) + paired + "\n", encoding="utf-8")
+    paths["table"].write_text(markdown_report(results) + "\n", encoding="utf-8")
     paths["json"].write_text(json.dumps({n: r.metrics for n, r in results.items()}, indent=2), encoding="utf-8")
     plot_precision_recall({n: precision_recall_curve(r.hits, r.relevant_counts) for n, r in results.items()},
                           paths["pr"])

@@ -110,7 +110,7 @@ def evaluate(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoin
     from snapmode.model.data import load_split
     from snapmode.model.embedder import CbirGanEmbedder
     from snapmode.model.evaluate import evaluate as run_evaluation
-    from snapmode.model.evaluate import markdown_table, paired_top1, write_report
+    from snapmode.model.evaluate import markdown_report, write_report
 
     try:
         split = load_split(data, dataset)  # type: ignore[arg-type]
@@ -129,9 +129,7 @@ def evaluate(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoin
         typer.echo(json.dumps({name: r.metrics for name, r in results.items()}, indent=2))
     else:
         typer.echo(f"{len(split.queries)} queries, {len(split.gallery)} gallery images\n")
-        typer.echo(markdown_table(results))
-        if len(results) > 1:
-            typer.echo("\n" + paired_top1(results))
+        typer.echo(markdown_report(results))
 
 
 @bench_app.command("embed")
