@@ -11,6 +11,7 @@ from typing import Literal
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 INSHOP_PARTITION = "list_eval_partition.txt"
 Dataset = Literal["auto", "catalog", "folder", "inshop"]
+Protocol = Literal["held-out", "all-views"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,7 @@ class RetrievalSplit:
 
     queries: list[tuple[str, Path]]
     gallery: list[tuple[str, Path]]
+    self_index: list[int] | None = None  # when queries are gallery photos: each one's gallery position, never a result
 
 
 def read_catalog(root: Path) -> list[Product]:
@@ -125,10 +127,27 @@ def held_out_split(products: Iterable[Product]) -> RetrievalSplit:
     return RetrievalSplit(queries, gallery)
 
 
-def load_split(path: Path, dataset: Dataset = "auto") -> RetrievalSplit:
-    """The evaluation split of a source: In-shop's official query/gallery, held-out views otherwise."""
+def all_views_split(products: Iterable[Product]) -> RetrievalSplit:
+    """Every photo of a product with two or more photos queries all the other photos (leave-one-out): a 4-view
+    catalog gives four times the queries of `held_out_split`, so a comparison of two models is less noisy."""
+    queries, gallery, self_index = [], [], []
+    for product in products:
+        for photo in product.images:
+            if len(product.images) >= 2:
+                queries.append((product.product_id, photo))
+                self_index.append(len(gallery))
+            gallery.append((product.product_id, photo))
+    return RetrievalSplit(queries, gallery, self_index)
+
+
+def load_split(path: Path, dataset: Dataset = "auto", protocol: Protocol = "held-out") -> RetrievalSplit:
+    """The evaluation split of a source: In-shop's official query/gallery; otherwise held-out views (each product's
+    last photo queries the others) or all views (every photo queries all the others)."""
     path = Path(path)
     kind = detect(path) if dataset == "auto" else dataset
     if kind == "inshop":
+        if protocol != "held-out":
+            raise ValueError("In-shop has its own query/gallery split; the all-views protocol is for catalogs and folders")
         return inshop_split(path)
-    return held_out_split(load_products(path, kind))
+    products = load_products(path, kind)
+    return all_views_split(products) if protocol == "all-views" else held_out_split(products)

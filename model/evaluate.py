@@ -49,12 +49,17 @@ def evaluate(embedders: Sequence, split: RetrievalSplit, *, show_progress: bool 
     gallery_labels = np.array([label for label, _ in split.gallery])
     ids, counts = np.unique(gallery_labels, return_counts=True)
     per_label = dict(zip(ids, counts))
-    relevant_counts = np.array([per_label.get(label, 0) for label in query_labels])
-    queries = embed_all(embedders, [p for _, p in split.queries], desc="embedding queries", show_progress=show_progress)
+    exclude = None if split.self_index is None else np.asarray(split.self_index)
+    relevant_counts = np.array([per_label.get(label, 0) for label in query_labels]) - (exclude is not None)
     gallery = embed_all(embedders, [p for _, p in split.gallery], desc="embedding gallery", show_progress=show_progress)
+    if exclude is None:
+        queries = embed_all(embedders, [p for _, p in split.queries], desc="embedding queries",
+                            show_progress=show_progress)
+    else:  # the queries are gallery photos: no second pass
+        queries = [g[exclude] for g in gallery]
     results = {}
     for embedder, q, g in zip(embedders, queries, gallery):
-        ranking = rank(q, g, DEPTH)
+        ranking = rank(q, g, DEPTH, exclude)
         hits = relevance(query_labels, gallery_labels, ranking)
         results[embedder.name] = MethodResult(embedder.name, retrieval_metrics(hits, relevant_counts), ranking, hits,
                                               relevant_counts)

@@ -7,10 +7,14 @@ from math import comb
 import numpy as np
 
 
-def rank(query_vectors: np.ndarray, gallery_vectors: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k most similar gallery rows for each query (cosine on unit vectors), best first."""
-    k = min(k, len(gallery_vectors))
+def rank(query_vectors: np.ndarray, gallery_vectors: np.ndarray, k: int,
+         exclude: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the k most similar gallery rows for each query (cosine on unit vectors), best first; `exclude`
+    holds one gallery index per query that is never returned for it (the query itself in leave-one-out)."""
+    k = min(k, len(gallery_vectors) - (exclude is not None))
     scores = query_vectors @ gallery_vectors.T
+    if exclude is not None:
+        scores[np.arange(len(scores)), exclude] = -np.inf
     top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     order = np.take_along_axis(scores, top, axis=1).argsort(axis=1, kind="stable")[:, ::-1]
     return np.take_along_axis(top, order, axis=1)

@@ -96,6 +96,8 @@ def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_
 def evaluate(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoint folder [default: the shipped one]")] = None,
              data: Annotated[Path, typer.Option(help="A catalog, a <product_id>/*.jpg folder or an In-shop root")] = ...,
              dataset: DatasetOption = "auto",
+             protocol: Annotated[str, typer.Option(help="held-out: each product's last photo queries the others | "
+                                                        "all-views: every photo queries all the others")] = "held-out",
              baselines: Annotated[bool, typer.Option(help="Also score the pretrained backbone, the plain triplet "
                                                           "network and a colour histogram")] = False,
              triplet_model: Annotated[Path | None, typer.Option(help="Plain triplet checkpoint [default: shipped]")] = None,
@@ -103,7 +105,8 @@ def evaluate(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoin
              device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N")] = "auto",
              as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object keyed by method")] = False,
              progress: Annotated[bool, typer.Option(help="Show progress bars")] = True) -> None:
-    """Score retrieval of held-out views (In-shop: its query/gallery split): P@1, P@10, mAP@10, R@1, R@10."""
+    """Score retrieval of held-out views, or of all views (In-shop: its query/gallery split): P@1, P@10, mAP@10, R@1,
+    R@10."""
     from snapmode.model.backbone import BackboneEmbedder
     from snapmode.model.baselines import ColourHistogramEmbedder
     from snapmode.model.checkpoint import DEFAULT_TRIPLET_CHECKPOINT
@@ -113,7 +116,9 @@ def evaluate(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoin
     from snapmode.model.evaluate import markdown_report, write_report
 
     try:
-        split = load_split(data, dataset)  # type: ignore[arg-type]
+        if protocol not in ("held-out", "all-views"):
+            raise ValueError(f"--protocol must be held-out or all-views, not {protocol!r}")
+        split = load_split(data, dataset, protocol)  # type: ignore[arg-type]
         embedders = [CbirGanEmbedder(model, device=device)]
     except (FileNotFoundError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from exc

@@ -40,6 +40,11 @@ def test_train_eval_and_bench(tiny_config, photo_folder, tmp_path):
     assert "Top-1 disagreements with cbir-gan" in table
     assert all(f"- {name}: cbir-gan alone right on" in table for name in scores if name != "cbir-gan")
 
+    result = runner.invoke(app, ["eval", "--model", str(out), "--data", str(photo_folder), "--protocol", "all-views",
+                                 "--device", "cpu", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("18 queries, 18 gallery images")  # six products of three photos
+
     result = runner.invoke(app, ["bench", "embed", "--model", str(out), "--devices", "cpu", "--batch-sizes", "1,8",
                                  "--seconds", "0.1", "--json"])
     assert result.exit_code == 0, result.output
@@ -69,3 +74,8 @@ def test_train_from_a_missing_checkpoint_is_a_clear_error(photo_folder, tmp_path
                                  "--init", str(tmp_path / "nowhere"), "--resume", "--device", "cpu"])
     assert result.exit_code != 0
     assert "choose" in result.output
+
+
+def test_eval_of_an_unknown_protocol_is_a_clear_error(photo_folder):
+    result = runner.invoke(app, ["eval", "--data", str(photo_folder), "--protocol", "random", "--device", "cpu"])
+    assert result.exit_code != 0 and "held-out or all-views" in result.output

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from snapmode.model.data import detect, held_out_split, inshop_split, load_products, load_split, read_inshop
+from snapmode.model.data import all_views_split, detect, held_out_split, inshop_split, load_products, load_split, read_inshop
 
 PARTITION = """\
 7
@@ -72,6 +72,20 @@ def test_single_photo_products_become_distractors(photo_folder):
     split = held_out_split(products)
     assert products[0].product_id not in {label for label, _ in split.queries}
     assert (products[0].product_id, products[0].images[0]) in split.gallery
+
+
+def test_all_views_split_queries_every_photo_of_multi_photo_products(photo_folder):
+    products = load_products(photo_folder)
+    products[0] = type(products[0])(products[0].product_id, products[0].images[:1])
+    split = all_views_split(products)
+    assert len(split.gallery) == 1 + 5 * 3 and len(split.queries) == 5 * 3
+    assert all(split.gallery[i] == query for i, query in zip(split.self_index, split.queries))
+    assert products[0].product_id not in {label for label, _ in split.queries}
+
+
+def test_all_views_protocol_is_refused_for_inshop(inshop):
+    with pytest.raises(ValueError, match="its own query/gallery split"):
+        load_split(inshop, protocol="all-views")
 
 
 def test_empty_or_missing_sources_are_refused(tmp_path):

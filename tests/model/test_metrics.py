@@ -25,6 +25,12 @@ def test_rank_and_relevance():
     assert hits.tolist() == [[True, True, False], [True, False, False]]
 
 
+def test_rank_never_returns_the_excluded_index():
+    vectors = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]], dtype=np.float32)
+    ranking = rank(vectors, vectors, 5, exclude=np.arange(3))  # leave-one-out: each row is also a gallery photo
+    assert ranking.tolist() == [[1, 2], [0, 2], [1, 0]]
+
+
 def test_precision_recall_curve():
     hits = np.array([[True, False, True, False]])
     precision, recall = precision_recall_curve(hits, np.array([2]))
