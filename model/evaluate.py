@@ -96,7 +96,8 @@ def markdown_report(results: dict[str, MethodResult]) -> str:
 
 def write_report(results: dict[str, MethodResult], split: RetrievalSplit, out: Path, *, grid_queries: int = 12,
                  grid_results: int = 5) -> dict[str, Path]:
-    """`metrics.md`, `metrics.json`, `precision_recall.png` and, for the first method, `queries.png` in `out`."""
+    """`metrics.md`, `metrics.json`, `precision_recall.png` and, for the first method, `queries.png` (queries spread
+    over the split) and `failures.png` (queries it gets wrong at rank 1, when there are any) in `out`."""
     out.mkdir(parents=True, exist_ok=True)
     paths = {"table": out / "metrics.md", "json": out / "metrics.json", "pr": out / "precision_recall.png",
              "grid": out / "queries.png"}
@@ -105,8 +106,16 @@ def write_report(results: dict[str, MethodResult], split: RetrievalSplit, out: P
     plot_precision_recall({n: precision_recall_curve(r.hits, r.relevant_counts) for n, r in results.items()},
                           paths["pr"])
     first = next(iter(results.values()))
-    picks = np.linspace(0, len(split.queries) - 1, min(grid_queries, len(split.queries))).astype(int)
-    query_grid([split.queries[i][1] for i in picks],
-               [[split.gallery[j][1] for j in first.ranking[i, :grid_results]] for i in picks],
-               first.hits[picks, :grid_results], paths["grid"])
+
+    def grid(rows: np.ndarray, path: Path) -> None:
+        picks = rows[np.linspace(0, len(rows) - 1, min(grid_queries, len(rows))).astype(int)]
+        query_grid([split.queries[i][1] for i in picks],
+                   [[split.gallery[j][1] for j in first.ranking[i, :grid_results]] for i in picks],
+                   first.hits[picks, :grid_results], path)
+
+    grid(np.arange(len(split.queries)), paths["grid"])
+    missed = np.flatnonzero(~first.hits[:, 0])
+    if len(missed):
+        paths["failures"] = out / "failures.png"
+        grid(missed, paths["failures"])
     return paths
