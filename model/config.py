@@ -20,9 +20,9 @@ class CbirGanConfig:
 
     # Losses (weights of the generator objective) and their options
     w_triplet: float = 1.0
-    w_adversarial: float = 0.005
-    w_perceptual: float = 0.05
-    w_pixel: float = 0.1
+    w_adversarial: float = 0.025
+    w_perceptual: float = 0.25
+    w_pixel: float = 0.5
     margin: float = 0.2
     mining: Literal["semihard", "hard"] = "semihard"
     adversarial: Literal["nonsaturating", "hinge"] = "hinge"
@@ -42,7 +42,7 @@ class CbirGanConfig:
     augment: bool = True  # reframe and relight every training image
     occlusion: float = 0.5  # share of training images with an object in front of the product
     denoise: bool = True  # reconstruct the photo as it was before relighting and occlusion (a denoising generator)
-    cross_view: bool = False  # reconstruct another photo of the same product, so z keeps the product, not the view
+    cross_view: bool = True  # reconstruct another photo of the same product, so z keeps the product, not the view
 
     def __post_init__(self) -> None:
         size = self.image_size

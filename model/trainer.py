@@ -15,9 +15,11 @@ How this maps to the CBIR-GAN paper (a triplet GAN for content-based image retri
   perceptual loss judge against) the reframed photo before relighting and occlusion. z must then describe the
   product under the hand, tag or prop in front of it, which the triplet loss alone, near zero on the training
   products, stops asking for. The plain triplet baseline gets the same corrupted photos.
-- Option `cross_view`: the decoder reconstructs from z another photo of the same product in the batch (another
-  framing, background and light), so the reconstruction losses ask z only for what the product's photos share, which
-  is what retrieval needs, instead of the view (see `other_views`).
+- Cross-view reconstruction (`cross_view`, on by default): the decoder reconstructs from z another photo of the same
+  product in the batch (another framing, background and light), so the reconstruction losses ask z only for what the
+  product's photos share, which is what retrieval needs, instead of the view (see `other_views`). With it, the
+  reconstruction, perceptual and adversarial losses improve mAP@10 over the plain triplet network on every catalog
+  measured; reconstructing the input itself does not.
 """
 
 from __future__ import annotations
