@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 INSHOP_PARTITION = "list_eval_partition.txt"
@@ -143,6 +143,8 @@ def all_views_split(products: Iterable[Product]) -> RetrievalSplit:
 def load_split(path: Path, dataset: Dataset = "auto", protocol: Protocol = "held-out") -> RetrievalSplit:
     """The evaluation split of a source: In-shop's official query/gallery; otherwise held-out views (each product's
     last photo queries the others) or all views (every photo queries all the others)."""
+    if protocol not in get_args(Protocol):
+        raise ValueError(f"protocol must be held-out or all-views, not {protocol!r}")
     path = Path(path)
     kind = detect(path) if dataset == "auto" else dataset
     if kind == "inshop":

@@ -116,8 +116,6 @@ def evaluate(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoin
     from snapmode.model.evaluate import markdown_report, write_report
 
     try:
-        if protocol not in ("held-out", "all-views"):
-            raise ValueError(f"--protocol must be held-out or all-views, not {protocol!r}")
         split = load_split(data, dataset, protocol)  # type: ignore[arg-type]
         embedders = [CbirGanEmbedder(model, device=device)]
     except (FileNotFoundError, ValueError) as exc:
