@@ -1,4 +1,5 @@
-"""Product photos from a sample catalog, a `<product_id>/*.jpg` folder or DeepFashion In-shop, and query/gallery splits."""
+"""Product photos from a sample catalog, a `<product_id>/*.jpg` folder or DeepFashion In-shop, and query/gallery splits
+(a ready-made query/gallery set: `retrieval_set.py`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Literal, get_args
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 INSHOP_PARTITION = "list_eval_partition.txt"
-Dataset = Literal["auto", "catalog", "folder", "inshop"]
+Dataset = Literal["auto", "catalog", "folder", "inshop", "retrieval"]
 Protocol = Literal["held-out", "all-views"]
 
 
@@ -29,6 +30,7 @@ class RetrievalSplit:
     queries: list[tuple[str, Path]]
     gallery: list[tuple[str, Path]]
     self_index: list[int] | None = None  # when queries are gallery photos: each one's gallery position, never a result
+    skipped: tuple[tuple[Path, str], ...] = ()  # unreadable images left out, with the reason
 
 
 def read_catalog(root: Path) -> list[Product]:
@@ -94,19 +96,26 @@ def inshop_split(root: Path) -> RetrievalSplit:
 
 
 def detect(path: Path) -> Dataset:
+    from snapmode.model.retrieval_set import is_retrieval_folder
+
+    if (path.is_file() and path.suffix.lower() == ".tsv") or (path.is_dir() and is_retrieval_folder(path)):
+        return "retrieval"
     if (path / "catalog.jsonl").is_file():
         return "catalog"
     if (path / INSHOP_PARTITION).is_file():
         return "inshop"
     if path.is_dir():
         return "folder"
-    raise FileNotFoundError(f"{path}: not a catalog, an In-shop folder or a folder of <product_id>/ images")
+    raise FileNotFoundError(f"{path}: not a catalog, an In-shop folder, a folder of <product_id>/ images, a "
+                            "gallery/ + queries/ folder or a .tsv")
 
 
 def load_products(path: Path, dataset: Dataset = "auto") -> list[Product]:
     """Training products from any source (In-shop: its train partition)."""
     path = Path(path)
     kind = detect(path) if dataset == "auto" else dataset
+    if kind == "retrieval":
+        raise ValueError(f"{path}: a query/gallery set is for evaluation, not training")
     readers = {"catalog": read_catalog, "folder": read_folder, "inshop": read_inshop}
     products = readers[kind](path)
     if not products:
@@ -141,15 +150,19 @@ def all_views_split(products: Iterable[Product]) -> RetrievalSplit:
 
 
 def load_split(path: Path, dataset: Dataset = "auto", protocol: Protocol = "held-out") -> RetrievalSplit:
-    """The evaluation split of a source: In-shop's official query/gallery; otherwise held-out views (each product's
-    last photo queries the others) or all views (every photo queries all the others)."""
+    """The evaluation split of a source: In-shop's or a retrieval set's own query/gallery; otherwise held-out views
+    (each product's last photo queries the others) or all views (every photo queries all the others)."""
     if protocol not in get_args(Protocol):
         raise ValueError(f"protocol must be held-out or all-views, not {protocol!r}")
     path = Path(path)
     kind = detect(path) if dataset == "auto" else dataset
+    if kind in ("inshop", "retrieval") and protocol != "held-out":
+        raise ValueError(f"{path} has its own query/gallery split; the all-views protocol is for catalogs and folders")
     if kind == "inshop":
-        if protocol != "held-out":
-            raise ValueError("In-shop has its own query/gallery split; the all-views protocol is for catalogs and folders")
         return inshop_split(path)
+    if kind == "retrieval":
+        from snapmode.model.retrieval_set import load_retrieval_set
+
+        return load_retrieval_set(path)
     products = load_products(path, kind)
     return all_views_split(products) if protocol == "all-views" else held_out_split(products)

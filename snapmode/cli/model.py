@@ -14,7 +14,9 @@ console = Console(stderr=True)
 bench_app = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=True)
 
 DatasetOption = Annotated[str, typer.Option(
-    "--dataset", help="auto | catalog | folder | inshop | store (products in the metadata store, file:// images)")]
+    "--dataset", help="auto | catalog | folder | inshop | retrieval (gallery/<product>/ and queries/<product>/ "
+                      "folders, or a path<TAB>product<TAB>gallery|query .tsv; eval only) | store (products in the "
+                      "metadata store, file:// images)")]
 
 
 def load_training_products(data: Path | None, dataset: str) -> list:
@@ -94,7 +96,8 @@ def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_
 
 
 def evaluate(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoint folder [default: the shipped one]")] = None,
-             data: Annotated[Path, typer.Option(help="A catalog, a <product_id>/*.jpg folder or an In-shop root")] = ...,
+             data: Annotated[Path, typer.Option(help="A catalog, a <product_id>/*.jpg folder, an In-shop root, or a "
+                                                     "retrieval set (gallery/ + queries/ folders, or a .tsv)")] = ...,
              dataset: DatasetOption = "auto",
              protocol: Annotated[str, typer.Option(help="held-out: each product's last photo queries the others | "
                                                         "all-views: every photo queries all the others")] = "held-out",
@@ -105,8 +108,8 @@ def evaluate(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoin
              device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N")] = "auto",
              as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object keyed by method")] = False,
              progress: Annotated[bool, typer.Option(help="Show progress bars")] = True) -> None:
-    """Score retrieval of held-out views, or of all views (In-shop: its query/gallery split): P@1, P@10, mAP@10, R@1,
-    R@10."""
+    """Score retrieval of held-out views, or of all views (In-shop and retrieval sets: their own query/gallery split):
+    P@1, P@10, mAP@10, R@1, R@10."""
     from snapmode.model.backbone import BackboneEmbedder
     from snapmode.model.baselines import ColourHistogramEmbedder
     from snapmode.model.checkpoint import DEFAULT_TRIPLET_CHECKPOINT
@@ -120,6 +123,10 @@ def evaluate(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoin
         embedders = [CbirGanEmbedder(model, device=device)]
     except (FileNotFoundError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from exc
+    if split.skipped:
+        image, reason = split.skipped[0]
+        console.print(f"skipped {len(split.skipped)} unreadable image(s), first {image}: {reason}", soft_wrap=True,
+                      markup=False, highlight=False)
     if baselines:
         embedders += [BackboneEmbedder(device=device),
                       CbirGanEmbedder(triplet_model or DEFAULT_TRIPLET_CHECKPOINT, device=device, name="triplet"),

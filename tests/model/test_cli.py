@@ -9,6 +9,11 @@ from snapmode.cli.main import app
 runner = CliRunner()
 
 
+def flat(output: str) -> str:
+    """A message as one line, without the box and the wrapping of typer's error panel."""
+    return " ".join(output.replace("│", " ").split())
+
+
 def test_train_eval_and_bench(tiny_config, photo_folder, tmp_path):
     config = tmp_path / "tiny.json"
     config.write_text(tiny_config.with_overrides(val_fraction=0.34).to_json())
@@ -79,3 +84,41 @@ def test_train_from_a_missing_checkpoint_is_a_clear_error(photo_folder, tmp_path
 def test_eval_of_an_unknown_protocol_is_a_clear_error(photo_folder):
     result = runner.invoke(app, ["eval", "--data", str(photo_folder), "--protocol", "random", "--device", "cpu"])
     assert result.exit_code != 0 and "held-out or all-views" in result.output
+
+
+def test_eval_of_a_retrieval_set_prints_the_table_of_every_method(tmp_path):
+    from tests.model.test_retrieval_set import retrieval_folder
+
+    root = retrieval_folder(tmp_path / "set", products=4, queries=2)
+    (root / "queries" / "P0" / "broken.jpg").write_bytes(b"not an image")
+    result = runner.invoke(app, ["eval", "--data", str(root), "--baselines", "--device", "cpu", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("8 queries, 4 gallery images\n")
+    lines = result.stdout.splitlines()
+    assert "| method | p@1 | p@10 | map@10 | r@1 | r@10 |" in lines
+    rows = {line.split(" | ")[0].strip("| "): line for line in lines if line.startswith("| ") and "---" not in line}
+    assert set(rows) == {"method", "cbir-gan", "efficientnet-lite0", "triplet", "colour-histogram"}
+    for name in ("efficientnet-lite0", "triplet", "colour-histogram"):
+        assert f"- {name}: cbir-gan alone right on" in result.stdout
+    assert "skipped 1 unreadable image(s)" in result.stderr and "broken.jpg" in result.stderr
+
+
+def test_eval_of_a_retrieval_set_without_queries_is_a_one_line_error(tmp_path):
+    from tests.model.test_retrieval_set import retrieval_folder
+
+    root = retrieval_folder(tmp_path / "set", queries=0)
+    (root / "queries").mkdir()
+    result = runner.invoke(app, ["eval", "--data", str(root), "--device", "cpu", "--no-progress"])
+    assert result.exit_code == 2
+    assert "no readable query images" in flat(result.output)
+    assert "Traceback" not in result.output
+
+
+def test_eval_of_a_tsv_naming_a_product_missing_from_the_gallery_is_a_one_line_error(tmp_path):
+    from tests.model.test_retrieval_set import retrieval_folder
+
+    root = retrieval_folder(tmp_path / "set", products=1, queries=1)
+    (root / "set.tsv").write_text("gallery/P0/clean.jpg\tP0\tgallery\nqueries/P0/q0.jpg\tP9\tquery\n")
+    result = runner.invoke(app, ["eval", "--data", str(root / "set.tsv"), "--device", "cpu", "--no-progress"])
+    assert result.exit_code == 2
+    assert "no readable gallery image: P9" in flat(result.output)
