@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     search_k_max: int = Field(100, ge=1)
 
+    # Real-image development sets (`snapmode dataset build`): source packages are downloaded and unpacked here once
+    package_cache_dir: Path | None = None  # None: data_dir / "packages"
+
     # Sample catalog used by `snapmode demo`
     demo_products: int = Field(300, ge=1)
     demo_views: int = Field(4, ge=2)
@@ -112,6 +115,16 @@ class Settings(BaseSettings):
     @property
     def cluster_run_dir(self) -> Path:
         return self.cluster_dir or self.data_dir / "cluster"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def package_cache(self) -> Path:
+        return self.package_cache_dir or self.data_dir / "packages"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def datasets_dir(self) -> Path:
+        return self.data_dir / "datasets"
 
     @computed_field  # type: ignore[prop-decorator]
     @property
