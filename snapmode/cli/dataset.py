@@ -61,11 +61,13 @@ def build(name: Annotated[str, typer.Argument(help="photos | icons (see `snapmod
     table.add_row("folder", str(target))
     table.add_row("products", str(counts["products"]))
     table.add_row("gallery images", str(counts["gallery_images"]))
-    table.add_row("queries", f"{counts['queries']} ({', '.join(f'{k} {n}' for k, n in counts['queries_by_kind'].items())})")
+    kinds = ", ".join(f"{kind} {n}" for kind, n in counts["queries_by_kind"].items())
+    table.add_row("queries", f"{counts['queries']} ({kinds})")
     table.add_row("sources", ", ".join(f"{s['package']} {s['version']} ({' / '.join(s['licences']) or '?'})"
                                        for s in manifest["sources"]))
     table.add_row("seed", str(seed))
     table.add_row("time", f"{elapsed:.1f} s")
-    table.add_row("package cache", f"{settings.package_cache} ({directory_size(settings.package_cache) / 2**20:.0f} MiB)")
+    cache_mib = directory_size(settings.package_cache) / 2**20
+    table.add_row("package cache", f"{settings.package_cache} ({cache_mib:.0f} MiB)")
     console.print(table)
     typer.echo(str(manifest_path))

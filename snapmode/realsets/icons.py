@@ -30,7 +30,8 @@ class Theme:
 
 
 GALLERY = Theme("gnome-icon-theme", "usr/share/icons/gnome")
-QUERIES = (Theme("oxygen-icon-theme", "usr/share/icons/oxygen/base"), Theme("lxde-icon-theme", "usr/share/icons/nuoveXT2"))
+QUERIES = (Theme("oxygen-icon-theme", "usr/share/icons/oxygen/base"),
+           Theme("lxde-icon-theme", "usr/share/icons/nuoveXT2"))
 
 
 def largest_pngs(folder: Path) -> dict[str, Path]:

@@ -1,4 +1,4 @@
-"""Debian packages as source material: downloaded once with apt-get, unpacked into the cache, with version and licences."""
+"""Debian packages as source material: fetched once with apt-get, unpacked in the cache, with version and licences."""
 
 from __future__ import annotations
 
