@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-SITE_NAME = re.compile(r"^[A-Za-z0-9._:-]+$")
+SITE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")  # no ":": it separates site and product id in product keys
 
 
 class Selectors(BaseModel):
@@ -101,4 +101,5 @@ class SiteConfig(BaseModel):
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ValueError(f"not an http(s) URL: {url!r}")
         origin = f"{parsed.scheme}://{parsed.netloc}"
-        return cls(name=parsed.netloc.rsplit("@", 1)[-1].lower(), start_urls=[url], sitemap_urls=[f"{origin}/sitemap.xml"])
+        name = parsed.netloc.rsplit("@", 1)[-1].lower().replace(":", "-")  # host:port -> host-port
+        return cls(name=name, start_urls=[url], sitemap_urls=[f"{origin}/sitemap.xml"])

@@ -36,7 +36,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         model = embedder or build_embedder(settings)
-        vectors, metadata = build_stores(settings, model.dim)
+        vectors, metadata = build_stores(settings, model.dim, serving=True)
         cache = build_cache(redis_url=settings.redis_url, ttl_s=settings.cache_ttl_s,
                             max_items=settings.cache_max_items)
         app.state.snapmode = AppState(settings=settings, embedder=model, vectors=vectors, metadata=metadata,

@@ -8,7 +8,8 @@ import sys
 import structlog
 
 
-NOISY_LIBRARIES = ("milvus_lite", "httpx", "kafka")  # their INFO lines are per-request or per-segment chatter
+# Their INFO lines are per-request, per-segment or load-time chatter.
+NOISY_LIBRARIES = ("milvus_lite", "httpx", "kafka", "faiss", "grpc", "pymilvus")
 
 
 class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -33,6 +34,8 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
     logging.basicConfig(handlers=[_CurrentStderrHandler()], level=threshold, format="%(message)s")
     for chatty in NOISY_LIBRARIES:
         logging.getLogger(chatty).setLevel(max(logging.WARNING, threshold))
+    # gRPC's server logs a traceback for each call that milvus-lite does not implement (pymilvus then falls back).
+    logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
     renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(
         processors=[

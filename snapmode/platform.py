@@ -28,9 +28,10 @@ class Platform:
     metadata: MetadataStore
 
     @classmethod
-    def build(cls, settings: Settings) -> Platform:
+    def build(cls, settings: Settings, *, serving: bool = False) -> Platform:
+        """`serving`: this process will serve the API, and shares its embedded stores with other commands."""
         embedder = build_embedder(settings)
-        vectors, metadata = build_stores(settings, embedder.dim)
+        vectors, metadata = build_stores(settings, embedder.dim, serving=serving)
         return cls(settings=settings, embedder=embedder, vectors=vectors, metadata=metadata)
 
     @property

@@ -21,7 +21,7 @@ class ProductRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     schema_version: Literal[1] = SCHEMA_VERSION
-    site: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$")
+    site: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")  # ":" ends the site in a product key
     product_id: str = Field(min_length=1, max_length=200)
     url: str = Field(min_length=1, max_length=2048)
     title: str = Field(min_length=1, max_length=500)

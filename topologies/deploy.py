@@ -49,6 +49,7 @@ def build_project(settings: Settings, build_dir: Path, venv: Virtualenv | None =
     """Lay out a streamparse project in `build_dir` (config.json, the topology definition, resources/ with the
     component code) and pack `topology.jar`; returns the jar."""
     venv = venv or Virtualenv.current()
+    build_dir, settings = build_dir.resolve(), with_absolute_paths(settings)
     if not venv.streamparse_run.exists():
         raise DeployError(f"{venv.streamparse_run} not found: install streamparse in that virtualenv")
     jar_tool = shutil.which("jar")
@@ -65,6 +66,12 @@ def build_project(settings: Settings, build_dir: Path, venv: Virtualenv | None =
     jar = build_dir / "topology.jar"
     run([jar_tool, "cf", str(jar), "-C", str(build_dir), "resources"], cwd=build_dir, what="jar")
     return jar
+
+
+def with_absolute_paths(settings: Settings) -> Settings:
+    """`settings` with its relative paths resolved here: Storm workers run them from their own directory."""
+    paths = {name: value.resolve() for name, value in settings if isinstance(value, Path) and not value.is_absolute()}
+    return settings.model_copy(update=paths)
 
 
 def sparse_config(settings: Settings, venv: Virtualenv) -> dict[str, object]:

@@ -94,21 +94,35 @@ def catalog_records(root: Path, site: str = DEFAULT_SITE, base_url: str | None =
 
 
 def folder_records(root: Path, site: str = DEFAULT_SITE) -> Iterator:
-    """A `ProductRecord` per sub-folder holding images (title = folder name); an empty one is a `Rejection`."""
+    """A `ProductRecord` per sub-folder holding images (title = folder name), and one per image lying directly in
+    `root` (title = file name); an empty sub-folder is a `Rejection`."""
     from snapmode.pipeline.steps import Rejection
 
     root = Path(root).resolve()
+    for image in _images_in(root):
+        yield _folder_record(site, image.stem, image.as_uri(), [image])
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        images = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        images = _images_in(folder)
         if not images:
             yield Rejection(reason="no_images", detail=f"{folder}: no {'/'.join(IMAGE_SUFFIXES)} files",
                             product_key=f"{site}:{folder.name}")
             continue
-        try:
-            yield ProductRecord.from_dict({"site": site, "product_id": folder.name, "url": folder.as_uri(),
-                                           "title": folder.name, "image_urls": [p.as_uri() for p in images]})
-        except InvalidRecord as exc:
-            yield Rejection(reason="invalid_record", detail=f"{folder}: {exc}", product_key=f"{site}:{folder.name}")
+        yield _folder_record(site, folder.name, folder.as_uri(), images)
+
+
+def _images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                  and not p.name.startswith("."))
+
+
+def _folder_record(site: str, product_id: str, url: str, images: list[Path]):  # type: ignore[no-untyped-def]
+    from snapmode.pipeline.steps import Rejection
+
+    try:
+        return ProductRecord.from_dict({"site": site, "product_id": product_id, "url": url, "title": product_id,
+                                        "image_urls": [p.as_uri() for p in images]})
+    except InvalidRecord as exc:
+        return Rejection(reason="invalid_record", detail=f"{url}: {exc}", product_key=f"{site}:{product_id}")
 
 
 def _manifest_lines(root: Path) -> Iterator[tuple[int, str]]:

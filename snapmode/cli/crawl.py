@@ -15,6 +15,7 @@ from snapmode.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from snapmode.crawlers.run import CrawlSummary
+    from snapmode.pipeline.runner import IngestReport
     from snapmode.crawlers.sinks import RecordSink
 
 console = Console(stderr=True)
@@ -26,7 +27,8 @@ def _progress_line(stats: dict[str, Any]) -> dict[str, int]:
             "images": int(stats.get("snapmode/images/sent", 0)), "errors": errors}
 
 
-def print_summary(summary: CrawlSummary, destination: str) -> None:
+def print_summary(summary: CrawlSummary, destination: str, indexing: IngestReport | None = None,
+                  dead_letters: Path | None = None) -> None:
     table = Table(title=f"Crawl of {summary.site}", show_header=False)
     rows = [("finished", summary.finish_reason), ("seconds", f"{summary.seconds:.1f}"), ("pages", summary.pages),
             ("products found", summary.products_found), ("products sent", summary.products_sent),
@@ -38,7 +40,17 @@ def print_summary(summary: CrawlSummary, destination: str) -> None:
     for title, counts in (("error", summary.errors), ("warning", summary.warnings)):
         for reason, count in sorted(counts.items()):
             table.add_row(f"  {title}: {reason}", str(count))
+    if indexing is not None:
+        table.add_row("images indexed", str(indexing.images_indexed))
+        table.add_row("images already indexed", str(indexing.images_skipped))
+        table.add_row("images refused", str(indexing.images_rejected))
+        for reason, count in sorted(indexing.rejected.items()):
+            table.add_row(f"  refused: {reason}", str(count))
     console.print(table)
+    if indexing is not None and indexing.images_rejected and dead_letters is not None:
+        console.print(f"refused images are listed with their reasons in {dead_letters}")
+    if indexing is not None and "private_address" in indexing.rejected:
+        console.print("images on private or loopback addresses are refused: pass --allow-private for a staging shop")
 
 
 def _sink(settings: Settings, out: Path | None) -> tuple[RecordSink, str, Any]:
@@ -68,26 +80,27 @@ def crawl(target: Annotated[str, typer.Argument(metavar="CONFIG.yaml|URL", help=
     from snapmode.crawlers.run import build_job, load_target, open_redis, run_crawl  # Scrapy loads on use only
 
     settings = get_settings()
+    if allow_private:  # one flag for every step: the crawl and the image fetch of the embedded index
+        settings = settings.model_copy(update={"allow_private_urls": True})
     try:
         site = load_target(target)
     except (FileNotFoundError, ValueError) as exc:
         raise typer.BadParameter(str(exc), param_hint="CONFIG.yaml|URL") from exc
     sink, destination, feed = _sink(settings, out)
-    job = build_job(site, settings, sink, redis=open_redis(settings.redis_url), max_pages=max_pages,
-                    allow_private=allow_private)
+    job = build_job(site, settings, sink, redis=open_redis(settings.redis_url), max_pages=max_pages)
     columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), TextColumn("pages {task.fields[pages]}"),
                TextColumn("products {task.fields[products]}"), TextColumn("images {task.fields[images]}"),
                TextColumn("errors {task.fields[errors]}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task(f"crawling {site.name}", pages=0, products=0, images=0, errors=0)
         summary = run_crawl(job, on_tick=lambda stats: progress.update(task, **_progress_line(stats)))
+    report, dead_letters = None, None
     if feed is not None:
         console.print(f"indexing the last records in {settings.data_dir} ...")
         report = feed.close()
         feed.platform.close()
-        if report is not None:
-            console.print(f"indexed {report.images_indexed} images, {report.images_rejected} rejected")
+        dead_letters = feed.platform.dead_letter_path
     if as_json:
-        typer.echo(json.dumps(summary.as_dict()))
+        typer.echo(json.dumps({**summary.as_dict(), **({"indexing": report.as_dict()} if report else {})}))
     else:
-        print_summary(summary, destination)
+        print_summary(summary, destination, report, dead_letters)

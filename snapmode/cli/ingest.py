@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from snapmode.catalog.manifest import IMAGE_SUFFIXES
 from snapmode.config import Settings, get_settings
 from snapmode.interfaces import SearchFilter
 from snapmode.pipeline.errors import ImageRejected
@@ -18,14 +20,35 @@ from snapmode.pipeline.runner import IngestReport
 from snapmode.pipeline.sources import iter_records
 from snapmode.pipeline.steps import Rejection
 from snapmode.platform import Platform
+from snapmode.records import ProductRecord
+from snapmode.search import SearchResult
 
 console = Console(stderr=True)
 
 
-def run_ingest(platform: Platform, path: Path, site: str, *, skip_indexed: bool = False) -> IngestReport:
-    """Index everything under `path` with a progress bar; returns the report."""
-    items = list(iter_records(path, site=site))
-    total = sum(len(i.image_urls) if not isinstance(i, Rejection) else 1 for i in items)
+def load_items(path: Path, site: str) -> list[ProductRecord | Rejection]:
+    """The records under `path`, read before anything is opened: an unusable path is one line and exit 2."""
+    from snapmode.catalog.manifest import CatalogError
+
+    if not path.exists():
+        where = "" if path.is_absolute() else f" (relative to the current directory {Path.cwd()})"
+        raise typer.BadParameter(f"{path} does not exist{where}", param_hint="PATH")
+    try:
+        items = list(iter_records(path, site=site))
+    except (FileNotFoundError, CatalogError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="PATH") from exc
+    if not any(isinstance(i, ProductRecord) for i in items):
+        raise typer.BadParameter(
+            f"{path} holds no images to index: give image files, <product_id>/ folders of images "
+            f"({', '.join(IMAGE_SUFFIXES)}), a catalog (catalog.jsonl) or a .jsonl of product records",
+            param_hint="PATH")
+    return items
+
+
+def run_ingest(platform: Platform, items: list[ProductRecord | Rejection], *, skip_indexed: bool = False
+               ) -> IngestReport:
+    """Index `items` with a progress bar; returns the report."""
+    total = sum(len(i.image_urls) if isinstance(i, ProductRecord) else 1 for i in items)
     columns = (TextColumn("[bold]indexing"), BarColumn(), MofNCompleteColumn(), TextColumn("images"),
                TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as progress:
@@ -34,33 +57,43 @@ def run_ingest(platform: Platform, path: Path, site: str, *, skip_indexed: bool 
         return runner.run(items, on_image=lambda n: progress.advance(task, n))
 
 
-def print_report(report: IngestReport, platform: Platform) -> None:
+@dataclass(frozen=True)
+class StoreCounts:
+    vectors: int
+    products: int
+
+    @classmethod
+    def of(cls, platform: Platform) -> StoreCounts:
+        return cls(vectors=platform.vectors.count(), products=platform.metadata.count())
+
+
+def print_report(report: IngestReport, counts: StoreCounts, dead_letters: Path) -> None:
     table = Table(title="Ingest summary", show_header=False)
     for name, value in report.as_dict().items():
         table.add_row(name, json.dumps(value) if isinstance(value, dict) else str(value))
-    table.add_row("vectors in store", str(platform.vectors.count()))
-    table.add_row("products in store", str(platform.metadata.count()))
+    table.add_row("vectors in store", str(counts.vectors))
+    table.add_row("products in store", str(counts.products))
     if report.images_rejected:
-        table.add_row("dead letters", str(platform.dead_letter_path))
+        table.add_row("dead letters", str(dead_letters))
     console.print(table)
 
 
-def ingest(path: Annotated[Path, typer.Argument(help="A catalog dir, a folder of <product_id>/*.jpg, or records .jsonl")],
+def ingest(path: Annotated[Path, typer.Argument(help="Image files, <product_id>/ folders, a catalog or a .jsonl")],
            site: Annotated[str, typer.Option(help="Site name for catalog/folder input")] = "sample-shop",
            skip_indexed: Annotated[bool, typer.Option(help="Embed only images not indexed yet")] = False,
            as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout")] = False) -> None:
     """Index product images into the configured stores."""
+    items = load_items(path, site)
     platform = Platform.build(get_settings())
     try:
-        report = run_ingest(platform, path, site, skip_indexed=skip_indexed)
-    except FileNotFoundError as exc:
-        raise typer.BadParameter(str(exc), param_hint="PATH") from exc
+        report = run_ingest(platform, items, skip_indexed=skip_indexed)
+        counts = StoreCounts.of(platform)
     finally:
         platform.close()
     if as_json:
         typer.echo(json.dumps(report.as_dict()))
     else:
-        print_report(report, platform)
+        print_report(report, counts, platform.dead_letter_path)
 
 
 def search(image: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A photo to search with")],
@@ -69,10 +102,12 @@ def search(image: Annotated[Path, typer.Argument(exists=True, dir_okay=False, he
            price_min: float | None = None, price_max: float | None = None,
            as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON on stdout")] = False) -> None:
     """Find the products that look most like IMAGE."""
-    platform = Platform.build(get_settings())
+    settings = get_settings()
+    platform = Platform.build(settings)
     where = SearchFilter(category=category, site=site, price_min=price_min, price_max=price_max)
     try:
         results = platform.search.search_image(image.read_bytes(), k=k, where=where)
+        why_empty = None if results else empty_reason(platform, where)
     except ImageRejected as exc:
         console.print(f"[red]cannot search with {image}: {exc}")
         raise typer.Exit(2) from exc
@@ -80,10 +115,25 @@ def search(image: Annotated[Path, typer.Argument(exists=True, dir_okay=False, he
         platform.close()
     if as_json:
         typer.echo(json.dumps([r.model_dump(mode="json") for r in results], indent=2))
-        return
+    else:
+        print_results(results, image)
+    if why_empty:
+        console.print(why_empty)
+
+
+def empty_reason(platform: Platform, where: SearchFilter) -> str:
+    """Why a search found nothing: an empty index, or filters that no indexed product passes."""
+    if platform.vectors.count() == 0:
+        return (f"the index in {platform.settings.data_dir} is empty: index photos first "
+                "(`snapmode ingest PATH`, `snapmode crawl URL` or `snapmode demo`)")
+    filters = ", ".join(f"{name}={getattr(where, name)}" for name in where.__slots__ if getattr(where, name) is not None)
+    return f"no indexed product passes the filters ({filters})" if filters else "no indexed image matched"
+
+
+def print_results(results: list[SearchResult], image: Path) -> None:
     table = Table(title=f"Top {len(results)} for {image.name}")
     for column in ("#", "score", "product", "title", "brand", "price"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column != "title")  # keys and prices whole; titles wrap
     for rank, r in enumerate(results, 1):
         price = f"{r.price:.2f} {r.currency or ''}" if r.price is not None else ""
         table.add_row(str(rank), f"{r.score:.3f}", r.product_key, r.title, r.brand or "", price)
@@ -108,12 +158,14 @@ def demo(serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve t
     settings = get_settings()
     catalog = ensure_demo_catalog(settings, products or settings.demo_products, views or settings.demo_views,
                                   settings.demo_seed if seed is None else seed)
-    platform = Platform.build(settings)
+    items = load_items(catalog, site="sample-shop")
+    platform = Platform.build(settings, serving=serve)
     try:
-        report = run_ingest(platform, catalog, site="sample-shop", skip_indexed=True)
-        print_report(report, platform)
+        report = run_ingest(platform, items, skip_indexed=True)
+        counts = StoreCounts.of(platform)
     finally:
         platform.close()
+    print_report(report, counts, platform.dead_letter_path)
     if serve:
         from snapmode.cli.serve import serve_api
 

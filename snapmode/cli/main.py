@@ -39,13 +39,18 @@ def _setup() -> None:
 
 
 def run() -> None:
-    """The `snapmode` command: a store that refuses or cannot be reached ends it with a message, not a traceback."""
+    """The `snapmode` command: a store that refuses or cannot be reached ends it with a message, not a traceback;
+    a data dir held by another process exits with 2, like any other unusable input."""
     from rich.console import Console
 
     from snapmode.interfaces import StoreError
+    from snapmode.stores.lite import DataDirBusy
 
     try:
         app()
+    except DataDirBusy as exc:
+        Console(stderr=True).print(f"[red]error:[/] {exc}")
+        raise SystemExit(2) from None
     except StoreError as exc:
         Console(stderr=True).print(f"[red]error:[/] {exc}")
         raise SystemExit(1) from None

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from snapmode.config import Settings
 from snapmode.interfaces import MetadataStore, VectorStore
 
 
-def build_vector_store(settings: Settings, dim: int, *, streaming: bool = False) -> VectorStore:
-    """`streaming`: a writer fed continuously (the Storm bolt), which need not flush a Milvus server per batch."""
+def build_vector_store(settings: Settings, dim: int, *, streaming: bool = False, serving: bool = False) -> VectorStore:
+    """`streaming`: a writer fed continuously (the Storm bolt), which need not flush a Milvus server per batch.
+    `serving`: a long-lived process whose embedded milvus-lite engine the other commands may attach to."""
     from snapmode.stores.milvus import MilvusVectorStore
 
-    uri = settings.milvus_uri or str(settings.milvus_lite_path)
-    return MilvusVectorStore(uri=uri, collection=settings.collection, dim=dim,
-                             flush_writes=not (streaming and settings.milvus_uri))
+    if settings.milvus_uri:
+        return MilvusVectorStore(uri=settings.milvus_uri, collection=settings.collection, dim=dim,
+                                 flush_writes=not streaming)
+    from snapmode.stores.lite import open_engine, release_engine
+
+    path = settings.milvus_lite_path.resolve()
+    return MilvusVectorStore(uri=open_engine(path, serving=serving), collection=settings.collection, dim=dim,
+                             on_close=partial(release_engine, path))
 
 
 def build_metadata_store(settings: Settings) -> MetadataStore:
@@ -25,6 +33,6 @@ def build_metadata_store(settings: Settings) -> MetadataStore:
     return SqliteMetadataStore(settings.sqlite_path)
 
 
-def build_stores(settings: Settings, dim: int) -> tuple[VectorStore, MetadataStore]:
+def build_stores(settings: Settings, dim: int, *, serving: bool = False) -> tuple[VectorStore, MetadataStore]:
     """The (vector store, metadata store) pair for these settings."""
-    return build_vector_store(settings, dim), build_metadata_store(settings)
+    return build_vector_store(settings, dim, serving=serving), build_metadata_store(settings)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -34,19 +34,21 @@ def filter_expression(where: SearchFilter | None) -> str:
 class MilvusVectorStore:
     """Cosine-similarity HNSW index of image embeddings keyed by `image_id`.
 
-    `uri` is a file path for milvus-lite or an http(s) URL of a Milvus server. `flush_writes=False` suits a server fed
+    `uri` is a file path for milvus-lite or an http(s) URL of a Milvus server (or of a milvus-lite engine,
+    `snapmode.stores.lite`, with `on_close` releasing it). `flush_writes=False` suits a server fed
     by a stream: its write-ahead log already makes an upsert durable, and it becomes searchable within the collection's
     consistency bound, whereas a flush seals a segment per call (about 2.5 s each on one node).
     """
 
     def __init__(self, *, uri: str, collection: str, dim: int, ef: int = 128, timeout_s: float = 30.0,
-                 flush_writes: bool = True) -> None:
+                 flush_writes: bool = True, on_close: Callable[[], None] | None = None) -> None:
         self.uri = uri
         self.collection = collection
         self.dim = dim
         self.ef = ef
         self.timeout_s = timeout_s
         self.flush_writes = flush_writes
+        self.on_close = on_close
         if "://" not in uri:
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -120,6 +122,8 @@ class MilvusVectorStore:
 
     def close(self) -> None:
         self.client.close()
+        if self.on_close is not None:
+            self.on_close()
 
     def _call(self, method, *args, **kwargs):  # type: ignore[no-untyped-def]
         try:

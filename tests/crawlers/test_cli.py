@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from snapmode.pipeline.sources import read_records_jsonl
-from tests.crawlers.shops import Shop, fill_base, microdata_shop
+from tests.crawlers.shops import Shop, fill_base, microdata_shop, serve_images
 
 
 @pytest.fixture
@@ -56,3 +56,25 @@ def test_crawl_a_url_needs_allow_private_on_loopback(shop: Shop, tmp_path: Path)
 def test_a_missing_config_is_a_usage_error(tmp_path: Path) -> None:
     done = snapmode("crawl", str(tmp_path / "nope.yaml"), cwd=tmp_path)
     assert done.returncode == 2 and "neither a site config file nor an http(s) URL" in done.stderr
+
+
+def test_allow_private_reaches_the_image_fetch_of_the_embedded_index(shop: Shop, tmp_path: Path) -> None:
+    """A staging shop on loopback, crawled straight into the embedded index: pages and images are fetched alike."""
+    serve_images(shop, ["/img/md-1-l.jpg", "/img/md-1-back.jpg", "/img/md-2@2x.jpg", "/img/md-3.jpg"])
+    done = snapmode("crawl", shop.url("/"), "--allow-private", cwd=tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    said = " ".join(done.stderr.replace("│", " ").split())
+    assert "images indexed 4" in said and "images refused 0" in said, said
+    assert "private_address" not in said
+    dead_letters = tmp_path / "data" / "dead-letter.jsonl"
+    assert not dead_letters.exists() or not dead_letters.read_text().strip()
+
+    from snapmode.stores.sqlite import SqliteMetadataStore
+
+    store = SqliteMetadataStore(tmp_path / "data" / "metadata.sqlite")
+    try:
+        keys = {record.key for record in store.query(limit=10)}
+    finally:
+        store.close()
+    assert keys == {f"127.0.0.1-{shop.server.port}:{pid}" for pid in ("MD-1", "MD-2", "MD-3")}  # one ":" a key

@@ -70,4 +70,4 @@ def test_bad_configs_say_what_is_wrong(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="bad.yaml") as err:
         SiteConfig.load(bad)
     assert "name" in str(err.value) and "start_urls" in str(err.value) and "speed" in str(err.value)
-    assert SiteConfig.for_url("https://Shop.Example:8443/women").name == "shop.example:8443"
+    assert SiteConfig.for_url("https://Shop.Example:8443/women").name == "shop.example-8443"

@@ -55,3 +55,18 @@ def test_builds_the_jar_and_the_streamparse_project(tmp_path: Path) -> None:
     assert Path(env["virtualenv_root"], env["virtualenv_name"], "bin", "streamparse_run").exists()
     spec = runpy.run_path(str(tmp_path / "build" / "topologies" / f"{SPEC_MODULE}.py"))
     assert spec["IngestTopology"].thrift_bolts["fetch"].common.parallelism_hint == 5
+
+
+def test_builds_from_the_default_relative_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`snapmode topology submit` with default settings: the data dir and the build dir are relative paths."""
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert not settings.data_dir.is_absolute()
+    jar = build_project(settings, settings.data_dir / "topology", Virtualenv.current())
+
+    assert jar.is_absolute() and jar.is_file()
+    with zipfile.ZipFile(jar) as archive:
+        assert "resources/snapmode/topologies/spout.py" in archive.namelist()
+    spec = runpy.run_path(str(tmp_path / ".snapmode" / "topology" / "topologies" / f"{SPEC_MODULE}.py"))
+    submitted = settings_from_conf(json.loads(json.dumps(spec["IngestTopology"].config)))
+    assert submitted.data_dir == tmp_path / ".snapmode"  # workers run elsewhere: paths go as absolute ones
