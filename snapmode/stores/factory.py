@@ -16,11 +16,11 @@ def build_vector_store(settings: Settings, dim: int, *, streaming: bool = False,
     if settings.milvus_uri:
         return MilvusVectorStore(uri=settings.milvus_uri, collection=settings.collection, dim=dim,
                                  flush_writes=not streaming)
-    from snapmode.stores.lite import open_engine, release_engine
+    from snapmode.stores.lite import CLIENT_GRPC_OPTIONS, open_engine, release_engine
 
     path = settings.milvus_lite_path.resolve()
     return MilvusVectorStore(uri=open_engine(path, serving=serving), collection=settings.collection, dim=dim,
-                             on_close=partial(release_engine, path))
+                             on_close=partial(release_engine, path), grpc_options=CLIENT_GRPC_OPTIONS)
 
 
 def build_metadata_store(settings: Settings) -> MetadataStore:

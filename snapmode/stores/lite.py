@@ -25,6 +25,9 @@ from urllib.parse import urlparse
 from snapmode.interfaces import StoreUnavailable
 
 HOLDER_SUFFIX = ".holder.json"
+# milvus-lite's gRPC server keeps gRPC's default minimum ping interval (5 min): pymilvus's 10 s keepalive pings made
+# it answer GOAWAY "too_many_pings", printed by gRPC's C core on stderr.
+CLIENT_GRPC_OPTIONS = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": False}
 _opened: Counter[Path] = Counter()  # users of this process's own engines, by path
 OPEN_RETRY_S = 3.0  # two processes that start together: the loser waits this long for the winner's holder file
 

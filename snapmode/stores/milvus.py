@@ -41,7 +41,8 @@ class MilvusVectorStore:
     """
 
     def __init__(self, *, uri: str, collection: str, dim: int, ef: int = 128, timeout_s: float = 30.0,
-                 flush_writes: bool = True, on_close: Callable[[], None] | None = None) -> None:
+                 flush_writes: bool = True, on_close: Callable[[], None] | None = None,
+                 grpc_options: dict[str, object] | None = None) -> None:
         self.uri = uri
         self.collection = collection
         self.dim = dim
@@ -52,7 +53,7 @@ class MilvusVectorStore:
         if "://" not in uri:
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.client = MilvusClient(uri=uri, timeout=timeout_s)
+            self.client = MilvusClient(uri=uri, timeout=timeout_s, grpc_options=grpc_options or {})
             self._ensure_collection()
         except MilvusException as exc:
             raise StoreUnavailable(f"Milvus at {uri} unavailable: {exc}") from exc

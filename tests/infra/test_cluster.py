@@ -66,7 +66,7 @@ def test_up_twice_is_a_no_op(cli) -> None:  # type: ignore[no-untyped-def]
 def test_redis_data_survives_down_and_up(cli, native_cluster: NativeCluster) -> None:  # type: ignore[no-untyped-def]
     client = redis.Redis.from_url(native_cluster.redis_url)
     client.set("snapmode:test:survives", "yes")
-    cli("down", "--only", "redis")
+    assert "stopped: redis" in cli("down", "--only", "redis").output
     assert not status(cli)["services"]["redis"]["healthy"]
     cli("up", "--only", "redis")
     assert client.get("snapmode:test:survives") == b"yes"

@@ -1,0 +1,264 @@
+"""The README as a newcomer runs it: every command of its bash blocks, in README order, in a fresh working directory
+with default settings (the data dir `.snapmode` relative to it) and human output, asserting exit 0 and key lines.
+
+`WALKTHROUGH` maps each README command line to the command run here: the same command with its placeholders filled
+(DIR, PATH, photo.jpg) and sizes shrunk to fit a test. A command added to the README without an entry here, or an
+entry whose command left the README, fails `test_every_readme_command_is_walked`. Cluster commands run in the
+integration part, against the session's native cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import httpx
+import pytest
+import yaml
+
+from tests.loopback import LoopbackServer, directory_handler
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAPMODE = Path(sys.executable).with_name("snapmode")
+Part = Literal["embedded", "cluster", "elsewhere"]
+
+
+@dataclass(frozen=True)
+class Step:
+    run: str  # the README line as run here; {shop} is the loopback shop's base URL
+    expect: tuple[str, ...] = ()  # words the output must hold (compared with whitespace and table borders removed)
+    part: Part = "embedded"
+
+
+def elsewhere(why: str) -> Step:
+    """A README command this walkthrough does not run, and the test that does."""
+    return Step(run="", expect=(why,), part="elsewhere")
+
+
+WALKTHROUGH: dict[str, Step] = {
+    "make demo": elsewhere("`snapmode demo` once .venv is installed: the demo steps below run it, serving included, "
+                           "and `make test` (CI) installs .venv with the same target"),
+    "make test": elsewhere("CI runs it as .ci/run"),
+    "snapmode catalog generate --out DIR --products 300 --views 4 --seed 7": Step(
+        "snapmode catalog generate --out shop --products 12 --views 3 --seed 7", ("products 12", "images 36 (3 per product)")),
+    "snapmode ingest PATH": Step("snapmode ingest shop", ("Ingest summary", "vectors in store 36")),
+    "snapmode search photo.jpg --k 10 [--json] [--category dress]": Step(
+        "snapmode search shop/images/SM00004/1.jpg --k 10", ("Top 10 for 1.jpg", "1 1.000 sample-shop:SM00004")),
+    "snapmode serve": Step("snapmode serve", ("Uvicorn running on http://127.0.0.1:8000",)),  # see test below
+    "snapmode demo [--no-serve]": Step("snapmode demo --no-serve --products 6 --views 2",
+                                       ("generating the sample catalog", "Ingest summary")),
+    "snapmode cluster up [--only kafka,storm,solr,milvus,redis]": Step("snapmode cluster up", ("cluster up in",),
+                                                                       "cluster"),
+    "snapmode cluster status [--json]": Step("snapmode cluster status", ("kafka", "milvus", "total RSS"), "cluster"),
+    "snapmode cluster init": Step("snapmode cluster init", ("solr",), "cluster"),
+    "snapmode cluster down": elsewhere("would stop the session's cluster for the tests after it: "
+                                       "tests/infra/test_cluster.py stops and restarts its services one at a time"),
+    "snapmode crawl crawlers/sites/example.yaml [--max-pages N] [--out records.jsonl]": Step(
+        "snapmode crawl crawlers/sites/example.yaml --max-pages 40 --out records.jsonl",
+        ("Crawl of example-shop", "products sent 12", "records went to records.jsonl")),
+    "snapmode crawl https://shop.example.com/": Step(
+        "snapmode crawl {shop} --allow-private", ("products sent 12", "images indexed", "images refused 0")),
+    "snapmode cluster up": Step("snapmode cluster up", ("cluster up in",), "cluster"),
+    "export SNAPMODE_MILVUS_URI=http://127.0.0.1:19530 SNAPMODE_SOLR_URL=http://127.0.0.1:8983/solr/products": Step(
+        "export SNAPMODE_MILVUS_URI=http://127.0.0.1:19530 SNAPMODE_SOLR_URL=http://127.0.0.1:8983/solr/products",
+        (), "cluster"),
+    "snapmode topology submit [--name NAME]": Step("snapmode topology submit", ("submitted snapmode-ingest",),
+                                                   "cluster"),
+    "snapmode publish CATALOG [--limit N]": Step("snapmode publish shop --limit 5", ("published 5 records",),
+                                                 "cluster"),
+    "snapmode topology status [--json]": Step("snapmode topology status", ("snapmode-ingest: ACTIVE",), "cluster"),
+    "snapmode bench ingest [--products 100] [--json]": Step("snapmode bench ingest --products 8",
+                                                            ("images/s", "ratio"), "cluster"),
+    "snapmode topology kill": Step("snapmode topology kill", ("killed snapmode-ingest",), "cluster"),
+    "snapmode train --data CATALOG_OR_FOLDER --out DIR [--epochs 30 --batch-size 64 --device auto --resume] "
+    "[--triplet-only]": Step("snapmode train --data shop --out checkpoints/mine --epochs 1 --batch-size 12 "
+                             "--image-size 64 --no-progress", ("checkpoints/mine",)),
+    "snapmode train --dataset inshop --data /path/to/DeepFashion/In-shop": elsewhere(
+        "needs the DeepFashion In-shop images: tests/model/test_data.py reads a tree in its layout"),
+    "snapmode eval --data CATALOG --baselines [--json] [--out REPORT_DIR]": Step(
+        "snapmode eval --data shop --baselines --out report", ("cbir-gan", "colour-histogram", "map@10")),
+    "snapmode eval --data CATALOG --protocol all-views": Step("snapmode eval --data shop --protocol all-views",
+                                                              ("cbir-gan", "p@1")),
+    "snapmode bench embed": Step("snapmode bench embed --batch-sizes 1,8 --seconds 0.2", ("images/s",)),
+    "snapmode dataset list": Step("snapmode dataset list", ("photos:", "icons:")),
+    "snapmode dataset build photos [--out DIR] [--seed 0] [--limit N]": Step(
+        "snapmode dataset build photos --limit 6", ("Set photos", "products 6", "tuxpaint-stamps-default")),
+    "snapmode dataset build icons": Step("snapmode dataset build icons --limit 6", ("Set icons", "products 6")),
+    "snapmode eval --data .snapmode/datasets/photos --baselines --device cpu [--out REPORT_DIR]": Step(
+        "snapmode eval --data .snapmode/datasets/photos --baselines --device cpu", ("36 queries", "efficientnet-lite0")),
+    "snapmode catalog generate --out .snapmode/catalog-eval-9001-2000 --products 2000 --views 4 --seed 9001 "
+    "--no-site": Step("snapmode catalog generate --out .snapmode/catalog-eval-9001-2000 --products 16 --views 4 "
+                      "--seed 9001 --no-site", ("products 16",)),
+    "snapmode eval --data .snapmode/catalog-eval-9001-2000 --baselines --json --device cpu": Step(
+        "snapmode eval --data .snapmode/catalog-eval-9001-2000 --baselines --json --device cpu", ('"cbir-gan"',)),
+}
+
+
+def readme_commands() -> list[str]:
+    """Each command line of the README's bash blocks, without its comment, in order."""
+    commands, inside = [], False
+    for line in (ROOT / "README.md").read_text().splitlines():
+        if line.startswith("```"):
+            inside = line.strip() == "```bash"
+            continue
+        command = re.sub(r"\s+#\s.*$", "", line).strip()
+        if inside and command and not command.startswith("#"):
+            commands.append(" ".join(command.split()))
+    return commands
+
+
+def test_every_readme_command_is_walked() -> None:
+    documented = readme_commands()
+    assert documented, "no bash blocks found in README.md"
+    assert sorted(set(documented) - set(WALKTHROUGH)) == [], "README commands without a walkthrough step"
+    assert sorted(set(WALKTHROUGH) - set(documented)) == [], "walkthrough steps for commands the README dropped"
+    for step in WALKTHROUGH.values():
+        assert step.part != "elsewhere" or step.expect[0], "a step not run here says where it is tested"
+
+
+# --- running them ----------------------------------------------------------------------------------------------------
+
+@dataclass
+class Terminal:
+    """A shell in a fresh working directory, with no SnapMode settings in its environment."""
+
+    cwd: Path
+    env: dict[str, str]
+
+    @classmethod
+    def fresh(cls, cwd: Path) -> Terminal:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPMODE_")}
+        env["PATH"] = f"{SNAPMODE.parent}{os.pathsep}{env.get('PATH', '')}"
+        env["COLUMNS"] = "120"
+        return cls(cwd=cwd, env=env)
+
+    def run(self, step: Step, **fill: str) -> str:
+        command = step.run.format(**fill)
+        if command.startswith("export "):
+            for assignment in command.removeprefix("export ").split():
+                name, _, value = assignment.partition("=")
+                self.env[name] = value
+            return ""
+        done = subprocess.run(command.split(), cwd=self.cwd, env=self.env, capture_output=True, text=True,
+                              timeout=900)
+        said = words(done.stdout + done.stderr)
+        assert done.returncode == 0, f"`{command}` exited with {done.returncode}:\n{done.stdout}\n{done.stderr}"
+        for expected in step.expect:
+            assert expected in said, f"`{command}` did not say {expected!r}:\n{done.stdout}\n{done.stderr}"
+        return done.stdout + done.stderr
+
+
+def words(output: str) -> str:
+    return " ".join(re.sub(r"[│┃|]", " ", output).split())
+
+
+def steps(part: Part) -> Iterator[tuple[str, Step]]:
+    seen = set()
+    for command in readme_commands():
+        if command not in seen and WALKTHROUGH[command].part == part:
+            seen.add(command)
+            yield command, WALKTHROUGH[command]
+
+
+@pytest.fixture
+def staging_shop(tmp_path: Path) -> Iterator[str]:
+    """A shop on loopback, rendered from a catalog of its own (the walkthrough's catalog is made by the README)."""
+    from snapmode.catalog.generate import generate_catalog
+    from snapmode.catalog.site import render_site
+
+    catalog = tmp_path / "staging-shop"
+    generate_catalog(catalog, products=12, views=2, seed=11)
+    with LoopbackServer(directory_handler(catalog / "site")) as server:
+        render_site(catalog, base_url=server.base + "/")
+        yield server.base + "/"
+
+
+def example_config_for(workdir: Path, shop: str) -> None:
+    """crawlers/sites/example.yaml as in the repository, pointed at the loopback shop."""
+    config = yaml.safe_load((ROOT / "crawlers" / "sites" / "example.yaml").read_text())
+    config.update(start_urls=[shop], allowed_domains=["127.0.0.1"], sitemap_urls=[shop + "sitemap.xml"],
+                  allow_private=True)
+    config["rate"].update(download_delay_s=0, autothrottle=False)
+    target = workdir / "crawlers" / "sites" / "example.yaml"
+    target.parent.mkdir(parents=True)
+    target.write_text(yaml.safe_dump(config))
+
+
+@pytest.mark.slow
+def test_the_readme_runs_as_written(tmp_path: Path, staging_shop: str) -> None:
+    workdir = tmp_path / "newcomer"
+    workdir.mkdir()
+    example_config_for(workdir, staging_shop)
+    terminal = Terminal.fresh(workdir)
+    for command, step in steps("embedded"):
+        if command == "snapmode serve":
+            serve_and_use_a_second_terminal(terminal, step, new_photos=tmp_path / "staging-shop" / "images")
+        else:
+            terminal.run(step, shop=staging_shop)
+    assert (workdir / ".snapmode" / "vectors.db").is_dir()  # the default, relative data dir
+    assert (workdir / "checkpoints" / "mine" / "model.safetensors").is_file()
+    assert (workdir / "report" / "metrics.md").is_file()
+
+
+def serve_and_use_a_second_terminal(terminal: Terminal, step: Step, new_photos: Path) -> None:
+    """`snapmode serve` in one terminal; in a second, `snapmode ingest` of new photos and `snapmode search` with one:
+    the running server shares the data dir, and its API finds the new products without a restart."""
+    photos = terminal.cwd / "new-photos"
+    photos.mkdir()
+    for n, image in enumerate(sorted(new_photos.glob("SM0000[1-3]/0.jpg"))):
+        shutil.copy(image, photos / f"look-{n}.jpg")
+    log = terminal.cwd / "serve.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(step.run.split(), cwd=terminal.cwd, env=terminal.env, stdout=out,
+                                  stderr=subprocess.STDOUT)
+    try:
+        wait_for_api("http://127.0.0.1:8000", server, log)
+        second = Terminal(cwd=terminal.cwd, env=dict(terminal.env))
+        second.run(Step("snapmode ingest new-photos", ("vectors in store 39", "products in store 15")))
+        second.run(Step("snapmode search new-photos/look-1.jpg --k 3", ("1 1.000 sample-shop:look-1",)))
+        with (photos / "look-1.jpg").open("rb") as photo:
+            answer = httpx.post("http://127.0.0.1:8000/search", files={"file": photo}, data={"k": "3"}, timeout=60)
+        assert answer.status_code == 200 and answer.json()["results"][0]["product_key"] == "sample-shop:look-1"
+        assert "Traceback" not in log.read_text()
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=60)
+    for expected in step.expect:
+        assert expected in words(log.read_text())
+
+
+def wait_for_api(base: str, server: subprocess.Popen[bytes], log: Path, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert server.poll() is None, f"snapmode serve exited:\n{log.read_text()}"
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"snapmode serve did not answer within {timeout_s} s:\n{log.read_text()}")
+
+
+@pytest.mark.integration
+def test_the_readme_cluster_commands_run_as_written(tmp_path: Path, native_cluster) -> None:  # type: ignore[no-untyped-def]
+    """The cluster part, with the session's cluster as the one `snapmode cluster up` finds running."""
+    if native_cluster.settings is None:
+        pytest.skip("external services: `snapmode cluster` manages only a native cluster")
+    workdir = tmp_path / "newcomer"
+    workdir.mkdir()
+    terminal = Terminal.fresh(workdir)
+    terminal.env["SNAPMODE_CLUSTER_DIR"] = str(native_cluster.settings.cluster_run_dir)
+    terminal.run(WALKTHROUGH["snapmode catalog generate --out DIR --products 300 --views 4 --seed 7"])
+    for _, step in steps("cluster"):
+        terminal.run(step)
+    assert (workdir / ".snapmode" / "topology" / "topology.jar").is_file()  # built under the relative data dir
