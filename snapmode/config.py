@@ -128,6 +128,12 @@ class Settings(BaseSettings):
 
     @computed_field  # type: ignore[prop-decorator]
     @property
+    def image_cache_dir(self) -> Path:
+        """Shop photos fetched for `snapmode train`, stored by content (see `pipeline/image_cache.py`)."""
+        return self.data_dir / "image-cache"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def demo_catalog_dir(self) -> Path:
         return self.data_dir / "catalog"
 
