@@ -14,17 +14,16 @@ console = Console(stderr=True)
 bench_app = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=True)
 
 DatasetOption = Annotated[str, typer.Option(
-    "--dataset", help="auto | catalog | folder | inshop | retrieval (gallery/<product>/ and queries/<product>/ "
-                      "folders, or a path<TAB>product<TAB>gallery|query .tsv; eval only) | store (products in the "
-                      "metadata store, file:// images)")]
+    "--dataset", help="auto | catalog | folder | inshop | records (a .jsonl of product records, as `snapmode crawl "
+                      "--out` writes; auto for a .jsonl file; train only) | store (the products in the metadata store; "
+                      "train only) | retrieval (gallery/<product>/ and queries/<product>/ folders, or a "
+                      "path<TAB>product<TAB>gallery|query .tsv; eval only)")]
 
 
 def load_training_products(data: Path | None, dataset: str) -> list:
-    """Products from a path, or from the embedded metadata store (`--dataset store`)."""
+    """Products from a catalog, a folder or an In-shop root."""
     from snapmode.model.data import load_products
 
-    if dataset == "store":
-        return store_products(data)
     if data is None:
         raise typer.BadParameter("give --data PATH (or --dataset store)", param_hint="--data")
     try:
@@ -33,30 +32,8 @@ def load_training_products(data: Path | None, dataset: str) -> list:
         raise typer.BadParameter(str(exc), param_hint="--data") from exc
 
 
-def store_products(sqlite_path: Path | None) -> list:
-    """Products of the metadata store whose images are local files; the configured store unless a path is given."""
-    from urllib.parse import unquote, urlparse
-
-    from snapmode.config import get_settings
-    from snapmode.model.data import Product
-    from snapmode.stores.sqlite import SqliteMetadataStore
-
-    store = SqliteMetadataStore(sqlite_path or get_settings().sqlite_path)
-    try:
-        records = store.query(limit=max(1, store.count()))
-    finally:
-        store.close()
-    products = []
-    for record in records:
-        paths = tuple(Path(unquote(urlparse(u).path)) for u in record.image_urls if u.startswith("file://"))
-        if paths:
-            products.append(Product(record.key, paths))
-    if not products:
-        raise typer.BadParameter("the metadata store holds no products with file:// images", param_hint="--dataset")
-    return products
-
-
-def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_id>/*.jpg folder or an In-shop root")] = None,
+def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_id>/*.jpg folder, an In-shop root or "
+                                                       "a crawl's .jsonl of product records")] = None,
           out: Annotated[Path, typer.Option(help="Checkpoint folder")] = Path("checkpoints/cbir_gan"),
           dataset: DatasetOption = "auto",
           epochs: Annotated[int | None, typer.Option(min=1)] = None,
@@ -70,15 +47,21 @@ def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_
           init: Annotated[Path | None, typer.Option(help="Fine-tune: start from this checkpoint's weights")] = None,
           lr: Annotated[float | None, typer.Option(min=0.0, help="Learning rate of the new heads")] = None,
           half_weights: Annotated[bool, typer.Option(help="Store the weights as float16 (half the size)")] = False,
+          allow_private: Annotated[bool, typer.Option("--allow-private", help="Fetch images from private, loopback "
+                                                      "and link-local addresses (a staging shop)")] = False,
+          as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON on stdout")] = False,
           progress: Annotated[bool, typer.Option(help="Show progress bars")] = True) -> None:
-    """Train the CBIR-GAN (or the plain triplet baseline) and write a checkpoint folder."""
+    """Train the CBIR-GAN (or the plain triplet baseline) and write a checkpoint folder. On a shop's products (a crawl's
+    .jsonl or --dataset store), each product's last photo is held out and the new checkpoint is scored on those views
+    beside the current embedder."""
+    from snapmode.cli import shop_training
+    from snapmode.config import get_settings
     from snapmode.model.config import CbirGanConfig, triplet_baseline
     from snapmode.model.device import resolve_device
     from snapmode.model.train import fit
 
     if resume and init is not None:
         raise typer.BadParameter("--resume goes on from --out, --init starts a new run: choose one", param_hint="--init")
-    products = load_training_products(data, dataset)
     try:
         base = CbirGanConfig.load(config) if config else CbirGanConfig()
         cfg = base.with_overrides(epochs=epochs, batch_size=batch_size, image_size=image_size, seed=seed, lr=lr)
@@ -86,13 +69,29 @@ def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_
         raise typer.BadParameter(str(exc)) from exc
     if triplet_only:
         cfg = triplet_baseline(cfg)
+    settings = get_settings()
+    if allow_private:
+        settings = settings.model_copy(update={"allow_private_urls": True})
+    shop = shop_training.is_shop_source(data, dataset)
+    if shop:
+        products, split, report = shop_training.prepare(data, dataset, cfg, settings, show_progress=progress)
+    else:
+        products = load_training_products(data, dataset)
     console.print(f"training on {len(products)} products, {sum(len(p.images) for p in products)} images -> {out}")
     try:
         metrics = fit(products, out, cfg, resolve_device(device), resume=resume, init=init, half_weights=half_weights,
                       show_progress=progress)
     except (FileNotFoundError, ValueError) as exc:  # no checkpoint to resume or fine-tune from, or a mismatched one
         raise typer.BadParameter(str(exc)) from exc
+    if shop:
+        metrics = {**metrics, "images": report.as_dict(),
+                   "held_out": shop_training.score(out, split, settings, device=device, show_progress=progress)}
+    if as_json:
+        typer.echo(json.dumps(metrics, indent=2))
+        return
     console.print_json(json.dumps(metrics))
+    if shop:
+        shop_training.print_comparison(metrics["held_out"], out)
 
 
 def evaluate(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoint folder [default: the shipped one]")] = None,
@@ -118,6 +117,9 @@ def evaluate(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoin
     from snapmode.model.evaluate import evaluate as run_evaluation
     from snapmode.model.evaluate import markdown_report, write_report
 
+    if dataset in ("records", "store"):
+        raise typer.BadParameter(f"--dataset {dataset} is for train, which scores on that shop's held-out views",
+                                 param_hint="--dataset")
     try:
         split = load_split(data, dataset, protocol)  # type: ignore[arg-type]
         embedders = [CbirGanEmbedder(model, device=device)]

@@ -95,20 +95,3 @@ def test_empty_or_missing_sources_are_refused(tmp_path):
     with pytest.raises(ValueError, match="no products"):
         load_products(tmp_path / "empty")
 
-
-def test_products_from_the_metadata_store(photo_folder, tmp_path):
-    from snapmode.cli.model import store_products
-    from snapmode.records import ProductRecord
-    from snapmode.stores.sqlite import SqliteMetadataStore
-
-    store = SqliteMetadataStore(tmp_path / "metadata.sqlite")
-    store.upsert([
-        ProductRecord(site="shop", product_id="P00", url="https://shop.example/p/0", title="Local photos",
-                      image_urls=tuple(p.as_uri() for p in sorted((photo_folder / "P00").glob("*.jpg")))),
-        ProductRecord(site="shop", product_id="remote", url="https://shop.example/p/r", title="Remote only",
-                      image_urls=("https://shop.example/r.jpg",)),
-    ])
-    store.close()
-    products = store_products(tmp_path / "metadata.sqlite")
-    assert [p.product_id for p in products] == ["shop:P00"]
-    assert products[0].images == tuple(sorted((photo_folder / "P00").glob("*.jpg")))

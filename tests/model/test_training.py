@@ -153,3 +153,18 @@ def test_resume_without_a_checkpoint_is_refused(tiny_config, photo_folder, tmp_p
     with pytest.raises(FileNotFoundError, match="nothing to resume"):
         fit(read_folder(photo_folder), tmp_path / "empty", tiny_config, torch.device("cpu"), resume=True,
             show_progress=False)
+
+
+def test_a_product_with_one_photo_trains_on_augmented_copies_of_it(tiny_config, photo_folder, device):
+    from snapmode.model.data import Product
+
+    products = [Product("one", (photo_folder / "P00" / "0.jpg",)), *read_folder(photo_folder)[1:4]]
+    bank = ImageBank(products, tiny_config.image_size)
+    batches = list(pk_batches(bank, products_per_batch=4, views_per_product=2, rng=np.random.default_rng(0)))
+    images, labels = batches[0]
+    lone = (labels == 0).nonzero().flatten()
+    assert len(lone) == 2 and torch.equal(images[lone[0]], images[lone[1]]), "the lone photo fills both views"
+    seen, _ = Trainer(tiny_config, device).corrupt(images.to(device))
+    assert (seen[lone[0]] - seen[lone[1]]).abs().mean() > 0.01, "augmentation makes the two copies differ"
+    metrics = Trainer(tiny_config, device).train_step(images, labels)
+    assert np.isfinite(metrics["loss_triplet"])
