@@ -60,6 +60,13 @@ def prepare(data: Path | None, dataset: str, config: CbirGanConfig, settings: Se
     from snapmode.pipeline.image_cache import ImageCache
     from snapmode.platform import decode_limits
 
+    if settings.embedder == "cbir-gan" and settings.model_checkpoint is not None:  # compared with at the end
+        from snapmode.model.checkpoint import load_config
+
+        try:
+            load_config(settings.model_checkpoint)
+        except (FileNotFoundError, ValueError) as exc:
+            raise typer.BadParameter(f"SNAPMODE_MODEL_CHECKPOINT: {exc}") from exc
     items = read_items(data, dataset, settings)
     options = FetchOptions(timeout_s=settings.fetch_timeout_s, allow_private=settings.allow_private_urls)
     total = sum(len(i.image_urls) for i in items if isinstance(i, ProductRecord))
@@ -113,8 +120,8 @@ def current_label(settings: Settings) -> str:
 
 def print_comparison(scores: dict, out: Path) -> None:
     """The new checkpoint beside the current embedder on the held-out views (`score`), and how to serve with it."""
-    table = Table(title=f"Held-out views of this catalog (not trained on): {scores['queries']} queries, "
-                        f"{scores['gallery']} gallery images", caption=f"new: {out}")
+    table = Table(title="Held-out views of this catalog, not trained on",
+                  caption=f"{scores['queries']} queries, {scores['gallery']} gallery images; new: {out}")
     table.add_column("model")
     for metric in COMPARED:
         table.add_column(metric.upper().replace("MAP", "mAP"), justify="right")

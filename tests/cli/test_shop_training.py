@@ -169,3 +169,12 @@ def test_fewer_products_than_a_batch_takes_are_refused_with_the_batch_size_that_
     assert ("3 products to train on, but a batch of 16 images takes 8 products of 2 views: lower --batch-size to 6"
             in flat(result.output))
     assert not (tmp_path / "x").exists()
+
+
+def test_a_current_checkpoint_that_is_not_one_is_refused_before_fetching(shop, tiny, tmp_path, cli_env):
+    cli_env(DATA_DIR=tmp_path / "data", MODEL_CHECKPOINT=tmp_path / "nowhere")
+    crawl = write_jsonl(tmp_path / "crawl.jsonl", [r.to_json() for r in shop.records()])
+    before = shop.image_hits()
+    result = train("--data", str(crawl), "--out", str(tmp_path / "x"), "--config", str(tiny), "--allow-private")
+    assert result.exit_code == 2 and "SNAPMODE_MODEL_CHECKPOINT" in flat(result.output)
+    assert shop.image_hits() == before
