@@ -178,3 +178,8 @@ def test_a_current_checkpoint_that_is_not_one_is_refused_before_fetching(shop, t
     result = train("--data", str(crawl), "--out", str(tmp_path / "x"), "--config", str(tiny), "--allow-private")
     assert result.exit_code == 2 and "SNAPMODE_MODEL_CHECKPOINT" in flat(result.output)
     assert shop.image_hits() == before
+
+
+def test_eval_points_a_shop_source_to_train(tmp_path):
+    result = runner.invoke(_app(), ["eval", "--data", str(tmp_path / "crawl.jsonl"), "--dataset", "records"])
+    assert result.exit_code == 2 and "is for train" in flat(result.output)
