@@ -27,6 +27,8 @@ class CbirGanConfig:
     mining: Literal["semihard", "hard"] = "semihard"
     adversarial: Literal["nonsaturating", "hinge"] = "hinge"
     perceptual_taps: tuple[int, ...] = (2, 4, 10)  # EfficientNet-Lite0 blocks whose outputs are compared
+    w_distill: float = 0.0  # relational distillation: z keeps the in-batch distances of the frozen ImageNet encoder
+    distill_size: int = 224  # side at which that teacher sees the training images (its ImageNet resolution)
 
     # Optimisation
     epochs: int = 30
@@ -34,6 +36,7 @@ class CbirGanConfig:
     views_per_product: int = 2
     lr: float = 3e-4
     encoder_lr_scale: float = 0.3  # the pretrained encoder learns more slowly than the new heads
+    frozen_blocks: int = 0  # > 0: the encoder's stem and first N of its 16 blocks keep their ImageNet weights
     lr_disc: float = 2e-4
     weight_decay: float = 1e-4
     seed: int = 0
@@ -52,6 +55,10 @@ class CbirGanConfig:
             raise ValueError("a batch needs at least two products of at least two views each")
         if self.mining not in ("semihard", "hard") or self.adversarial not in ("nonsaturating", "hinge"):
             raise ValueError(f"unknown mining {self.mining!r} or adversarial loss {self.adversarial!r}")
+        if self.w_distill < 0 or self.distill_size < 32:
+            raise ValueError(f"w_distill must be >= 0 and distill_size >= 32, got {self.w_distill}, {self.distill_size}")
+        if not 0 <= self.frozen_blocks <= 16:
+            raise ValueError(f"frozen_blocks must be between 0 and 16, got {self.frozen_blocks}")
 
     @property
     def uses_gan(self) -> bool:

@@ -1,4 +1,5 @@
-"""The CBIR-GAN losses as small pure functions: triplet, adversarial (generator and discriminator), perceptual, pixel."""
+"""The CBIR-GAN losses as small pure functions: triplet, adversarial (generator and discriminator), perceptual, pixel,
+relational distillation."""
 
 from __future__ import annotations
 
@@ -49,3 +50,19 @@ def perceptual_loss(real_maps: Sequence[torch.Tensor], fake_maps: Sequence[torch
 def pixel_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     """L1 distance between the image and its reconstruction."""
     return F.l1_loss(fake.float(), real.float())
+
+
+def scaled_distances(x: torch.Tensor) -> torch.Tensor:
+    """The cosine distances (as chord lengths) between every two rows of `x`, divided by their mean: (n * (n - 1),)."""
+    assert x.ndim == 2 and len(x) >= 2, f"need (n >= 2, d) vectors, got {tuple(x.shape)}"
+    unit = F.normalize(x.float(), dim=1)
+    off_diagonal = ~torch.eye(len(x), dtype=torch.bool, device=x.device)
+    distances = (2 - 2 * unit @ unit.T)[off_diagonal].clamp_min(1e-8).sqrt()
+    return distances / distances.mean()
+
+
+def relational_distillation_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference of the student's and the teacher's in-batch distances, each scaled by its mean: 0 when
+    the student's codes are arranged like the teacher's features (up to scale), whatever their dimensions."""
+    assert len(student) == len(teacher), "one teacher feature per student code"
+    return F.mse_loss(scaled_distances(student), scaled_distances(teacher).detach())

@@ -19,12 +19,23 @@ HEAD_CHANNELS = 1280  # EfficientNet-Lite0's last feature map
 class Encoder(nn.Module):
     """EfficientNet-Lite0 trunk -> GeM pooling -> linear projection -> L2-normalised z."""
 
-    def __init__(self, *, z_dim: int, pretrained: bool = True) -> None:
+    def __init__(self, *, z_dim: int, pretrained: bool = True, frozen_blocks: int = 0) -> None:
         super().__init__()
         net = load_efficientnet_lite0() if pretrained else EfficientNet.from_name("efficientnet-lite0")
         net._fc = nn.Identity()  # the ImageNet classifier is not part of the encoder
         self.trunk = BackboneFeatures(net=net, taps=())
         self.project = nn.Linear(HEAD_CHANNELS, z_dim)
+        # a plain list, not a ModuleList: the frozen layers stay in the state dict under their trunk names only
+        self.frozen: list[nn.Module] = [net._conv_stem, net._bn0, *net._blocks[:frozen_blocks]] if frozen_blocks else []
+        for module in self.frozen:
+            module.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> Encoder:
+        """Train mode everywhere except the frozen stem and blocks, whose batch-norm statistics stay as they were."""
+        super().train(mode)
+        for module in self.frozen:
+            module.eval()
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pooled = gem(self.trunk(x)[-1].float())
@@ -59,7 +70,8 @@ class Generator(nn.Module):
 
     def __init__(self, config: CbirGanConfig) -> None:
         super().__init__()
-        self.encoder = Encoder(z_dim=config.z_dim, pretrained=config.pretrained_encoder)
+        self.encoder = Encoder(z_dim=config.z_dim, pretrained=config.pretrained_encoder,
+                               frozen_blocks=config.frozen_blocks)
         self.decoder = (Decoder(z_dim=config.z_dim, image_size=config.image_size, width=config.decoder_width)
                         if config.reconstruct else None)
 

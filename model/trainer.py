@@ -31,16 +31,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from snapmode.model.augment import occlude, reframe, relight
-from snapmode.model.backbone import BackboneFeatures
+from snapmode.model.backbone import BackboneFeatures, gem
 from snapmode.model.batches import ImageBank, pk_batches
 from snapmode.model.checkpoint import load_state
 from snapmode.model.config import CbirGanConfig
 from snapmode.model.data import Product
 from snapmode.model.losses import (discriminator_loss, generator_adversarial_loss, perceptual_loss, pixel_loss,
-                                   triplet_loss)
+                                   relational_distillation_loss, triplet_loss)
 from snapmode.model.metrics import rank, relevance, retrieval_metrics
 from snapmode.model.networks import Discriminator, Generator
 
@@ -76,6 +77,9 @@ class Trainer:
         self.features = None
         if config.reconstruct and config.w_perceptual > 0:
             self.features = BackboneFeatures(taps=config.perceptual_taps).to(device).eval().requires_grad_(False)
+        self.teacher = None  # the frozen ImageNet encoder whose feature distances z keeps (relational distillation)
+        if config.w_distill > 0:
+            self.teacher = BackboneFeatures(taps=()).to(device).eval().requires_grad_(False)
         trunk = list(self.generator.encoder.trunk.parameters())
         trunk_ids = {id(p) for p in trunk}
         heads = [p for p in self.generator.parameters() if id(p) not in trunk_ids]
@@ -125,6 +129,10 @@ class Trainer:
             loss_triplet, active = triplet_loss(z, labels, margin=c.margin, mining=c.mining)
             total = c.w_triplet * loss_triplet
             metrics["loss_triplet"], metrics["active_triplets"] = loss_triplet.item(), float(active)
+            if self.teacher is not None:
+                loss_distill = relational_distillation_loss(z, self.teach(x))
+                total = total + c.w_distill * loss_distill
+                metrics["loss_distill"] = loss_distill.item()
             if recon is not None:
                 loss_pixel = pixel_loss(real, recon)
                 total = total + c.w_pixel * loss_pixel
@@ -147,6 +155,14 @@ class Trainer:
         self.step += 1
         metrics["loss_total"] = total.item()
         return metrics
+
+    @torch.no_grad()
+    def teach(self, images: torch.Tensor) -> torch.Tensor:
+        """The teacher's GeM-pooled head features of the images, seen at `distill_size` pixels."""
+        size = self.config.distill_size
+        if images.shape[-1] != size:
+            images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
+        return gem(self.teacher(images)[-1].float())
 
     def train_epoch(self, bank: ImageBank, *, on_step: Callable[[dict], None] | None = None) -> dict[str, float]:
         """One pass over the products; returns the mean of each metric."""

@@ -46,3 +46,48 @@ def test_losses_are_scalars_and_zero_on_identical_images():
     assert discriminator_loss(real, fake, "hinge").item() == 0.0  # both beyond the hinge margin
     assert generator_adversarial_loss(fake, "hinge").item() == 3.0
     assert discriminator_loss(real, fake, "nonsaturating").item() < discriminator_loss(fake, real, "nonsaturating").item()
+
+
+def test_relational_distillation_is_zero_when_the_student_keeps_the_teachers_distances():
+    from snapmode.model.losses import relational_distillation_loss
+
+    torch.manual_seed(0)
+    teacher = torch.rand(8, 32)
+    rotation, _ = torch.linalg.qr(torch.randn(32, 32))
+    same = relational_distillation_loss(3.0 * teacher @ rotation, teacher)  # rotated and scaled: the same arrangement
+    assert same.item() < 1e-6
+    slightly = relational_distillation_loss(teacher + 0.05 * torch.randn(8, 32), teacher)
+    unrelated = relational_distillation_loss(torch.randn(8, 16), teacher)
+    assert 0 < slightly.item() < unrelated.item(), "the loss grows as the student's distances depart from the teacher's"
+
+
+def test_relational_distillation_pulls_the_student_towards_the_teachers_distances():
+    from snapmode.model.losses import relational_distillation_loss
+
+    torch.manual_seed(0)
+    teacher, student = torch.rand(8, 32), torch.randn(8, 16, requires_grad=True)
+    before = relational_distillation_loss(student, teacher).item()
+    optimiser = torch.optim.Adam([student], lr=0.05)
+    for _ in range(100):
+        optimiser.zero_grad()
+        relational_distillation_loss(student, teacher).backward()
+        optimiser.step()
+    assert relational_distillation_loss(student, teacher).item() < 0.01 * before
+
+
+def test_frozen_blocks_get_no_gradient_and_keep_their_batch_norm_statistics(tiny_config):
+    generator = Generator(tiny_config.with_overrides(frozen_blocks=3)).train()
+    net = generator.encoder.trunk.net
+    stats = net._blocks[2]._bn1.running_mean.clone()
+    z, recon = generator(torch.rand(4, 3, 32, 32) * 2 - 1)
+    (z.sum() + recon.mean()).backward()
+    frozen = [net._conv_stem, net._bn0, *net._blocks[:3]]
+    assert all(p.grad is None for m in frozen for p in m.parameters())
+    assert all(p.grad is not None for p in net._blocks[3].parameters())
+    assert torch.equal(net._blocks[2]._bn1.running_mean, stats), "frozen batch norms stay in eval mode"
+    assert not net._blocks[2].training and net._blocks[3].training
+
+
+def test_frozen_blocks_do_not_change_the_weights_a_checkpoint_holds(tiny_config):
+    plain, frozen = Generator(tiny_config), Generator(tiny_config.with_overrides(frozen_blocks=5))
+    assert plain.state_dict().keys() == frozen.state_dict().keys()

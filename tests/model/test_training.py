@@ -168,3 +168,26 @@ def test_a_product_with_one_photo_trains_on_augmented_copies_of_it(tiny_config, 
     assert (seen[lone[0]] - seen[lone[1]]).abs().mean() > 0.01, "augmentation makes the two copies differ"
     metrics = Trainer(tiny_config, device).train_step(images, labels)
     assert np.isfinite(metrics["loss_triplet"])
+
+
+def test_distillation_adds_its_loss_and_keeps_the_triplet_baseline_deterministic(tiny_config, device):
+    images, labels = torch.rand(8, 3, 32, 32) * 2 - 1, torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    distilled = tiny_config.with_overrides(w_distill=5.0, distill_size=64)
+    metrics = Trainer(distilled, device).train_step(images, labels)
+    assert metrics["loss_distill"] > 0
+    assert "loss_distill" not in Trainer(tiny_config, device).train_step(images, labels)
+    plain = Trainer(triplet_baseline(distilled), device)
+    other = Trainer(triplet_baseline(distilled.with_overrides(w_pixel=3.0, w_adversarial=0.5)), device)
+    assert plain.train_step(images, labels) == other.train_step(images, labels)
+    np.testing.assert_array_equal(plain.embed(images), other.embed(images))
+
+
+def test_a_checkpoint_saved_before_distillation_and_freezing_existed_still_loads(tiny_config, tmp_path):
+    trainer = Trainer(tiny_config, torch.device("cpu"))
+    save_checkpoint(tmp_path, config=tiny_config, modules=trainer.modules(), metrics={})
+    config = json.loads((tmp_path / "config.json").read_text())
+    for key in ("w_distill", "distill_size", "frozen_blocks"):
+        del config[key]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    generator, loaded = load_generator(tmp_path)
+    assert loaded.w_distill == 0 and loaded.frozen_blocks == 0
