@@ -11,7 +11,8 @@ from typing import Literal
 @dataclass(frozen=True, slots=True)
 class CbirGanConfig:
     # Model
-    image_size: int = 128  # encoder input and decoder output side, pixels
+    image_size: int = 128  # input photo and decoder output side, pixels
+    encoder_size: int = 0  # > 0: the encoder resizes its input to this side first (ImageNet scale: 224); 0: image_size
     z_dim: int = 256  # retrieval embedding
     decoder_width: int = 256  # channels of the decoder's first 4 x 4 map, halved at each upsampling
     disc_width: int = 32  # channels of the discriminator's first conv, doubled at each downsampling
@@ -55,6 +56,8 @@ class CbirGanConfig:
             raise ValueError("a batch needs at least two products of at least two views each")
         if self.mining not in ("semihard", "hard") or self.adversarial not in ("nonsaturating", "hinge"):
             raise ValueError(f"unknown mining {self.mining!r} or adversarial loss {self.adversarial!r}")
+        if self.encoder_size and self.encoder_size < 32:
+            raise ValueError(f"encoder_size must be 0 (the image size) or at least 32, got {self.encoder_size}")
         if self.w_distill < 0 or self.distill_size < 32:
             raise ValueError(f"w_distill must be >= 0 and distill_size >= 32, got {self.w_distill}, {self.distill_size}")
         if not 0 <= self.frozen_blocks <= 16:

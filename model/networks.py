@@ -19,8 +19,9 @@ HEAD_CHANNELS = 1280  # EfficientNet-Lite0's last feature map
 class Encoder(nn.Module):
     """EfficientNet-Lite0 trunk -> GeM pooling -> linear projection -> L2-normalised z."""
 
-    def __init__(self, *, z_dim: int, pretrained: bool = True, frozen_blocks: int = 0) -> None:
+    def __init__(self, *, z_dim: int, pretrained: bool = True, frozen_blocks: int = 0, input_size: int = 0) -> None:
         super().__init__()
+        self.input_size = input_size  # > 0: inputs are resized (bilinear) to this side before the trunk
         net = load_efficientnet_lite0() if pretrained else EfficientNet.from_name("efficientnet-lite0")
         net._fc = nn.Identity()  # the ImageNet classifier is not part of the encoder
         self.trunk = BackboneFeatures(net=net, taps=())
@@ -38,6 +39,8 @@ class Encoder(nn.Module):
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.input_size and x.shape[-1] != self.input_size:
+            x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
         pooled = gem(self.trunk(x)[-1].float())
         return F.normalize(self.project(pooled.to(self.project.weight.dtype)).float(), dim=1)
 
@@ -71,7 +74,7 @@ class Generator(nn.Module):
     def __init__(self, config: CbirGanConfig) -> None:
         super().__init__()
         self.encoder = Encoder(z_dim=config.z_dim, pretrained=config.pretrained_encoder,
-                               frozen_blocks=config.frozen_blocks)
+                               frozen_blocks=config.frozen_blocks, input_size=config.encoder_size)
         self.decoder = (Decoder(z_dim=config.z_dim, image_size=config.image_size, width=config.decoder_width)
                         if config.reconstruct else None)
 

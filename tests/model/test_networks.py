@@ -91,3 +91,20 @@ def test_frozen_blocks_get_no_gradient_and_keep_their_batch_norm_statistics(tiny
 def test_frozen_blocks_do_not_change_the_weights_a_checkpoint_holds(tiny_config):
     plain, frozen = Generator(tiny_config), Generator(tiny_config.with_overrides(frozen_blocks=5))
     assert plain.state_dict().keys() == frozen.state_dict().keys()
+
+
+def test_an_encoder_size_resizes_the_input_before_the_trunk(tiny_config):
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    resizing = Generator(tiny_config.with_overrides(encoder_size=64)).eval()
+    plain = Generator(tiny_config).eval()
+    plain.load_state_dict(resizing.state_dict())  # the same weights: the size is not part of the architecture
+    seen = []
+    resizing.encoder.trunk.net._conv_stem.register_forward_hook(lambda module, args, out: seen.append(args[0].shape))
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    z, recon = resizing(x)
+    assert seen == [(2, 3, 64, 64)], "the trunk sees the resized input"
+    assert z.shape == (2, 16) and recon.shape == x.shape, "the decoder still renders image_size pixels"
+    upsampled = F.interpolate(x, size=(64, 64), mode="bilinear", align_corners=False)
+    assert torch.allclose(z, plain(upsampled)[0], atol=1e-6)
