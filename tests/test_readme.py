@@ -2,7 +2,8 @@
 with default settings (the data dir `.snapmode` relative to it) and human output, asserting exit 0 and key lines.
 
 `WALKTHROUGH` maps each README command line to the command run here: the same command with its placeholders filled
-(DIR, PATH, photo.jpg) and sizes shrunk to fit a test. A command added to the README without an entry here, or an
+(DIR, PATH, photo.jpg, a shop's URL), sizes shrunk to fit a test, and `--allow-private` where the shop is the test's
+own on loopback. A command added to the README without an entry here, or an
 entry whose command left the README, fails `test_every_readme_command_is_walked`. Cluster commands run in the
 integration part, against the session's native cluster.
 """
@@ -95,6 +96,17 @@ WALKTHROUGH: dict[str, Step] = {
     "snapmode dataset build icons": Step("snapmode dataset build icons --limit 6", ("Set icons", "products 6")),
     "snapmode eval --data .snapmode/datasets/photos --baselines --device cpu [--out REPORT_DIR]": Step(
         "snapmode eval --data .snapmode/datasets/photos --baselines --device cpu", ("36 queries", "efficientnet-lite0")),
+    "snapmode crawl https://shop.example.com/ --out shop.jsonl": Step(
+        "snapmode crawl {shop} --out shop.jsonl --allow-private", ("products sent 12", "records went to shop.jsonl")),
+    "snapmode train --data shop.jsonl --out checkpoints/shop --init current --lr 1e-4 --epochs 3 --batch-size 32": Step(
+        "snapmode train --data shop.jsonl --out checkpoints/shop --init current --lr 1e-4 --epochs 1 --batch-size 8 "
+        "--no-progress --allow-private", ("images fetched 24", "new", "current")),
+    "snapmode train --dataset store --out checkpoints/store --init current [--allow-private] [--json]": Step(
+        "snapmode train --dataset store --out checkpoints/store --init current --allow-private --epochs 1 "
+        "--batch-size 8 --no-progress", ("new", "current")),
+    "SNAPMODE_MODEL_CHECKPOINT=checkpoints/shop SNAPMODE_DATA_DIR=.snapmode-shop snapmode ingest shop.jsonl": Step(
+        "SNAPMODE_MODEL_CHECKPOINT=checkpoints/shop SNAPMODE_DATA_DIR=.snapmode-shop snapmode ingest shop.jsonl "
+        "--allow-private", ("vectors in store 24", "products in store 12")),
     "snapmode catalog generate --out .snapmode/catalog-eval-9001-2000 --products 2000 --views 4 --seed 9001 "
     "--no-site": Step("snapmode catalog generate --out .snapmode/catalog-eval-9001-2000 --products 16 --views 4 "
                       "--seed 9001 --no-site", ("products 16",)),
@@ -148,8 +160,11 @@ class Terminal:
                 name, _, value = assignment.partition("=")
                 self.env[name] = value
             return ""
-        done = subprocess.run(command.split(), cwd=self.cwd, env=self.env, capture_output=True, text=True,
-                              timeout=900)
+        words_, env = command.split(), dict(self.env)
+        while "=" in words_[0]:  # NAME=value before the command: for this command only
+            name, _, value = words_.pop(0).partition("=")
+            env[name] = value
+        done = subprocess.run(words_, cwd=self.cwd, env=env, capture_output=True, text=True, timeout=900)
         said = words(done.stdout + done.stderr)
         assert done.returncode == 0, f"`{command}` exited with {done.returncode}:\n{done.stdout}\n{done.stderr}"
         for expected in step.expect:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from snapmode.cli.ingest import PRIVATE_ADDRESS_HINT
 from snapmode.config import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def print_summary(summary: CrawlSummary, destination: str, indexing: IngestRepor
     if indexing is not None and indexing.images_rejected and dead_letters is not None:
         console.print(f"refused images are listed with their reasons in {dead_letters}")
     if indexing is not None and "private_address" in indexing.rejected:
-        console.print("images on private or loopback addresses are refused: pass --allow-private for a staging shop")
+        console.print(PRIVATE_ADDRESS_HINT)
 
 
 def _sink(settings: Settings, out: Path | None) -> tuple[RecordSink, str, Any]:

@@ -24,6 +24,7 @@ from snapmode.records import ProductRecord
 from snapmode.search import SearchResult
 
 console = Console(stderr=True)
+PRIVATE_ADDRESS_HINT = "images on private or loopback addresses are refused: pass --allow-private for a staging shop"
 
 
 def load_items(path: Path, site: str) -> list[ProductRecord | Rejection]:
@@ -76,15 +77,22 @@ def print_report(report: IngestReport, counts: StoreCounts, dead_letters: Path) 
     if report.images_rejected:
         table.add_row("dead letters", str(dead_letters))
     console.print(table)
+    if "private_address" in report.rejected:
+        console.print(PRIVATE_ADDRESS_HINT)
 
 
 def ingest(path: Annotated[Path, typer.Argument(help="Image files, <product_id>/ folders, a catalog or a .jsonl")],
            site: Annotated[str, typer.Option(help="Site name for catalog/folder input")] = "sample-shop",
            skip_indexed: Annotated[bool, typer.Option(help="Embed only images not indexed yet")] = False,
+           allow_private: Annotated[bool, typer.Option("--allow-private", help="Fetch images from private, loopback "
+                                                       "and link-local addresses (a staging shop)")] = False,
            as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout")] = False) -> None:
     """Index product images into the configured stores."""
     items = load_items(path, site)
-    platform = Platform.build(get_settings())
+    settings = get_settings()
+    if allow_private:
+        settings = settings.model_copy(update={"allow_private_urls": True})
+    platform = Platform.build(settings)
     try:
         report = run_ingest(platform, items, skip_indexed=skip_indexed)
         counts = StoreCounts.of(platform)

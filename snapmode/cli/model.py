@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from snapmode.config import Settings
 
 console = Console(stderr=True)
 bench_app = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=True)
@@ -44,7 +47,9 @@ def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_
           triplet_only: Annotated[bool, typer.Option(help="Train the plain triplet baseline (no decoder, no GAN)")] = False,
           device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N")] = "auto",
           resume: Annotated[bool, typer.Option(help="Go on from the checkpoint in --out")] = False,
-          init: Annotated[Path | None, typer.Option(help="Fine-tune: start from this checkpoint's weights")] = None,
+          init: Annotated[str | None, typer.Option(help="Fine-tune: start from this checkpoint's weights; `current`: "
+                                                   "the CBIR-GAN that embeds now (SNAPMODE_MODEL_CHECKPOINT or the "
+                                                   "shipped one)")] = None,
           lr: Annotated[float | None, typer.Option(min=0.0, help="Learning rate of the new heads")] = None,
           half_weights: Annotated[bool, typer.Option(help="Store the weights as float16 (half the size)")] = False,
           allow_private: Annotated[bool, typer.Option("--allow-private", help="Fetch images from private, loopback "
@@ -72,6 +77,7 @@ def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_
     settings = get_settings()
     if allow_private:
         settings = settings.model_copy(update={"allow_private_urls": True})
+    start = current_checkpoint(settings) if init == "current" else (Path(init) if init else None)
     shop = shop_training.is_shop_source(data, dataset)
     if shop:
         products, split, report = shop_training.prepare(data, dataset, cfg, settings, show_progress=progress)
@@ -79,7 +85,7 @@ def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_
         products = load_training_products(data, dataset)
     console.print(f"training on {len(products)} products, {sum(len(p.images) for p in products)} images -> {out}")
     try:
-        metrics = fit(products, out, cfg, resolve_device(device), resume=resume, init=init, half_weights=half_weights,
+        metrics = fit(products, out, cfg, resolve_device(device), resume=resume, init=start, half_weights=half_weights,
                       show_progress=progress)
     except (FileNotFoundError, ValueError) as exc:  # no checkpoint to resume or fine-tune from, or a mismatched one
         raise typer.BadParameter(str(exc)) from exc
@@ -92,6 +98,13 @@ def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_
     console.print_json(json.dumps(metrics))
     if shop:
         shop_training.print_comparison(metrics["held_out"], out)
+
+
+def current_checkpoint(settings: Settings) -> Path:
+    """The CBIR-GAN checkpoint that embeds with these settings."""
+    from snapmode.model.checkpoint import DEFAULT_CHECKPOINT
+
+    return settings.model_checkpoint or DEFAULT_CHECKPOINT
 
 
 def evaluate(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoint folder [default: the shipped one]")] = None,

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from snapmode.cli.ingest import PRIVATE_ADDRESS_HINT
 from snapmode.config import Settings
 from snapmode.finetune import COMPARED, check_size, holdout
 from snapmode.model.config import CbirGanConfig
@@ -98,7 +99,7 @@ def print_report(report: GalleryReport, cache: Path) -> None:
     table.add_row("cache", str(cache))
     console.print(table)
     if "private_address" in report.skipped:
-        console.print("images on private or loopback addresses are refused: pass --allow-private for a staging shop")
+        console.print(PRIVATE_ADDRESS_HINT)
 
 
 def score(out: Path, split: RetrievalSplit, settings: Settings, *, device: str, show_progress: bool) -> dict:
