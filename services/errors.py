@@ -24,7 +24,9 @@ REJECTION_STATUS = {
     "redirect_loop": 422,
     "http_error": 502,
     "unreachable": 504,
+    "busy": 503,
 }
+RETRY_AFTER_S = 5  # told to clients refused for load
 
 MESSAGES = {
     "empty": "The upload is empty.",
@@ -37,6 +39,7 @@ MESSAGES = {
     "redirect_loop": "The URL redirects too many times.",
     "http_error": "The image URL answered with an error.",
     "unreachable": "The image URL could not be reached.",
+    "busy": "The server is decoding as many images as it can; try again shortly.",
 }
 
 
@@ -46,8 +49,9 @@ def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
         metrics.rejected.labels(exc.reason).inc()
         log.info("api.image_rejected", path=request.url.path, reason=exc.reason, detail=exc.detail[:300])
         message = MESSAGES.get(exc.reason, "The image was refused.")
+        headers = {"Retry-After": str(RETRY_AFTER_S)} if exc.reason == "busy" else None
         return JSONResponse({"detail": f"{message} ({exc.detail[:300]})" if exc.detail else message,
-                             "reason": exc.reason}, status_code=REJECTION_STATUS.get(exc.reason, 422))
+                             "reason": exc.reason}, status_code=REJECTION_STATUS.get(exc.reason, 422), headers=headers)
 
     @app.exception_handler(StoreError)
     async def store_error(request: Request, exc: StoreError) -> JSONResponse:

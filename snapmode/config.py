@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     max_image_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(40_000_000, ge=64 * 64)  # width * height; larger is refused before decoding
     max_image_side: int = Field(256, ge=64)  # decoded images are shrunk to fit this before embedding
+    max_decode_bytes: int = Field(160_000_000, ge=1_000_000)  # memory one decode may take (pixels x bytes/pixel)
+    concurrent_decodes: int = Field(2, ge=1)  # decodes at once per process: bounds their memory to this many
+    decode_wait_s: float = Field(10.0, gt=0)  # a decode that waits longer for its turn is refused (API: 503)
     fetch_timeout_s: float = Field(10.0, gt=0)
     fetch_workers: int = Field(8, ge=1)
     allow_private_urls: bool = False  # fetching http(s) images from private/loopback addresses

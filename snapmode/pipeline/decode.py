@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -23,11 +25,30 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 )
 
 
+# Bytes per pixel that Pillow keeps in memory for a decoded image of each mode (multi-band 8-bit modes use 4).
+_STORED_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+_DEFAULT_STORED_BYTES = 4  # RGB, RGBA, CMYK, YCbCr, LA, PA, I, F, ...
+
+
 @dataclass(frozen=True, slots=True)
 class DecodeLimits:
     max_bytes: int = 20 * 1024 * 1024
     max_pixels: int = 40_000_000
     max_side: int = 256
+    max_decode_bytes: int = 160_000_000  # memory one decode may take, from the header (pixels x stored bytes)
+    concurrent_decodes: int = 2  # decodes at once in this process; more wait for a slot
+    slot_wait_s: float = 10.0  # the longest a decode waits for a slot before it is refused as busy (retryable)
+
+
+def decode_footprint(mode: str, width: int, height: int) -> int:
+    """Bytes that Pillow allocates for the decoded image of this header; conversion happens after reduction."""
+    return width * height * _STORED_BYTES.get(mode, _DEFAULT_STORED_BYTES)
+
+
+@cache
+def decode_slots(count: int) -> threading.BoundedSemaphore:
+    """The process-wide slots of `count` concurrent decodes (one semaphore per count)."""
+    return threading.BoundedSemaphore(count)
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -43,8 +64,10 @@ def sniff_format(data: bytes) -> str | None:
 def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits()) -> Image.Image:
     """Decode `data` to an RGB image no larger than `limits.max_side`, upright per EXIF.
 
-    Raises `ImageRejected` for empty, oversized, non-image, corrupt or decompression-bomb input. The pixel count is
-    checked from the header, before any pixel is decoded.
+    Raises `ImageRejected` for empty, oversized, non-image, corrupt or decompression-bomb input. The pixel count and
+    the memory of the decoded image are checked from the header, before any pixel is decoded; at most
+    `limits.concurrent_decodes` decodes run at once in a process, and one that waits longer than `slot_wait_s` for
+    its turn is refused as `busy` (retryable).
     """
     if not data:
         raise ImageRejected("empty", "no bytes")
@@ -66,24 +89,61 @@ def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits()) -> Image.Im
         raise ImageRejected("corrupt", f"invalid size {width}x{height}")
     if width * height > limits.max_pixels:
         raise ImageRejected("pixel_bomb", f"{width}x{height} exceeds {limits.max_pixels} pixels")
+    footprint = decode_footprint(image.mode, width, height)
+    if footprint > limits.max_decode_bytes:
+        raise ImageRejected("pixel_bomb", f"{width}x{height} {image.mode} takes {footprint} bytes decoded > limit "
+                                          f"{limits.max_decode_bytes}")
+    slots = decode_slots(limits.concurrent_decodes)
+    if not slots.acquire(timeout=limits.slot_wait_s):
+        raise ImageRejected("busy", f"no decode slot free within {limits.slot_wait_s} s", retryable=True)
+    try:
+        return _decode(image, fmt, limits.max_side)
+    finally:
+        slots.release()
+
+
+def _decode(image: Image.Image, fmt: str, side: int) -> Image.Image:
+    """Load, shrink to about twice `side` before any conversion (so no full-size copy is made), upright, RGB."""
     try:
         if fmt == "JPEG":  # let libjpeg decode at a reduced scale when the image is much larger than needed
-            image.draft("RGB", (limits.max_side, limits.max_side))
+            image.draft("RGB", (side, side))
         image.load()
+        if (factor := max(image.size) // (2 * side)) >= 2:
+            image = _reduce(image, factor)
         image = ImageOps.exif_transpose(image)
         image = to_rgb(image)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageRejected("corrupt", f"{fmt} data unreadable: {exc}") from exc
-    image.thumbnail((limits.max_side, limits.max_side), Image.Resampling.LANCZOS)
+    image.thumbnail((side, side), Image.Resampling.LANCZOS)
     return image
+
+
+def _reduce(image: Image.Image, factor: int, strip_rows: int = 256) -> Image.Image:
+    """Box-reduce by an integer factor, a strip of rows at a time: Pillow's own `reduce` makes a full-size
+    premultiplied copy of an image with alpha, and refuses 16-bit modes (a box resize does those). Palette and
+    1-bit strips are expanded first, as they cannot be averaged."""
+    mode = {"1": "L", "P": "RGBA" if "transparency" in image.info else "RGB"}.get(image.mode, image.mode)
+    width, height = image.width // factor * factor, image.height // factor * factor
+    out = Image.new(mode, (width // factor, height // factor))
+    rows = factor * max(1, strip_rows // factor)
+    for top in range(0, height, rows):
+        strip = image.crop((0, top, width, min(top + rows, height)))
+        strip = strip.convert(mode) if strip.mode != mode else strip
+        try:
+            small = strip.reduce(factor)
+        except ValueError:
+            small = strip.resize((strip.width // factor, strip.height // factor), Image.Resampling.BOX)
+        out.paste(small, (0, top // factor))
+    return out
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
     """Convert any Pillow mode (palette, alpha, CMYK, 16-bit, float) to 8-bit RGB; transparency becomes white."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        array = np.asarray(image, dtype=np.float64)
+        array = np.array(image, dtype=np.float32)
         top = 65535.0 if image.mode.startswith("I;16") else max(float(array.max()), 1.0)
-        image = Image.fromarray(np.clip(array / top * 255.0, 0, 255).astype(np.uint8), mode="L")
+        array *= 255.0 / top
+        image = Image.fromarray(np.clip(array, 0, 255, out=array).astype(np.uint8), mode="L")
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):

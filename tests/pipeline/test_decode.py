@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from snapmode.pipeline.decode import DecodeLimits, decode_image, sniff_format, to_rgb
+from snapmode.pipeline.decode import DecodeLimits, decode_image, decode_slots, sniff_format, to_rgb
 from snapmode.pipeline.errors import ImageRejected
 from tests.conftest import jpeg_bytes, png_bomb_bytes
 from tests.imagefiles import (BLUE, HTML_PAGE, RED, cmyk_jpeg, encode, exif_rotated_jpeg, halves,
@@ -119,3 +119,78 @@ def test_large_images_are_shrunk_to_max_side() -> None:
 def test_to_rgb_handles_every_mode(mode: str) -> None:
     image = Image.new("L", (8, 8), 128).convert(mode)
     assert to_rgb(image).mode == "RGB"
+
+
+def test_decoded_memory_is_bounded_from_the_header() -> None:
+    """A header announcing an image whose decoded pixels exceed the memory limit is refused unread."""
+    with pytest.raises(ImageRejected) as refused:  # an RGB header: Pillow keeps 4 bytes a pixel
+        decode_image(png_bomb_bytes(4000, 4000), DecodeLimits(max_decode_bytes=32_000_000))
+    assert refused.value.reason == "pixel_bomb" and "64000000 bytes decoded" in refused.value.detail
+
+
+def test_a_decode_waits_for_a_slot_then_is_refused_as_busy() -> None:
+    limits = DecodeLimits(concurrent_decodes=1, slot_wait_s=0.2)
+    slots = decode_slots(1)
+    assert slots.acquire(timeout=5)  # another request is decoding
+    try:
+        with pytest.raises(ImageRejected) as refused:
+            decode_image(jpeg_bytes(), limits)
+        assert refused.value.reason == "busy" and refused.value.retryable
+    finally:
+        slots.release()
+    assert decode_image(jpeg_bytes(), limits).mode == "RGB"  # the slot is free again
+
+
+# Decode one image in a fresh process and print how far its peak RSS rose above its RSS before (KiB): the kernel's
+# high-water mark is reset first (`5` to /proc/self/clear_refs), so import-time peaks do not hide the decode.
+PEAK = """
+import sys
+from pathlib import Path
+from snapmode.pipeline.decode import DecodeLimits, decode_image
+
+def status(field):
+    line = next(l for l in open("/proc/self/status") if l.startswith(field))
+    return int(line.split()[1])
+
+data = Path(sys.argv[1]).read_bytes()
+open("/proc/self/clear_refs", "w").write("5")
+before = status("VmRSS:")
+image = decode_image(data, DecodeLimits(max_side=256))
+print(image.mode, image.size[0], image.size[1], status("VmHWM:") - before)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode, side", [("I;16", 6300), ("RGBA", 6300)])
+def test_a_big_16_bit_or_rgba_image_decodes_within_its_own_size(tmp_path, mode: str, side: int) -> None:  # type: ignore[no-untyped-def]
+    """40 MP at the pixel limit: the decode takes about the decoded image itself (2 or 4 bytes a pixel) and no
+    full-size float or RGBA copies (the earlier conversion took over 1 GB for the 16-bit one)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "big.png"
+    canvas = Image.new(mode, (side, side), 3000 if mode == "I;16" else (40, 90, 200, 128))
+    canvas.save(path, "PNG")
+    del canvas
+    done = subprocess.run([sys.executable, "-c", PEAK, str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    got_mode, width, height, grown_kib = done.stdout.split()
+    decoded_mb = side * side * (2 if mode == "I;16" else 4) / 1e6
+    grown_mb = int(grown_kib) * 1024 / 1e6
+    print(f"\n{mode} {side}x{side}: peak RSS grew {grown_mb:.0f} MB for a {decoded_mb:.0f} MB decoded image")
+    assert (got_mode, int(width), int(height)) == ("RGB", 256, 256)
+    assert grown_mb < decoded_mb * 1.5 + 50
+
+
+@pytest.mark.parametrize("mode, fill", [("P", 1), ("1", 1), ("LA", (200, 255)), ("I", 40000), ("F", 0.5),
+                                        ("RGBA", (0, 0, 255, 255)), ("L", 90)])
+def test_large_images_of_every_mode_are_reduced_then_converted(mode: str, fill: object) -> None:
+    canvas = Image.new(mode, (1500, 1000), fill)  # type: ignore[arg-type]
+    if mode == "P":
+        canvas.putpalette([0, 0, 0, 10, 200, 30] + [0] * 762)
+    fmt = "TIFF" if mode in ("I", "F") else "PNG"
+    image = decode_image(encode(canvas, fmt), DecodeLimits(max_side=128))
+    assert image.mode == "RGB" and image.size == (128, 85)
+    expected = {"P": (10, 200, 30), "1": (255, 255, 255), "RGBA": (0, 0, 255), "L": (90, 90, 90)}
+    if mode in expected:
+        assert near(image.getpixel((60, 40)), expected[mode], tolerance=3)
