@@ -50,8 +50,9 @@ def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
         log.info("api.image_rejected", path=request.url.path, reason=exc.reason, detail=exc.detail[:300])
         message = MESSAGES.get(exc.reason, "The image was refused.")
         headers = {"Retry-After": str(RETRY_AFTER_S)} if exc.reason == "busy" else None
-        return JSONResponse({"detail": f"{message} ({exc.detail[:300]})" if exc.detail else message,
-                             "reason": exc.reason}, status_code=REJECTION_STATUS.get(exc.reason, 422), headers=headers)
+        # A stable code and a short message: the detail (URLs, upstream status, exceptions) stays in the log.
+        return JSONResponse({"detail": message, "reason": exc.reason}, status_code=REJECTION_STATUS.get(exc.reason, 422),
+                            headers=headers)
 
     @app.exception_handler(StoreError)
     async def store_error(request: Request, exc: StoreError) -> JSONResponse:

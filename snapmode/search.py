@@ -12,7 +12,7 @@ from snapmode.records import ProductRecord
 
 log = get_logger(__name__)
 
-MAX_IMAGE_HITS = 16_384  # the most hits one vector search asks for
+MAX_IMAGE_HITS = 1_024  # the most image hits one query asks the vector store for, however far it widens
 
 
 class SearchResult(BaseModel):
@@ -53,17 +53,18 @@ class SearchService:
     """Finds the `k` products whose images look most like a query image.
 
     Products have several images, so the vector search asks for `oversample * k` images, keeps each product's
-    best one, and widens the search when that yields fewer than `k` products.
+    best one, and widens the search when that yields fewer than `k` products, up to `max_hits` images.
     """
 
     def __init__(self, embedder: Embedder, vectors: VectorStore, metadata: MetadataStore, limits: DecodeLimits,
-                 *, oversample: int = 4) -> None:
+                 *, oversample: int = 4, max_hits: int = MAX_IMAGE_HITS) -> None:
         assert embedder.dim == vectors.dim, f"embedder makes {embedder.dim}-d vectors, the store holds {vectors.dim}-d"
         self.embedder = embedder
         self.vectors = vectors
         self.metadata = metadata
         self.limits = limits
         self.oversample = oversample
+        self.max_hits = max_hits
 
     def embed_image(self, data: bytes) -> np.ndarray:
         """The query vector for untrusted image bytes; raises `ImageRejected`."""
@@ -77,13 +78,13 @@ class SearchService:
         """The `k` products whose best image is nearest to `vector`, best first."""
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
-        limit = min(k * self.oversample, MAX_IMAGE_HITS)
+        limit = min(k * self.oversample, self.max_hits)
         while True:
             hits = self.vectors.search(np.asarray(vector, dtype=np.float32)[None, :], limit, where)[0]
             best = best_per_product(hits)
-            if len(best) >= k or len(hits) < limit or limit >= MAX_IMAGE_HITS:
+            if len(best) >= k or len(hits) < limit or limit >= self.max_hits:
                 break
-            limit = min(limit * 4, MAX_IMAGE_HITS)
+            limit = min(limit * 4, self.max_hits)
         records = self.metadata.get(list(best))
         results = []
         for key, hit in best.items():

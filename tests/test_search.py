@@ -13,7 +13,7 @@ from snapmode.interfaces import SearchFilter, VectorHit, VectorItem
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.errors import ImageRejected
 from snapmode.records import ProductRecord
-from snapmode.search import SearchService, best_per_product
+from snapmode.search import MAX_IMAGE_HITS, SearchService, best_per_product
 from snapmode.stores.milvus import MilvusVectorStore
 from snapmode.stores.sqlite import SqliteMetadataStore
 from tests.conftest import MeanColourEmbedder, jpeg_bytes, png_bomb_bytes
@@ -69,6 +69,17 @@ def test_k_limits_products_not_images(service: SearchService) -> None:
 def test_few_products_with_many_images_widen_the_search(service: SearchService) -> None:
     service.oversample = 1  # 3 image hits for k=3 cover a single product; widening must find the others
     assert len(service.search_image(jpeg_bytes((230, 20, 20)), k=3)) == 3
+
+
+def test_widening_never_asks_for_more_than_the_cap(service: SearchService, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[int] = []
+    search = service.vectors.search
+    monkeypatch.setattr(service.vectors, "search", lambda v, limit, where=None: asked.append(limit) or search(v, limit, where))
+    monkeypatch.setattr(service, "oversample", 1)
+    monkeypatch.setattr(service, "max_hits", 4)
+    results = service.search_vector(np.ones(service.vectors.dim, dtype=np.float32), k=100)  # more than exist
+    assert asked == [4] and results  # one capped call, not a widening to every image of the store
+    assert MAX_IMAGE_HITS <= 1024
 
 
 def test_filters_restrict_the_products(service: SearchService) -> None:

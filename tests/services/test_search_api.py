@@ -141,6 +141,7 @@ def test_search_by_url_refuses_bad_targets(client: TestClient, image_server: str
                                            reason: str) -> None:
     response = client.post("/search/url", json={"url": image_server + path})
     assert response.status_code == status and response.json()["reason"] == reason
+    assert "127.0.0.1" not in response.text and "HTTP" not in response.text  # nothing of the upstream in the body
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "/etc/passwd", "ftp://example.com/a.jpg"])
