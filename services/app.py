@@ -16,6 +16,7 @@ from snapmode.interfaces import Embedder
 from snapmode.logs import get_logger
 from snapmode.platform import decode_limits
 from snapmode.search import SearchService
+from snapmode.services.access import SearchSlots
 from snapmode.services.cache import build_cache
 from snapmode.services.deps import AppState
 from snapmode.services.errors import install_error_handlers
@@ -56,6 +57,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     metrics = Metrics()
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.search_slots = SearchSlots(settings.max_concurrent_searches)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_image_bytes + MULTIPART_OVERHEAD,
                        on_reject=lambda: metrics.rejected.labels("too_large").inc())
     app.add_middleware(MetricsMiddleware, metrics=metrics)

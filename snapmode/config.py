@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, computed_field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, computed_field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+WEAK_KEYS = {"changeme", "change-me-please", "secret", "password", "example", "snapmode"}
 
 
 class Settings(BaseSettings):
@@ -38,8 +40,10 @@ class Settings(BaseSettings):
     max_decode_bytes: int = Field(160_000_000, ge=1_000_000)  # memory one decode may take (pixels x bytes/pixel)
     concurrent_decodes: int = Field(2, ge=1)  # decodes at once per process: bounds their memory to this many
     decode_wait_s: float = Field(10.0, gt=0)  # a decode that waits longer for its turn is refused (API: 503)
-    fetch_timeout_s: float = Field(10.0, gt=0)
+    fetch_timeout_s: float = Field(10.0, gt=0)  # each connect, read or write of an image fetch
+    fetch_deadline_s: float = Field(30.0, gt=0)  # one image fetch in all: redirects, headers and body
     fetch_workers: int = Field(8, ge=1)
+    fetch_per_host: int = Field(4, ge=1)  # image fetches in flight to one host, per process: no shop is flooded
     allow_private_urls: bool = False  # fetching http(s) images from private/loopback addresses
 
     # Stores
@@ -75,6 +79,7 @@ class Settings(BaseSettings):
     # Crawler
     crawl_user_agent: str = "SnapModeBot/0.1 (+https://github.com/snapmode/snapmode)"
     crawl_max_redirects: int = Field(5, ge=0, le=20)
+    crawl_address_ttl_s: float = Field(300.0, ge=0)  # how long the crawler trusts a host's public/private verdict
 
     # Native cluster (`snapmode cluster`): real services on 127.0.0.1, started from official artifacts
     cluster_dir: Path | None = None  # None: data_dir / "cluster" (configs, data, logs and PID files)
@@ -95,6 +100,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     search_k_max: int = Field(100, ge=1)
+    # Comma-separated keys; set: every route but the page, its images and /healthz needs one in `X-API-Key`.
+    api_keys: Annotated[list[str], NoDecode] = []
+    max_concurrent_searches: int = Field(8, ge=1)  # more in flight are refused with 503 and Retry-After
 
     # Real-image development sets (`snapmode dataset build`): source packages are downloaded and unpacked here once
     package_cache_dir: Path | None = None  # None: data_dir / "packages"
@@ -103,6 +111,20 @@ class Settings(BaseSettings):
     demo_products: int = Field(300, ge=1)
     demo_views: int = Field(4, ge=2)
     demo_seed: int = 7
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        return [k.strip() for k in value.split(",") if k.strip()] if isinstance(value, str) else value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _no_weak_keys(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            if len(key) < 16 or key.lower() in WEAK_KEYS:
+                raise ValueError("each API key needs at least 16 characters and no placeholder "
+                                 "(make one with: python -c 'import secrets; print(secrets.token_urlsafe(24))')")
+        return keys
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from snapmode.logs import get_logger
+from snapmode.services.access import ApiKeyDep
 from snapmode.services.deps import MetricsDep, StateDep
 
 router = APIRouter(tags=["health"])
@@ -27,6 +28,6 @@ def healthz(state: StateDep) -> JSONResponse:
     return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get("/metrics", summary="Prometheus metrics", dependencies=[ApiKeyDep])
 def metrics(metrics: MetricsDep) -> Response:
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -15,11 +15,12 @@ from snapmode.interfaces import SearchFilter
 from snapmode.pipeline.errors import ImageRejected
 from snapmode.pipeline.fetch import fetch_bytes
 from snapmode.search import SearchResult
+from snapmode.services.access import ApiKeyDep, SearchSlotDep
 from snapmode.services.cache import cache_key
 from snapmode.services.deps import AppState, MetricsDep, StateDep
 from snapmode.services.metrics import Metrics
 
-router = APIRouter(prefix="/search", tags=["search"])
+router = APIRouter(prefix="/search", tags=["search"], dependencies=[ApiKeyDep, SearchSlotDep])
 
 
 class SearchParams(BaseModel):

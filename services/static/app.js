@@ -20,20 +20,35 @@ function params() {
   return p;
 }
 
+function keyHeaders() {
+  const key = localStorage.getItem("snapmode-api-key");
+  return key ? { "X-API-Key": key } : {};
+}
+
+async function post(query) {
+  if (query.kind === "file") {
+    const body = new FormData();
+    body.append("file", query.blob, query.blob.name || "query.jpg");
+    return fetch(`/search?${params()}`, { method: "POST", headers: keyHeaders(), body });
+  }
+  const p = params();
+  const body = { url: query.url, k: Number(p.get("k")), category: p.get("category") || null };
+  return fetch("/search/url", { method: "POST", headers: { "Content-Type": "application/json", ...keyHeaders() },
+                                body: JSON.stringify(body) });
+}
+
 async function send(query) {
   lastQuery = query;
   setStatus("Searching…");
   let response;
   try {
-    if (query.kind === "file") {
-      const body = new FormData();
-      body.append("file", query.blob, query.blob.name || "query.jpg");
-      response = await fetch(`/search?${params()}`, { method: "POST", body });
-    } else {
-      const p = params();
-      const body = { url: query.url, k: Number(p.get("k")), category: p.get("category") || null };
-      response = await fetch("/search/url", { method: "POST", headers: { "Content-Type": "application/json" },
-                                              body: JSON.stringify(body) });
+    response = await post(query);
+    if (response.status === 401) {  // the server wants an API key: ask once, keep it in this browser
+      const key = window.prompt("This SnapMode server needs an API key:");
+      if (key) {
+        localStorage.setItem("snapmode-api-key", key.trim());
+        response = await post(query);
+      }
     }
   } catch (err) {
     setStatus(`The server could not be reached: ${err}`, true);

@@ -1,0 +1,56 @@
+"""Who may call the API and how many searches run at once: API keys and a concurrency cap that sheds load."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyHeader
+
+from snapmode.services.deps import SettingsDep
+
+RETRY_AFTER_S = 2  # what a client refused for load is told to wait
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="one of SNAPMODE_API_KEYS")
+
+
+def require_api_key(settings: SettingsDep, key: Annotated[str | None, Depends(api_key_header)]) -> None:
+    """With `SNAPMODE_API_KEYS` set, a request must name one of them in `X-API-Key` (compared in constant time)."""
+    if not settings.api_keys:
+        return
+    if key is None or not any(hmac.compare_digest(key.encode(), k.encode()) for k in settings.api_keys):
+        raise HTTPException(401, detail="A valid X-API-Key header is required.",
+                            headers={"WWW-Authenticate": "ApiKey"})
+
+
+class SearchSlots:
+    """At most `limit` searches in flight; one more is refused at once (503, Retry-After) rather than queued.
+    Taken and given back on the event loop's thread only, so a plain counter is enough."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_flight = 0
+
+    def take(self) -> None:
+        if self.in_flight >= self.limit:
+            raise HTTPException(503, detail="The server is answering as many searches as it can; try again shortly.",
+                                headers={"Retry-After": str(RETRY_AFTER_S)})
+        self.in_flight += 1
+
+    def give_back(self) -> None:
+        self.in_flight -= 1
+
+
+async def search_slot(request: Request) -> AsyncIterator[None]:
+    """A slot of the app's `SearchSlots` for the duration of one search request."""
+    slots: SearchSlots = request.app.state.search_slots
+    slots.take()
+    try:
+        yield
+    finally:
+        slots.give_back()
+
+
+ApiKeyDep = Depends(require_api_key)
+SearchSlotDep = Depends(search_slot)
