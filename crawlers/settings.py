@@ -10,7 +10,8 @@ _PKG = "snapmode.crawlers"
 
 
 def scrapy_settings(site: SiteConfig, *, user_agent: str, max_redirects: int = 5, allow_private: bool = False,
-                    max_pages: int | None = None, use_redis: bool = False, run_id: str = "run") -> dict[str, Any]:
+                    max_pages: int | None = None, use_redis: bool = False, run_id: str = "run",
+                    address_ttl_s: float = 300.0) -> dict[str, Any]:
     """Polite defaults (robots.txt, AutoThrottle, per-domain concurrency, retries) tuned by the site's rate limits."""
     rate = site.rate
     settings: dict[str, Any] = {
@@ -51,6 +52,7 @@ def scrapy_settings(site: SiteConfig, *, user_agent: str, max_redirects: int = 5
         "SNAPMODE_SITE": site.name,
         "SNAPMODE_RUN_ID": run_id,
         "SNAPMODE_ALLOW_PRIVATE": allow_private or site.allow_private,
+        "SNAPMODE_ADDRESS_TTL_S": address_ttl_s,  # how long a host's public/private verdict is trusted
     }
     if use_redis:
         settings["DUPEFILTER_CLASS"] = f"{_PKG}.dupefilter.RedisDupeFilter"

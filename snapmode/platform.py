@@ -11,7 +11,7 @@ from snapmode.interfaces import Embedder, MetadataStore, VectorStore
 from snapmode.pipeline.deadletter import JsonlDeadLetter
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.runner import IngestRunner
-from snapmode.pipeline.steps import FetchOptions
+from snapmode.pipeline.fetch import FetchOptions
 from snapmode.stores.factory import build_stores
 
 
@@ -19,6 +19,13 @@ def decode_limits(settings: Settings) -> DecodeLimits:
     return DecodeLimits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels,
                         max_side=settings.max_image_side, max_decode_bytes=settings.max_decode_bytes,
                         concurrent_decodes=settings.concurrent_decodes, slot_wait_s=settings.decode_wait_s)
+
+
+def fetch_options(settings: Settings, *, allow_files: bool = False) -> FetchOptions:
+    """How images are fetched; `allow_files` only for local ingestion of the user's own folders."""
+    return FetchOptions(timeout_s=settings.fetch_timeout_s, deadline_s=settings.fetch_deadline_s,
+                        allow_private=settings.allow_private_urls, allow_files=allow_files,
+                        per_host=settings.fetch_per_host, max_redirects=settings.crawl_max_redirects)
 
 
 @dataclass
@@ -43,11 +50,12 @@ class Platform:
     def dead_letter_path(self):  # type: ignore[no-untyped-def]
         return self.settings.data_dir / "dead-letter.jsonl"
 
-    def runner(self, *, skip_indexed: bool = False) -> IngestRunner:
+    def runner(self, *, skip_indexed: bool = False, allow_files: bool = True) -> IngestRunner:
+        """An ingest runner; `allow_files` reads file:// images, as `snapmode ingest PATH` does for the user's own
+        folders and catalogs. Pass False for records that came from anywhere else (a crawl, a queue)."""
         s = self.settings
         return IngestRunner(embedder=self.embedder, vectors=self.vectors, metadata=self.metadata,
-                            limits=self.limits,
-                            fetch=FetchOptions(timeout_s=s.fetch_timeout_s, allow_private=s.allow_private_urls),
+                            limits=self.limits, fetch=fetch_options(s, allow_files=allow_files),
                             dead_letter=JsonlDeadLetter(self.dead_letter_path),
                             batch_size=s.embed_batch_size, workers=s.fetch_workers, skip_indexed=skip_indexed)
 

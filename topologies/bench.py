@@ -12,7 +12,7 @@ from rich.console import Console
 
 from snapmode.config import Settings
 from snapmode.embedding import build_embedder, embedder_dim
-from snapmode.pipeline.steps import FetchOptions, embed_images, prepare_image
+from snapmode.pipeline.steps import Fetcher, FetchOptions, embed_images, prepare_image
 from snapmode.platform import decode_limits
 from snapmode.queue import KafkaProducerQueue
 from snapmode.records import ProductRecord
@@ -62,8 +62,9 @@ def bench_records(settings: Settings, products: int, catalog: Path | None, site:
 
 def measure_embedder(settings: Settings, records: list[ProductRecord]) -> float:
     """Images/s of one batched forward pass after another, images decoded beforehand: the model alone."""
-    limits, options = decode_limits(settings), FetchOptions(timeout_s=settings.fetch_timeout_s, allow_private=True)
-    prepared = [prepare_image(r, ref, limits, options) for r in records for ref in r.images()]
+    limits = decode_limits(settings)
+    with Fetcher(FetchOptions(timeout_s=settings.fetch_timeout_s, allow_private=True, allow_files=True)) as fetcher:
+        prepared = [prepare_image(r, ref, limits, fetcher) for r in records for ref in r.images()]
     embedder = build_embedder(settings)
     size = settings.embed_batch_size
     embed_images(embedder, prepared[:size])  # warm-up

@@ -8,9 +8,9 @@ from typing import Any
 
 from streamparse import Bolt, Stream
 
-from snapmode.pipeline.fetch import make_http_client
-from snapmode.pipeline.steps import FetchOptions, PreparedImage, Rejection, parse_record, prepare_or_reject
-from snapmode.platform import decode_limits
+from snapmode.pipeline.fetch import Fetcher
+from snapmode.pipeline.steps import PreparedImage, Rejection, parse_record, prepare_or_reject
+from snapmode.platform import decode_limits, fetch_options
 from snapmode.topologies.component import setup_component
 from snapmode.topologies.payloads import IMAGE_FIELDS, REJECTION_FIELDS, image_values, rejection_values
 
@@ -28,8 +28,7 @@ class FetchBolt(Bolt):
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         settings, self.counters = setup_component(storm_conf, context)
         self.limits = decode_limits(settings)
-        self.options = FetchOptions(timeout_s=settings.fetch_timeout_s, allow_private=settings.allow_private_urls)
-        self.client = make_http_client(allow_private=settings.allow_private_urls)
+        self.fetcher = Fetcher(fetch_options(settings))  # published records: http(s) only, never local files
         self.pool = ThreadPoolExecutor(settings.fetch_workers, thread_name_prefix="fetch")
 
     def process(self, tup) -> None:  # type: ignore[no-untyped-def]
@@ -61,5 +60,5 @@ class FetchBolt(Bolt):
         record = parse_record(raw, origin=f"kafka key {key!r}")
         if isinstance(record, Rejection):
             return [replace(record, product_key=key or None)]
-        return list(self.pool.map(lambda ref: prepare_or_reject(record, ref, self.limits, self.options, self.client),
+        return list(self.pool.map(lambda ref: prepare_or_reject(record, ref, self.limits, self.fetcher),
                                   record.images()))

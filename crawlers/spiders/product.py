@@ -44,7 +44,15 @@ class ProductSpider(Spider):
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         body = response.body
         if body[:2] == b"\x1f\x8b":
-            body = gunzip(body)
+            limit = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
+            try:
+                body = gunzip(body, max_size=limit)  # stops inflating at the limit: no sitemap bomb
+            except ValueError:  # Scrapy's size error
+                problems.report(self.crawler.stats, "too_large", response.url, f"inflates past {limit} bytes")
+                return
+            except (OSError, EOFError) as exc:
+                problems.report(self.crawler.stats, "bad_sitemap", response.url, repr(exc))
+                return
         try:
             sitemap = Sitemap(body)
         except Exception as exc:  # noqa: BLE001 - lxml raises several kinds on broken XML
@@ -90,7 +98,7 @@ class ProductSpider(Spider):
                 return
             reason, detail = f"http_{status}", f"HTTP {status}"
         elif failure.check(AddressRefused):
-            reason, detail = "private_address", str(failure.value)
+            reason, detail = failure.value.reason, str(failure.value)
         elif failure.check(RedirectRefused):
             reason, detail = failure.value.reason, str(failure.value)
         elif failure.check(IgnoreRequest):

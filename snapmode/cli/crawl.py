@@ -67,7 +67,7 @@ def _sink(settings: Settings, out: Path | None) -> tuple[RecordSink, str, Any]:
     from snapmode.platform import Platform
 
     platform = Platform.build(settings)
-    feed = IngestFeed(platform.runner(skip_indexed=True))
+    feed = IngestFeed(platform.runner(skip_indexed=True, allow_files=False))  # crawled records: http(s) only
     feed.platform = platform  # type: ignore[attr-defined]
     return CallableSink(feed.put), f"embedded index in {settings.data_dir}", feed
 

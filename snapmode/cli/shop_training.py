@@ -16,7 +16,7 @@ from snapmode.finetune import COMPARED, check_size, holdout
 from snapmode.model.config import CbirGanConfig
 from snapmode.model.data import Product, RetrievalSplit
 from snapmode.pipeline.galleries import GalleryReport, fetch_galleries
-from snapmode.pipeline.steps import FetchOptions, Rejection
+from snapmode.pipeline.steps import Rejection
 from snapmode.records import ProductRecord
 
 console = Console(stderr=True)
@@ -59,7 +59,7 @@ def prepare(data: Path | None, dataset: str, config: CbirGanConfig, settings: Se
             show_progress: bool = True) -> tuple[list[Product], RetrievalSplit, GalleryReport]:
     """(training products, held-out split, fetch report); a catalog too small to train and compare on is refused."""
     from snapmode.pipeline.image_cache import ImageCache
-    from snapmode.platform import decode_limits
+    from snapmode.platform import decode_limits, fetch_options
 
     if settings.embedder == "cbir-gan" and settings.model_checkpoint is not None:  # compared with at the end
         from snapmode.model.checkpoint import load_config
@@ -69,7 +69,7 @@ def prepare(data: Path | None, dataset: str, config: CbirGanConfig, settings: Se
         except (FileNotFoundError, ValueError) as exc:
             raise typer.BadParameter(f"SNAPMODE_MODEL_CHECKPOINT: {exc}") from exc
     items = read_items(data, dataset, settings)
-    options = FetchOptions(timeout_s=settings.fetch_timeout_s, allow_private=settings.allow_private_urls)
+    options = fetch_options(settings, allow_files=dataset == "store")  # a crawl's records: http(s) only
     total = sum(len(i.image_urls) for i in items if isinstance(i, ProductRecord))
     columns = (TextColumn("[bold]fetching training images"), BarColumn(), MofNCompleteColumn())
     with ImageCache(settings.image_cache_dir) as cache, \

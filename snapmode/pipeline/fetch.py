@@ -1,88 +1,159 @@
-"""Read image bytes from a file path, a file:// URL or http(s), with timeouts, size limits and address checks."""
+"""Read image bytes over http(s), or from local files where the caller allows them, within limits and address checks."""
 
 from __future__ import annotations
 
-import ipaddress
-import socket
+import os
+import stat
+import time
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from types import TracebackType
+from urllib.parse import ParseResult, unquote, urlparse
 
 import httpx
 
+from snapmode.pipeline.addresses import Resolver
 from snapmode.pipeline.errors import ImageRejected
+from snapmode.pipeline.hostslots import HostSlots
+from snapmode.pipeline.inflate import ACCEPT_ENCODING, decoder_for
+from snapmode.pipeline.pinned import PinnedTransport, deadline_at
 
 USER_AGENT = "SnapModeBot/0.1 (+https://github.com/snapmode/snapmode)"
 _RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 
 
-def is_public_host(host: str) -> bool:
-    """True when every address `host` resolves to is public (not private, loopback, link-local or reserved)."""
+@dataclass(frozen=True, slots=True)
+class FetchOptions:
+    """How images are fetched; `snapmode.platform.fetch_options` builds them from the settings."""
+
+    timeout_s: float = 10.0  # each connect, read or write
+    deadline_s: float = 30.0  # the whole fetch: redirects, headers and body, from the moment a host slot is free
+    allow_private: bool = False  # http(s) to private, loopback, link-local and other non-public addresses
+    allow_files: bool = False  # file:// URLs and paths: only for local ingestion of the user's own folders
+    per_host: int = 4  # fetches in flight to one host at a time
+    max_redirects: int = 5
+
+
+class Fetcher:
+    """Fetches images under one `FetchOptions`; threads share its connections and its per-host slots.
+
+    Every hop resolves its host once and connects to exactly the addresses that passed the check; no proxy or
+    certificate setting is read from the environment.
+    """
+
+    def __init__(self, options: FetchOptions = FetchOptions(), *, resolver: Resolver | None = None) -> None:
+        self.options = options
+        self.slots = HostSlots(options.per_host)
+        self.client = httpx.Client(transport=PinnedTransport(allow_private=options.allow_private, resolver=resolver),
+                                   trust_env=False, follow_redirects=False, timeout=options.timeout_s,
+                                   headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING})
+
+    def fetch(self, url: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+        """The bytes at `url`, at most `max_bytes` once decoded; raises `ImageRejected`, retryable when a later
+        try may succeed (a timeout, HTTP 503, a name that does not resolve)."""
+        parsed = urlparse(url)
+        if parsed.scheme in ("", "file"):
+            return self._read_local(url, parsed, max_bytes)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ImageRejected("bad_url", f"only http(s) URLs are fetched, got {url[:200]!r}")
+        try:
+            return self._get(httpx.URL(url), max_bytes)
+        except httpx.InvalidURL as exc:
+            raise ImageRejected("bad_url", f"{url[:200]!r}: {exc}") from exc
+        except httpx.TimeoutException as exc:
+            raise ImageRejected("unreachable", f"{url}: timed out ({exc})", retryable=True) from exc
+        except httpx.TransportError as exc:
+            raise ImageRejected("unreachable", f"{url}: {exc!r}", retryable=True) from exc
+
+    def _get(self, url: httpx.URL, max_bytes: int) -> bytes:
+        """GET with redirects followed by hand: a redirect's body is never read, each hop holds its host's slot."""
+        request = self.client.build_request("GET", url)
+        visited = {request.url}
+        end: float | None = None
+        for _ in range(self.options.max_redirects + 1):
+            with self.slots.slot(request.url.host, None if end is None else end - time.monotonic()):
+                end = end or time.monotonic() + self.options.deadline_s
+                with deadline_at(end):
+                    response = self.client.send(request, stream=True)
+                    try:
+                        if response.next_request is None:
+                            return read_body(response, max_bytes)
+                        request = response.next_request
+                    finally:
+                        response.close()
+            if request.url.scheme not in ("http", "https"):
+                raise ImageRejected("bad_url", f"{url} redirects to a non-http(s) URL {str(request.url)[:200]!r}")
+            if request.url in visited:
+                raise ImageRejected("redirect_loop", f"{url} redirects back to {request.url}")
+            visited.add(request.url)
+        raise ImageRejected("redirect_loop", f"{url}: more than {self.options.max_redirects} redirects")
+
+    def _read_local(self, url: str, parsed: ParseResult, max_bytes: int) -> bytes:
+        if not self.options.allow_files:
+            raise ImageRejected("file_not_allowed", f"local files are read only when ingesting your own folders "
+                                                    f"(snapmode ingest PATH), not from records or the API: {url[:200]!r}")
+        if parsed.scheme == "file" and parsed.netloc not in ("", "localhost"):
+            raise ImageRejected("bad_url", f"file URL on another host: {url[:200]!r}")
+        return read_file(Path(unquote(parsed.path) if parsed.scheme else url), max_bytes)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+def read_body(response: httpx.Response, max_bytes: int) -> bytes:
+    """The decoded body, refused as soon as it, or what came over the wire, grows past `max_bytes`."""
+    if response.status_code >= 400:
+        raise ImageRejected("http_error", f"HTTP {response.status_code} for {response.url}",
+                            retryable=response.status_code in _RETRYABLE_STATUS)
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise ImageRejected("too_large", f"Content-Length {declared} > limit {max_bytes}")
+    decoder = decoder_for(response.headers.get("content-encoding"), max_bytes)
+    body, received = bytearray(), 0
     try:
-        infos = socket.getaddrinfo(host, None)
-    except socket.gaierror:
-        return True  # unresolvable: the request itself fails with a clear error
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global:
-            return False
-    return True
-
-
-def make_http_client(*, allow_private: bool = False, max_redirects: int = 5) -> httpx.Client:
-    """An HTTP client that follows a bounded number of redirects and, unless allowed, refuses every hop
-    (redirects included) that leads to a non-public address."""
-
-    def check_host(request: httpx.Request) -> None:
-        if not allow_private and not is_public_host(request.url.host):
-            raise ImageRejected("private_address", f"{request.url.host} resolves to a non-public address")
-
-    return httpx.Client(follow_redirects=True, max_redirects=max_redirects, headers={"User-Agent": USER_AGENT},
-                        event_hooks={"request": [check_host]})
+        for chunk in response.iter_raw():
+            received += len(chunk)
+            if received > max_bytes:
+                raise ImageRejected("too_large", f"more than {max_bytes} bytes on the wire")
+            body += decoder.feed(chunk)
+        body += decoder.flush()
+    except ImageRejected as exc:
+        if exc.reason == "too_large":
+            raise ImageRejected("too_large", f"{response.url}: body exceeds limit {max_bytes} ({exc.detail})") from exc
+        raise
+    return bytes(body)
 
 
 def read_file(path: Path, max_bytes: int) -> bytes:
+    """A regular file's bytes, at most `max_bytes`; devices, FIFOs and directories are refused without blocking."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ImageRejected("too_large", f"{path} has {size} bytes > limit {max_bytes}")
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError as exc:
         raise ImageRejected("not_found", str(path)) from exc
-    except (IsADirectoryError, PermissionError) as exc:
+    except (IsADirectoryError, PermissionError, OSError) as exc:
         raise ImageRejected("unreadable", f"{path}: {exc}") from exc
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageRejected("unreadable", f"{path} is not a regular file")
+        if info.st_size > max_bytes:
+            raise ImageRejected("too_large", f"{path} has {info.st_size} bytes > limit {max_bytes}")
+        data = file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ImageRejected("too_large", f"{path} grew past the limit {max_bytes}")
+    return data
 
 
-def fetch_bytes(url: str, *, timeout_s: float = 10.0, max_bytes: int = 20 * 1024 * 1024,
-                allow_private: bool = False, client: httpx.Client | None = None) -> bytes:
-    """The bytes at `url` (path, file:// or http(s)); raises `ImageRejected`, retryable for transient failures.
-
-    A given `client` must come from `make_http_client`, which enforces the address policy on every hop.
-    """
-    parsed = urlparse(url)
-    if parsed.scheme in ("", "file"):
-        return read_file(Path(unquote(parsed.path) if parsed.scheme else url), max_bytes)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ImageRejected("bad_url", f"unsupported URL {url[:200]!r}")
-    own_client = client is None
-    client = client or make_http_client(allow_private=allow_private)
-    try:
-        with client.stream("GET", url, timeout=timeout_s) as response:
-            if response.status_code >= 400:
-                raise ImageRejected("http_error", f"HTTP {response.status_code} for {url}",
-                                    retryable=response.status_code in _RETRYABLE_STATUS)
-            declared = int(response.headers.get("content-length") or 0)
-            if declared > max_bytes:
-                raise ImageRejected("too_large", f"Content-Length {declared} > limit {max_bytes}")
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > max_bytes:
-                    raise ImageRejected("too_large", f"body exceeds limit {max_bytes}")
-            return bytes(body)
-    except httpx.TooManyRedirects as exc:
-        raise ImageRejected("redirect_loop", f"{url}: {exc}") from exc
-    except (httpx.TimeoutException, httpx.TransportError) as exc:
-        raise ImageRejected("unreachable", f"{url}: {exc!r}", retryable=True) from exc
-    finally:
-        if own_client:
-            client.close()
+def fetch_bytes(url: str, *, max_bytes: int = DEFAULT_MAX_BYTES, timeout_s: float = 10.0, allow_private: bool = False,
+                options: FetchOptions | None = None, resolver: Resolver | None = None) -> bytes:
+    """One fetch on its own connections (`timeout_s` and `allow_private` stand for `options` when none is given);
+    a pipeline keeps one `Fetcher` for all its images."""
+    with Fetcher(options or FetchOptions(timeout_s=timeout_s, allow_private=allow_private), resolver=resolver) as f:
+        return f.fetch(url, max_bytes)

@@ -8,11 +8,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from snapmode.logs import get_logger
 from snapmode.pipeline.decode import DecodeLimits
-from snapmode.pipeline.fetch import make_http_client
+from snapmode.pipeline.fetch import Fetcher
 from snapmode.pipeline.image_cache import ImageCache
 from snapmode.pipeline.steps import FetchOptions, Rejection, prepare_or_reject
 from snapmode.records import ImageRef, ProductRecord
@@ -71,11 +69,11 @@ def fetch_galleries(items: Iterable[ProductRecord | Rejection], cache: ImageCach
             records[item.key] = item
     tick = on_image or (lambda n: None)
     products: dict[str, tuple[Path, ...]] = {}
-    with make_http_client(allow_private=options.allow_private) as client, \
+    with Fetcher(options) as fetcher, \
             ThreadPoolExecutor(workers, thread_name_prefix="gallery") as pool:
         pending: dict[str, list[Path | Future[str | Rejection]]] = {}
         for key, record in records.items():
-            pending[key] = [cache.lookup(ref.url) or pool.submit(_fetch, record, ref, cache, limits, options, client)
+            pending[key] = [cache.lookup(ref.url) or pool.submit(_fetch, record, ref, cache, limits, fetcher)
                             for ref in record.images()]
         for key, outcomes in pending.items():
             photos = []
@@ -98,7 +96,7 @@ def fetch_galleries(items: Iterable[ProductRecord | Rejection], cache: ImageCach
     return Galleries(products, report)
 
 
-def _fetch(record: ProductRecord, ref: ImageRef, cache: ImageCache, limits: DecodeLimits, options: FetchOptions,
-           client: httpx.Client) -> str | Rejection:
-    prepared = prepare_or_reject(record, ref, limits, options, client)
+def _fetch(record: ProductRecord, ref: ImageRef, cache: ImageCache, limits: DecodeLimits,
+           fetcher: Fetcher) -> str | Rejection:
+    prepared = prepare_or_reject(record, ref, limits, fetcher)
     return prepared if isinstance(prepared, Rejection) else cache.write(prepared.image)

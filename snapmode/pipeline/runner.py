@@ -8,13 +8,11 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import httpx
-
 from snapmode.interfaces import Embedder, MetadataStore, VectorStore
 from snapmode.logs import get_logger
 from snapmode.pipeline.deadletter import DeadLetterSink
 from snapmode.pipeline.decode import DecodeLimits
-from snapmode.pipeline.fetch import make_http_client
+from snapmode.pipeline.fetch import Fetcher
 from snapmode.pipeline.steps import (FetchOptions, PreparedImage, Rejection, embed_images, prepare_or_reject,
                                      write_batch, write_metadata)
 from snapmode.records import ImageRef, ProductRecord
@@ -69,11 +67,11 @@ class IngestRunner:
         report = IngestReport()
         started = time.perf_counter()
         tick = on_image or (lambda n: None)
-        with make_http_client(allow_private=self.fetch.allow_private) as client, \
+        with Fetcher(self.fetch) as fetcher, \
                 ThreadPoolExecutor(self.workers, thread_name_prefix="prepare") as pool:
             batch: list[PreparedImage] = []
             unchanged: list[ProductRecord] = []  # every image already indexed: refresh the metadata only
-            for outcome in self._prepared(records, pool, client, report):
+            for outcome in self._prepared(records, pool, fetcher, report):
                 if isinstance(outcome, ProductRecord):
                     unchanged.append(outcome)
                     tick(len(outcome.image_urls))
@@ -95,7 +93,7 @@ class IngestRunner:
         return report
 
     def _prepared(self, records: Iterable[ProductRecord | Rejection], pool: ThreadPoolExecutor,
-                  client: httpx.Client, report: IngestReport) -> Iterator[PreparedImage | Rejection | ProductRecord]:
+                  fetcher: Fetcher, report: IngestReport) -> Iterator[PreparedImage | Rejection | ProductRecord]:
         """Prepare images on the pool, keeping a bounded window of work in flight, in input order.
 
         With `skip_indexed`, a record whose images are all indexed comes back as itself, unprepared.
@@ -116,14 +114,14 @@ class IngestRunner:
                     yield item
                     continue
             for ref in refs:
-                pending.append(pool.submit(self._prepare_one, item, ref, client))
+                pending.append(pool.submit(self._prepare_one, item, ref, fetcher))
                 while len(pending) >= window:
                     yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
 
-    def _prepare_one(self, record: ProductRecord, ref: ImageRef, client: httpx.Client) -> PreparedImage | Rejection:
-        return prepare_or_reject(record, ref, self.limits, self.fetch, client)
+    def _prepare_one(self, record: ProductRecord, ref: ImageRef, fetcher: Fetcher) -> PreparedImage | Rejection:
+        return prepare_or_reject(record, ref, self.limits, fetcher)
 
     def _flush(self, batch: list[PreparedImage], report: IngestReport) -> None:
         if not batch:

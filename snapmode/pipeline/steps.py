@@ -9,20 +9,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-import httpx
 from PIL import Image
 
 from snapmode.interfaces import Embedder, MetadataStore, VectorItem, VectorStore
 from snapmode.pipeline.decode import DecodeLimits, decode_image
 from snapmode.pipeline.errors import ImageRejected
-from snapmode.pipeline.fetch import fetch_bytes
+from snapmode.pipeline.fetch import Fetcher, FetchOptions
 from snapmode.records import ImageRef, InvalidRecord, ProductRecord
 
-
-@dataclass(frozen=True, slots=True)
-class FetchOptions:
-    timeout_s: float = 10.0
-    allow_private: bool = False
+__all__ = ["FetchOptions", "Fetcher", "PreparedImage", "Rejection", "parse_record", "prepare_image",
+           "prepare_or_reject", "embed_images", "write_metadata", "write_vectors", "write_batch"]
 
 
 @dataclass(slots=True)
@@ -62,19 +58,17 @@ def parse_record(raw: str | bytes, origin: str) -> ProductRecord | Rejection:
         return Rejection(reason="invalid_record", detail=f"{origin}: {exc}", payload=text[:10_000])
 
 
-def prepare_image(record: ProductRecord, ref: ImageRef, limits: DecodeLimits, options: FetchOptions,
-                  client: httpx.Client | None = None) -> PreparedImage:
+def prepare_image(record: ProductRecord, ref: ImageRef, limits: DecodeLimits, fetcher: Fetcher) -> PreparedImage:
     """Fetch and decode one image of a record; raises `ImageRejected`."""
-    data = fetch_bytes(ref.url, timeout_s=options.timeout_s, max_bytes=limits.max_bytes,
-                       allow_private=options.allow_private, client=client)
+    data = fetcher.fetch(ref.url, limits.max_bytes)
     return PreparedImage(record=record, ref=ref, image=decode_image(data, limits))
 
 
-def prepare_or_reject(record: ProductRecord, ref: ImageRef, limits: DecodeLimits, options: FetchOptions,
-                      client: httpx.Client | None = None) -> PreparedImage | Rejection:
+def prepare_or_reject(record: ProductRecord, ref: ImageRef, limits: DecodeLimits,
+                      fetcher: Fetcher) -> PreparedImage | Rejection:
     """`prepare_image`, with a refused image turned into its `Rejection`."""
     try:
-        return prepare_image(record, ref, limits, options, client)
+        return prepare_image(record, ref, limits, fetcher)
     except ImageRejected as exc:
         return Rejection.of_image(record, ref, exc)
 

@@ -93,7 +93,8 @@ def test_a_crawl_trains_with_bad_images_skipped_and_a_second_run_fetches_nothing
                                                                                   monkeypatch):
     cli_env(DATA_DIR=tmp_path / "data")
     # 127.0.0.1 stands for the shop's public address; "localhost" for a private one, refused without --allow-private
-    monkeypatch.setattr("snapmode.pipeline.fetch.is_public_host", lambda host: host != "localhost")
+    monkeypatch.setattr("snapmode.pipeline.addresses.is_public_address", lambda address: address.is_loopback)
+    monkeypatch.setattr("snapmode.pipeline.addresses.system_resolver", lambda host, port: ["10.0.0.7"])  # localhost
     bad = ProductRecord(site="sample-shop", product_id="bad", url=shop.base, title="Bad images", image_urls=(
         shop.base + "broken.jpg", shop.base + "images/missing.jpg", "http://127.0.0.1:1/closed.jpg",
         shop.base.replace("127.0.0.1", "localhost") + shop.products[0].images[0]))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from snapmode.pipeline.errors import ImageRejected
-from snapmode.pipeline.fetch import fetch_bytes
+from snapmode.pipeline.fetch import FetchOptions, fetch_bytes
 from tests.conftest import jpeg_bytes
 from tests.loopback import LoopbackServer, Response, routes_handler
 
@@ -66,9 +66,13 @@ def test_unsupported_urls_are_refused(url: str) -> None:
         fetch_bytes(url)
 
 
-def test_files_by_path_and_uri(tmp_path: Path) -> None:
+def test_files_by_path_and_uri_when_allowed(tmp_path: Path) -> None:
     path = tmp_path / "a.jpg"
     path.write_bytes(IMAGE)
-    assert fetch_bytes(str(path)) == fetch_bytes(path.as_uri()) == IMAGE
+    local = FetchOptions(allow_files=True)
+    assert fetch_bytes(str(path), options=local) == fetch_bytes(path.as_uri(), options=local) == IMAGE
     with pytest.raises(ImageRejected, match="not_found"):
-        fetch_bytes((tmp_path / "nope.jpg").as_uri())
+        fetch_bytes((tmp_path / "nope.jpg").as_uri(), options=local)
+    for url in (str(path), path.as_uri()):
+        with pytest.raises(ImageRejected, match="file_not_allowed"):
+            fetch_bytes(url)

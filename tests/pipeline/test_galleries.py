@@ -11,7 +11,7 @@ from snapmode.pipeline.sources import read_records_jsonl
 from snapmode.pipeline.steps import FetchOptions
 from snapmode.records import ProductRecord
 
-LIMITS, OPTIONS = DecodeLimits(max_side=64), FetchOptions(timeout_s=2)
+LIMITS, OPTIONS = DecodeLimits(max_side=64), FetchOptions(timeout_s=2, allow_files=True)
 
 
 def record(product_id: str, *urls: str) -> ProductRecord:

@@ -24,7 +24,7 @@ def runner(tmp_path: Path) -> IngestRunner:
     return IngestRunner(embedder=embedder,
                         vectors=MilvusVectorStore(uri=str(tmp_path / "v.db"), collection="t", dim=embedder.dim),
                         metadata=SqliteMetadataStore(tmp_path / "m.sqlite"), limits=DecodeLimits(),
-                        fetch=FetchOptions(), dead_letter=JsonlDeadLetter(tmp_path / "dead.jsonl"),
+                        fetch=FetchOptions(allow_files=True), dead_letter=JsonlDeadLetter(tmp_path / "dead.jsonl"),
                         batch_size=3, workers=2)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from snapmode.records import ProductRecord
 from snapmode.topologies.fetch import REJECTED, FetchBolt
 from snapmode.topologies.payloads import prepared_from_values, rejection_from_values
 from tests.conftest import jpeg_bytes, png_bomb_bytes
+from tests.loopback import LoopbackServer, directory_handler
 from tests.topologies.harness import commands, messages, start, tup
 
 
@@ -28,13 +30,20 @@ def record(*urls: str, product_id: str = "p1") -> str:
                          image_urls=urls).to_json()
 
 
-def write(path: Path, data: bytes) -> str:
+@pytest.fixture
+def shop(tmp_path: Path) -> Iterator[str]:
+    """The base URL of a loopback server over `tmp_path`: published records name http(s) images only."""
+    with LoopbackServer(directory_handler(tmp_path)) as server:
+        yield server.base
+
+
+def write(path: Path, data: bytes, base: str) -> str:
     path.write_bytes(data)
-    return path.as_uri()
+    return f"{base}/{path.name}"
 
 
-def test_emits_each_decoded_image_anchored_then_acks(bolt, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    urls = [write(tmp_path / f"{i}.jpg", jpeg_bytes(size=(600, 300))) for i in range(2)]
+def test_emits_each_decoded_image_anchored_then_acks(bolt, shop: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    urls = [write(tmp_path / f"{i}.jpg", jpeg_bytes(size=(600, 300)), shop) for i in range(2)]
     bolt.process(tup(["shop:p1", record(*urls)], tup_id="r1"))
     sent = messages(bolt)
     images = commands(sent, "emit")
@@ -44,15 +53,16 @@ def test_emits_each_decoded_image_anchored_then_acks(bolt, tmp_path: Path) -> No
     assert commands(sent, "ack") == [{"command": "ack", "id": "r1"}]
 
 
-def test_refused_images_and_malformed_records_go_to_dead_letters(bolt, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    good = write(tmp_path / "good.jpg", jpeg_bytes())
-    bomb = write(tmp_path / "bomb.png", png_bomb_bytes())
-    html = write(tmp_path / "page.jpg", b"<html>not a photo</html>")
-    bolt.process(tup(["shop:p1", record(good, bomb, html, (tmp_path / "missing.jpg").as_uri())], tup_id="r1"))
+def test_refused_images_and_malformed_records_go_to_dead_letters(bolt, shop: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    good = write(tmp_path / "good.jpg", jpeg_bytes(), shop)
+    bomb = write(tmp_path / "bomb.png", png_bomb_bytes(), shop)
+    html = write(tmp_path / "page.jpg", b"<html>not a photo</html>", shop)
+    local = write(tmp_path / "local.jpg", jpeg_bytes(), shop).replace(shop, tmp_path.as_uri())
+    bolt.process(tup(["shop:p1", record(good, bomb, html, f"{shop}/missing.jpg", local)], tup_id="r1"))
     bolt.process(tup(["shop:p2", json.dumps({"site": "shop"})], tup_id="r2"))
     sent = messages(bolt)
     reasons = sorted(rejection_from_values(m["tuple"]).reason for m in commands(sent, "emit", REJECTED))
-    assert reasons == ["invalid_record", "not_an_image", "not_found", "pixel_bomb"]
+    assert reasons == ["file_not_allowed", "http_error", "invalid_record", "not_an_image", "pixel_bomb"]
     malformed = [rejection_from_values(m["tuple"]) for m in commands(sent, "emit", REJECTED)
                  if m["anchors"] == ["r2"]]
     assert malformed[0].product_key == "shop:p2" and malformed[0].payload
@@ -60,11 +70,11 @@ def test_refused_images_and_malformed_records_go_to_dead_letters(bolt, tmp_path:
     assert {m["id"] for m in commands(sent, "ack")} == {"r1", "r2"}
 
 
-def test_a_transient_failure_fails_the_record_so_it_replays(bolt, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_transient_failure_fails_the_record_so_it_replays(bolt, shop: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     with socket.socket() as sock:  # a port nothing listens on: connection refused, which may heal
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    good = write(tmp_path / "good.jpg", jpeg_bytes())
+    good = write(tmp_path / "good.jpg", jpeg_bytes(), shop)
     bolt.process(tup(["shop:p1", record(good, f"http://127.0.0.1:{port}/a.jpg")], tup_id="r1"))
     sent = messages(bolt)
     assert commands(sent, "emit") == []  # nothing half-done: the whole record comes back
