@@ -7,6 +7,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 Response = tuple[int, str, bytes, dict[str, str]]  # status, content type, body, extra headers
 NOT_FOUND: Response = (404, "text/plain", b"not found", {})
@@ -37,6 +38,23 @@ def routes_handler(routes: dict[str, Response]) -> type[BaseHTTPRequestHandler]:
     return route_handler(lambda path: routes.get(path, NOT_FOUND))
 
 
+def writer_handler(write: Callable[[str, BinaryIO], None]) -> type[BaseHTTPRequestHandler]:
+    """A quiet handler that lets `write(path, wfile)` put raw bytes on the socket (status line and headers included),
+    slowly or endlessly; a client that hangs up ends it."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            try:
+                write(self.path, self.wfile)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
+
+
 def directory_handler(root: Path) -> type[BaseHTTPRequestHandler]:
     """Serves the files under `root`, quietly."""
 
@@ -51,10 +69,11 @@ def directory_handler(root: Path) -> type[BaseHTTPRequestHandler]:
 
 
 class LoopbackServer:
-    """`handler` served from a daemon thread on 127.0.0.1 and a free port until `close()` (or the `with` block ends)."""
+    """`handler` served from a daemon thread on `host` (127.0.0.1, or another loopback address such as 127.0.0.2) and
+    `port` (0: a free one) until `close()` (or the `with` block ends)."""
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    def __init__(self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1", port: int = 0) -> None:
+        self.server = ThreadingHTTPServer((host, port), handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     @property
@@ -63,7 +82,7 @@ class LoopbackServer:
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.server.server_address[0]}:{self.port}"
 
     def close(self) -> None:
         self.server.shutdown()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,47 @@ def test_private_addresses_are_refused(url: str) -> None:
 
 def test_public_addresses_pass() -> None:
     assert AddressPolicyMiddleware().process_request(Request("http://93.184.215.14/")) is None
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://shop.example/a.jpg", "data:text/plain,hi", "s3://b/k"])
+def test_only_http_and_https_are_crawled(url: str) -> None:
+    for middleware in (AddressPolicyMiddleware(), AddressPolicyMiddleware(allow_private=True)):
+        with pytest.raises(AddressRefused) as err:
+            middleware.process_request(Request(url))
+        assert err.value.reason == "bad_scheme"
+
+
+def test_a_verdict_is_kept_for_its_ttl_then_checked_again() -> None:
+    answers = {"shop.test": ["93.184.215.14"]}
+    asked: list[str] = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return answers[host]
+
+    middleware = AddressPolicyMiddleware(ttl_s=0.2, resolver=resolver)
+    middleware.process_request(Request("https://shop.test/a"))
+    answers["shop.test"] = ["10.0.0.1"]  # the name moves to a private address
+    middleware.process_request(Request("https://shop.test/b"))  # within the TTL: the verdict stands
+    time.sleep(0.25)
+    with pytest.raises(AddressRefused) as err:
+        middleware.process_request(Request("https://shop.test/c"))
+    assert err.value.reason == "private_address" and asked == ["shop.test", "shop.test"]
+
+
+def test_a_name_that_does_not_resolve_is_refused_and_asked_again_next_time() -> None:
+    asked: list[str] = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        asked.append(host)
+        raise OSError("Name or service not known")
+
+    middleware = AddressPolicyMiddleware(resolver=resolver)
+    for _ in range(2):
+        with pytest.raises(AddressRefused) as err:
+            middleware.process_request(Request("https://nowhere.test/"))
+        assert err.value.reason == "dns"
+    assert len(asked) == 2
 
 
 def redirect_middleware(max_times: int = 3) -> BoundedRedirectMiddleware:
