@@ -15,7 +15,8 @@ SCHEMA_VERSION = 1
 class ProductRecord(BaseModel):
     """One product as seen on one shop at one time (schema version 1).
 
-    `image_urls` are http(s) or file URLs; their order is the shop's gallery order.
+    `image_urls` are http(s) or file URLs; their order is the shop's gallery order. File URLs are read only by local
+    ingestion of the user's own folders (`FetchOptions.allow_files`); everywhere else they are refused.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)

@@ -91,8 +91,8 @@ class Fetcher:
 
     def _read_local(self, url: str, parsed: ParseResult, max_bytes: int) -> bytes:
         if not self.options.allow_files:
-            raise ImageRejected("file_not_allowed", f"local files are read only when ingesting your own folders "
-                                                    f"(snapmode ingest PATH), not from records or the API: {url[:200]!r}")
+            raise ImageRejected("file_not_allowed", "local files are read only when ingesting your own folders "
+                                f"(snapmode ingest PATH), not from records or the API: {url[:200]!r}")
         if parsed.scheme == "file" and parsed.netloc not in ("", "localhost"):
             raise ImageRejected("bad_url", f"file URL on another host: {url[:200]!r}")
         return read_file(Path(unquote(parsed.path) if parsed.scheme else url), max_bytes)

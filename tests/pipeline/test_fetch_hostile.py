@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 import brotli
@@ -161,21 +162,24 @@ class Hits:
         return route_handler(respond)
 
 
+Servers = tuple[LoopbackServer, LoopbackServer, Hits]  # public, private, the private one's requests
+
+
 @pytest.fixture
-def public_and_private(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LoopbackServer, LoopbackServer, Hits]]:
+def public_and_private(monkeypatch: pytest.MonkeyPatch) -> Iterator[Servers]:
     """A "public" server on 127.0.0.1 and a private one on 127.0.0.2, same port; only 127.0.0.1 counts as public."""
     monkeypatch.setattr("snapmode.pipeline.addresses.is_public_address", lambda a: str(a) == "127.0.0.1")
     hits = Hits()
     with LoopbackServer(hits.handler({"/ok.jpg": (200, "image/jpeg", b"private", {})}), host="127.0.0.2") as private:
         public_routes = {"/ok.jpg": (200, "image/jpeg", IMAGE, {}),
                          "/to-private": (302, "text/plain", b"", {"Location": f"{private.base}/ok.jpg"}),
-                         "/to-name": (302, "text/plain", b"", {"Location": f"http://intranet.test:{private.port}/ok.jpg"})}
+                         "/to-name": (302, "text/plain", b"", {"Location": f"http://intranet.test:{private.port}/"})}
         with LoopbackServer(routes_handler(public_routes), port=private.port) as public:
             yield public, private, hits
 
 
 @pytest.mark.parametrize("path", ["/to-private", "/to-name"])
-def test_a_redirect_to_a_private_address_is_refused(public_and_private, path: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_redirect_to_a_private_address_is_refused(public_and_private: Servers, path: str) -> None:
     public, _, hits = public_and_private
     resolver = {"intranet.test": ["127.0.0.2"]}
     with cost(f"redirect to a private address ({path})"):
@@ -184,7 +188,7 @@ def test_a_redirect_to_a_private_address_is_refused(public_and_private, path: st
     assert reason == "private_address" and hits.count == 0
 
 
-def test_a_rebinding_name_is_connected_to_the_address_that_was_checked(public_and_private) -> None:  # type: ignore[no-untyped-def]
+def test_a_rebinding_name_is_connected_to_the_address_that_was_checked(public_and_private: Servers) -> None:
     public, _, hits = public_and_private
     answers = iter([["127.0.0.1"]] + [["127.0.0.2"]] * 10)  # TTL 0: public to the first question, private after
     asked: list[str] = []
@@ -228,7 +232,7 @@ def record(*urls: str) -> ProductRecord:
     return ProductRecord(site="shop", product_id="p", url="https://shop.example/p", title="p", image_urls=urls)
 
 
-def test_records_with_file_and_ftp_images_are_refused_with_their_reason(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_records_with_file_and_ftp_images_are_refused_with_their_reason(tmp_path: Path) -> None:
     (tmp_path / "a.jpg").write_bytes(IMAGE)
     crawled = record((tmp_path / "a.jpg").as_uri(), "file:///etc/passwd", "file:///dev/zero")
     with Fetcher(FetchOptions()) as fetcher, cost("record with file:// images (crawled or published)"):

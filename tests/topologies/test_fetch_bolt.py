@@ -42,7 +42,7 @@ def write(path: Path, data: bytes, base: str) -> str:
     return f"{base}/{path.name}"
 
 
-def test_emits_each_decoded_image_anchored_then_acks(bolt, shop: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_emits_each_decoded_image_anchored_then_acks(bolt, shop: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     urls = [write(tmp_path / f"{i}.jpg", jpeg_bytes(size=(600, 300)), shop) for i in range(2)]
     bolt.process(tup(["shop:p1", record(*urls)], tup_id="r1"))
     sent = messages(bolt)
@@ -53,7 +53,7 @@ def test_emits_each_decoded_image_anchored_then_acks(bolt, shop: str, tmp_path: 
     assert commands(sent, "ack") == [{"command": "ack", "id": "r1"}]
 
 
-def test_refused_images_and_malformed_records_go_to_dead_letters(bolt, shop: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_refused_images_and_malformed_records_go_to_dead_letters(bolt, shop: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     good = write(tmp_path / "good.jpg", jpeg_bytes(), shop)
     bomb = write(tmp_path / "bomb.png", png_bomb_bytes(), shop)
     html = write(tmp_path / "page.jpg", b"<html>not a photo</html>", shop)
