@@ -133,7 +133,7 @@ def test_a_slow_drip_ends_at_the_total_deadline(in_headers: bool) -> None:
 def huge_redirect(path: str, out: BinaryIO) -> None:
     """A redirect whose body never ends, then the image."""
     if path == "/ok.jpg":
-        out.write(b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(IMAGE) + IMAGE)
+        out.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(IMAGE) + IMAGE)
         return
     out.write(b"HTTP/1.1 302 Found\r\nLocation: /ok.jpg\r\nContent-Length: 10737418240\r\n\r\n")
     block = bytes(64 * 1024)
@@ -259,7 +259,7 @@ def test_fetches_to_one_host_share_its_slots() -> None:
         time.sleep(0.2)
         with lock:
             in_flight[0] -= 1
-        out.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(IMAGE) + IMAGE)
+        out.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(IMAGE) + IMAGE)
 
     with LoopbackServer(writer_handler(slow)) as server, \
             Fetcher(FetchOptions(allow_private=True, per_host=2)) as fetcher, ThreadPoolExecutor(8) as pool:
