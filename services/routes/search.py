@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from snapmode.interfaces import SearchFilter
 from snapmode.pipeline.errors import ImageRejected
 from snapmode.pipeline.fetch import fetch_bytes
+from snapmode.platform import fetch_options
 from snapmode.search import SearchResult
 from snapmode.services.access import ApiKeyDep, SearchSlotDep
 from snapmode.services.cache import cache_key
@@ -110,7 +111,6 @@ async def search_url(state: StateDep, metrics: MetricsDep, body: UrlQuery) -> Se
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise ImageRejected("bad_url", f"only http(s) URLs are fetched, got {body.url[:200]!r}")
     s = state.settings
-    data = await run_in_threadpool(lambda: fetch_bytes(body.url, timeout_s=s.fetch_timeout_s,
-                                                       max_bytes=s.max_image_bytes,
-                                                       allow_private=s.allow_private_urls))
+    data = await run_in_threadpool(lambda: fetch_bytes(body.url, max_bytes=s.max_image_bytes,
+                                                       options=fetch_options(s)))
     return await run_search(state, metrics, data, SearchParams(**body.model_dump(exclude={"url"})))
