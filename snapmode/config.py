@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     fetch_workers: int = Field(8, ge=1)
     fetch_per_host: int = Field(4, ge=1)  # image fetches in flight to one host, per process: no shop is flooded
     allow_private_urls: bool = False  # fetching http(s) images from private/loopback addresses
+    # Directories (comma-separated) whose files published records may name as file:// images: a cluster indexing a
+    # catalog on its own disk. Empty: records and the API never read local files.
+    file_roots: Annotated[list[Path], NoDecode] = []
 
     # Stores
     collection: str = "products"
@@ -111,6 +114,11 @@ class Settings(BaseSettings):
     demo_products: int = Field(300, ge=1)
     demo_views: int = Field(4, ge=2)
     demo_seed: int = 7
+
+    @field_validator("file_roots", mode="before")
+    @classmethod
+    def _split_roots(cls, value: object) -> object:
+        return [Path(p.strip()) for p in value.split(",") if p.strip()] if isinstance(value, str) else value
 
     @field_validator("api_keys", mode="before")
     @classmethod

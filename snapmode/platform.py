@@ -25,6 +25,7 @@ def fetch_options(settings: Settings, *, allow_files: bool = False) -> FetchOpti
     """How images are fetched; `allow_files` only for local ingestion of the user's own folders."""
     return FetchOptions(timeout_s=settings.fetch_timeout_s, deadline_s=settings.fetch_deadline_s,
                         allow_private=settings.allow_private_urls, allow_files=allow_files,
+                        file_roots=tuple(settings.file_roots),
                         per_host=settings.fetch_per_host, max_redirects=settings.crawl_max_redirects)
 
 

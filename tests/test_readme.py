@@ -69,9 +69,10 @@ WALKTHROUGH: dict[str, Step] = {
     "snapmode crawl https://shop.example.com/": Step(
         "snapmode crawl {shop} --allow-private", ("products sent 12", "images indexed", "images refused 0")),
     "snapmode cluster up": Step("snapmode cluster up", ("cluster up in",), "cluster"),
-    "export SNAPMODE_MILVUS_URI=http://127.0.0.1:19530 SNAPMODE_SOLR_URL=http://127.0.0.1:8983/solr/products": Step(
-        "export SNAPMODE_MILVUS_URI=http://127.0.0.1:19530 SNAPMODE_SOLR_URL=http://127.0.0.1:8983/solr/products",
-        (), "cluster"),
+    "export SNAPMODE_MILVUS_URI=http://127.0.0.1:19530 SNAPMODE_SOLR_URL=http://127.0.0.1:8983/solr/products "
+    "SNAPMODE_FILE_ROOTS=.": Step(
+        "export SNAPMODE_MILVUS_URI=http://127.0.0.1:19530 SNAPMODE_SOLR_URL=http://127.0.0.1:8983/solr/products "
+        "SNAPMODE_FILE_ROOTS=.", (), "cluster"),
     "snapmode topology submit [--name NAME]": Step("snapmode topology submit", ("submitted snapmode-ingest",),
                                                    "cluster"),
     "snapmode publish CATALOG [--limit N]": Step("snapmode publish shop --limit 5", ("published 5 records",),

@@ -23,8 +23,8 @@ from snapmode.topologies.publish import publish
 BENCH_SEED = 11
 
 
-class TopologyNotRunning(RuntimeError):
-    """The benchmark needs the ingestion topology running on the cluster."""
+class TopologyNotReady(RuntimeError):
+    """The benchmark needs the ingestion topology running on the cluster and able to read its photos."""
 
 
 @dataclass
@@ -54,6 +54,12 @@ def bench_records(settings: Settings, products: int, catalog: Path | None, site:
 
     if catalog is None:
         catalog = settings.data_dir / "bench-catalog"
+    real = catalog.resolve()
+    if not any(real.is_relative_to(root.resolve()) for root in settings.file_roots):
+        raise TopologyNotReady(f"the topology reads the benchmark's photos ({catalog}) only under "
+                                 "SNAPMODE_FILE_ROOTS: set SNAPMODE_FILE_ROOTS=. (or a directory above them) and "
+                                 "submit the topology again")
+    if catalog == settings.data_dir / "bench-catalog":
         if not (catalog / MANIFEST).is_file() or sum(1 for _ in (catalog / MANIFEST).open()) < products + 1:
             generate_catalog(catalog, products=products + 1, views=4, seed=BENCH_SEED)
     records = [r for r in catalog_records(catalog, site=site) if isinstance(r, ProductRecord)]
@@ -115,7 +121,7 @@ def bench_ingest(settings: Settings, *, products: int = 100, catalog: Path | Non
     """
     say = progress.print if progress else (lambda *a: None)
     if not topology_status(settings).running:
-        raise TopologyNotRunning(f"topology {settings.topology_name} is not running: "
+        raise TopologyNotReady(f"topology {settings.topology_name} is not running: "
                                  "start it with `snapmode topology submit`")
     site = f"bench-{int(time.time())}"
     warm, *records = bench_records(settings, products, catalog, site)

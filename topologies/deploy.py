@@ -70,7 +70,9 @@ def build_project(settings: Settings, build_dir: Path, venv: Virtualenv | None =
 
 def with_absolute_paths(settings: Settings) -> Settings:
     """`settings` with its relative paths resolved here: Storm workers run them from their own directory."""
-    paths = {name: value.resolve() for name, value in settings if isinstance(value, Path) and not value.is_absolute()}
+    paths: dict[str, object] = {name: value.resolve() for name, value in settings
+                                if isinstance(value, Path) and not value.is_absolute()}
+    paths["file_roots"] = [root.resolve() for root in settings.file_roots]
     return settings.model_copy(update=paths)
 
 

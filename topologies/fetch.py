@@ -28,7 +28,7 @@ class FetchBolt(Bolt):
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         settings, self.counters = setup_component(storm_conf, context)
         self.limits = decode_limits(settings)
-        self.fetcher = Fetcher(fetch_options(settings))  # published records: http(s) only, never local files
+        self.fetcher = Fetcher(fetch_options(settings))  # published records: http(s), local files under file_roots
         self.pool = ThreadPoolExecutor(settings.fetch_workers, thread_name_prefix="fetch")
 
     def process(self, tup) -> None:  # type: ignore[no-untyped-def]

@@ -113,14 +113,14 @@ def bench_ingest(products: Annotated[int, typer.Option(help="Products to push th
                  as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON on stdout")] = False,
                  ) -> None:
     """Bare embedder images/s vs end-to-end images/s from Kafka to searchable through Storm, and freshness."""
-    from snapmode.topologies.bench import TopologyNotRunning, bench_ingest as run_bench
+    from snapmode.topologies.bench import TopologyNotReady, bench_ingest as run_bench
 
     settings = get_settings()
     require_cluster_stores(settings)
     quiet_kafka_client()
     try:
         result = run_bench(settings, products=products, catalog=catalog, progress=console)
-    except TopologyNotRunning as exc:
+    except TopologyNotReady as exc:
         console.print(f"[red]{exc}")
         raise typer.Exit(1) from exc
     if as_json:

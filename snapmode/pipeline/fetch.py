@@ -31,6 +31,7 @@ class FetchOptions:
     deadline_s: float = 30.0  # the whole fetch: redirects, headers and body, from the moment a host slot is free
     allow_private: bool = False  # http(s) to private, loopback, link-local and other non-public addresses
     allow_files: bool = False  # file:// URLs and paths: only for local ingestion of the user's own folders
+    file_roots: tuple[Path, ...] = ()  # else files only under these directories (a cluster indexing a local catalog)
     per_host: int = 4  # fetches in flight to one host at a time
     max_redirects: int = 5
 
@@ -90,12 +91,18 @@ class Fetcher:
         raise ImageRejected("redirect_loop", f"{url}: more than {self.options.max_redirects} redirects")
 
     def _read_local(self, url: str, parsed: ParseResult, max_bytes: int) -> bytes:
-        if not self.options.allow_files:
-            raise ImageRejected("file_not_allowed", "local files are read only when ingesting your own folders "
-                                f"(snapmode ingest PATH), not from records or the API: {url[:200]!r}")
         if parsed.scheme == "file" and parsed.netloc not in ("", "localhost"):
             raise ImageRejected("bad_url", f"file URL on another host: {url[:200]!r}")
-        return read_file(Path(unquote(parsed.path) if parsed.scheme else url), max_bytes)
+        path = Path(unquote(parsed.path) if parsed.scheme else url)
+        if not (self.options.allow_files or self._under_a_root(path)):
+            raise ImageRejected("file_not_allowed", "local files are read only when ingesting your own folders "
+                                "(snapmode ingest PATH) or under SNAPMODE_FILE_ROOTS, not from records or the API: "
+                                f"{url[:200]!r}")
+        return read_file(path, max_bytes)
+
+    def _under_a_root(self, path: Path) -> bool:
+        real = path.resolve()  # symlinks and .. cannot lead out of a root
+        return any(real.is_relative_to(root.resolve()) for root in self.options.file_roots)
 
     def close(self) -> None:
         self.client.close()

@@ -76,3 +76,20 @@ def test_files_by_path_and_uri_when_allowed(tmp_path: Path) -> None:
     for url in (str(path), path.as_uri()):
         with pytest.raises(ImageRejected, match="file_not_allowed"):
             fetch_bytes(url)
+
+
+def test_records_read_local_files_only_under_the_file_roots(tmp_path: Path) -> None:
+    """A cluster indexing a catalog on its own disk: files under `file_roots` are read, nothing else is."""
+    catalog, elsewhere = tmp_path / "catalog", tmp_path / "elsewhere"
+    catalog.mkdir()
+    elsewhere.mkdir()
+    (catalog / "a.jpg").write_bytes(jpeg_bytes())
+    (elsewhere / "secret.jpg").write_bytes(jpeg_bytes())
+    (catalog / "link.jpg").symlink_to(elsewhere / "secret.jpg")
+    options = FetchOptions(file_roots=(catalog,))
+
+    assert fetch_bytes((catalog / "a.jpg").as_uri(), options=options) == jpeg_bytes()
+    for outside in (elsewhere / "secret.jpg", catalog / "link.jpg", catalog / ".." / "elsewhere" / "secret.jpg"):
+        with pytest.raises(ImageRejected) as refused:
+            fetch_bytes(outside.as_uri(), options=options)
+        assert refused.value.reason == "file_not_allowed", outside

@@ -55,7 +55,8 @@ def topology(native_cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "collection": "storm_test",  # apart from the contract tests' collection
         "records_topic": f"{RUN}.records", "dead_letter_topic": f"{RUN}.dead-letter",
         "topology_name": RUN, "fetch_parallelism": 2, "embed_batch_size": 16, "writer_batch_size": 32,
-        "max_spout_pending": 32, "message_timeout_s": 60, "device": "cpu", "allow_private_urls": True})
+        "max_spout_pending": 32, "message_timeout_s": 60, "device": "cpu", "allow_private_urls": True,
+        "file_roots": [tmp_path_factory.getbasetemp()]})  # the catalogs of this session's tests
     create_topics(settings.kafka_bootstrap, {settings.records_topic: 4, settings.dead_letter_topic: 1})
     submit(settings, settings.data_dir / "build")
     try:
