@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from snapmode.interfaces import StoreError, StoreUnavailable
 from snapmode.logs import get_logger
 from snapmode.pipeline.errors import ImageRejected
+from snapmode.services.access import RETRY_AFTER_S
 from snapmode.services.metrics import Metrics
 
 log = get_logger(__name__)
@@ -26,7 +27,6 @@ REJECTION_STATUS = {
     "unreachable": 504,
     "busy": 503,
 }
-RETRY_AFTER_S = 5  # told to clients refused for load
 
 MESSAGES = {
     "empty": "The upload is empty.",

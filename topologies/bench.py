@@ -12,6 +12,7 @@ from rich.console import Console
 
 from snapmode.config import Settings
 from snapmode.embedding import build_embedder, embedder_dim
+from snapmode.pipeline.fetch import under_roots
 from snapmode.pipeline.steps import Fetcher, FetchOptions, embed_images, prepare_image
 from snapmode.platform import decode_limits
 from snapmode.queue import KafkaProducerQueue
@@ -52,16 +53,15 @@ def bench_records(settings: Settings, products: int, catalog: Path | None, site:
     from snapmode.catalog.generate import generate_catalog
     from snapmode.catalog.manifest import MANIFEST, catalog_records
 
-    if catalog is None:
-        catalog = settings.data_dir / "bench-catalog"
-    real = catalog.resolve()
-    if not any(real.is_relative_to(root.resolve()) for root in settings.file_roots):
+    generated = catalog is None
+    catalog = catalog or settings.data_dir / "bench-catalog"
+    if not under_roots(catalog, settings.file_roots):
         raise TopologyNotReady(f"the topology reads the benchmark's photos ({catalog}) only under "
-                                 "SNAPMODE_FILE_ROOTS: set SNAPMODE_FILE_ROOTS=. (or a directory above them) and "
-                                 "submit the topology again")
-    if catalog == settings.data_dir / "bench-catalog":
-        if not (catalog / MANIFEST).is_file() or sum(1 for _ in (catalog / MANIFEST).open()) < products + 1:
-            generate_catalog(catalog, products=products + 1, views=4, seed=BENCH_SEED)
+                               "SNAPMODE_FILE_ROOTS: set SNAPMODE_FILE_ROOTS=. (or a directory above them) and "
+                               "submit the topology again")
+    if generated and (not (catalog / MANIFEST).is_file()
+                      or sum(1 for _ in (catalog / MANIFEST).open()) < products + 1):
+        generate_catalog(catalog, products=products + 1, views=4, seed=BENCH_SEED)
     records = [r for r in catalog_records(catalog, site=site) if isinstance(r, ProductRecord)]
     return records[:products + 1]
 
@@ -122,7 +122,7 @@ def bench_ingest(settings: Settings, *, products: int = 100, catalog: Path | Non
     say = progress.print if progress else (lambda *a: None)
     if not topology_status(settings).running:
         raise TopologyNotReady(f"topology {settings.topology_name} is not running: "
-                                 "start it with `snapmode topology submit`")
+                               "start it with `snapmode topology submit`")
     site = f"bench-{int(time.time())}"
     warm, *records = bench_records(settings, products, catalog, site)
     images = sum(len(r.image_urls) for r in records)

@@ -69,11 +69,15 @@ def build_project(settings: Settings, build_dir: Path, venv: Virtualenv | None =
 
 
 def with_absolute_paths(settings: Settings) -> Settings:
-    """`settings` with its relative paths resolved here: Storm workers run them from their own directory."""
-    paths: dict[str, object] = {name: value.resolve() for name, value in settings
-                                if isinstance(value, Path) and not value.is_absolute()}
-    paths["file_roots"] = [root.resolve() for root in settings.file_roots]
-    return settings.model_copy(update=paths)
+    """`settings` with their paths (alone or in lists) resolved here: Storm workers run from their own directory."""
+    def absolute(value: object) -> object:
+        if isinstance(value, Path):
+            return value.resolve()
+        if isinstance(value, list) and all(isinstance(item, Path) for item in value):
+            return [item.resolve() for item in value]
+        return value
+
+    return settings.model_copy(update={name: absolute(value) for name, value in settings})
 
 
 def sparse_config(settings: Settings, venv: Virtualenv) -> dict[str, object]:

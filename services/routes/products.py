@@ -8,9 +8,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
-from snapmode.services.access import ApiKeyDep
 from snapmode.interfaces import SearchFilter
 from snapmode.records import ProductRecord
+from snapmode.services.access import ApiKeyDep
 from snapmode.services.deps import MetadataDep
 
 router = APIRouter(prefix="/products", tags=["products"], dependencies=[ApiKeyDep])

@@ -11,13 +11,13 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from snapmode.cli.ingest import PRIVATE_ADDRESS_HINT
+from snapmode.cli.private import PRIVATE_ADDRESS_HINT, AllowPrivateOption, allowing_private
 from snapmode.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from snapmode.crawlers.run import CrawlSummary
-    from snapmode.pipeline.runner import IngestReport
     from snapmode.crawlers.sinks import RecordSink
+    from snapmode.pipeline.runner import IngestReport
 
 console = Console(stderr=True)
 
@@ -75,14 +75,12 @@ def _sink(settings: Settings, out: Path | None) -> tuple[RecordSink, str, Any]:
 def crawl(target: Annotated[str, typer.Argument(metavar="CONFIG.yaml|URL", help="A site config or a shop's URL")],
           max_pages: Annotated[int | None, typer.Option(min=1, help="Stop after about this many pages")] = None,
           out: Annotated[Path | None, typer.Option(help="Write records to this JSONL file instead")] = None,
-          allow_private: Annotated[bool, typer.Option("--allow-private", help="Allow private, loopback and link-local addresses")] = False,
+          allow_private: AllowPrivateOption = False,
           as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout")] = False) -> None:
     """Crawl a shop; records go to Kafka (cluster mode), the embedded index (embedded mode) or --out."""
     from snapmode.crawlers.run import build_job, load_target, open_redis, run_crawl  # Scrapy loads on use only
 
-    settings = get_settings()
-    if allow_private:  # one flag for every step: the crawl and the image fetch of the embedded index
-        settings = settings.model_copy(update={"allow_private_urls": True})
+    settings = allowing_private(get_settings(), allow_private)  # the crawl and the image fetch of the embedded index
     try:
         site = load_target(target)
     except (FileNotFoundError, ValueError) as exc:

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from snapmode.catalog.manifest import IMAGE_SUFFIXES
+from snapmode.cli.private import PRIVATE_ADDRESS_HINT, AllowPrivateOption, allowing_private
 from snapmode.config import Settings, get_settings
 from snapmode.interfaces import SearchFilter
 from snapmode.pipeline.errors import ImageRejected
@@ -24,7 +25,6 @@ from snapmode.records import ProductRecord
 from snapmode.search import SearchResult
 
 console = Console(stderr=True)
-PRIVATE_ADDRESS_HINT = "images on private or loopback addresses are refused: pass --allow-private for a staging shop"
 
 
 def load_items(path: Path, site: str) -> list[ProductRecord | Rejection]:
@@ -84,15 +84,11 @@ def print_report(report: IngestReport, counts: StoreCounts, dead_letters: Path) 
 def ingest(path: Annotated[Path, typer.Argument(help="Image files, <product_id>/ folders, a catalog or a .jsonl")],
            site: Annotated[str, typer.Option(help="Site name for catalog/folder input")] = "sample-shop",
            skip_indexed: Annotated[bool, typer.Option(help="Embed only images not indexed yet")] = False,
-           allow_private: Annotated[bool, typer.Option("--allow-private", help="Fetch images from private, loopback "
-                                                       "and link-local addresses (a staging shop)")] = False,
+           allow_private: AllowPrivateOption = False,
            as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout")] = False) -> None:
     """Index product images into the configured stores."""
     items = load_items(path, site)
-    settings = get_settings()
-    if allow_private:
-        settings = settings.model_copy(update={"allow_private_urls": True})
-    platform = Platform.build(settings)
+    platform = Platform.build(allowing_private(get_settings(), allow_private))
     try:
         report = run_ingest(platform, items, skip_indexed=skip_indexed)
         counts = StoreCounts.of(platform)
@@ -110,8 +106,7 @@ def search(image: Annotated[Path, typer.Argument(exists=True, dir_okay=False, he
            price_min: float | None = None, price_max: float | None = None,
            as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON on stdout")] = False) -> None:
     """Find the products that look most like IMAGE."""
-    settings = get_settings()
-    platform = Platform.build(settings)
+    platform = Platform.build(get_settings())
     where = SearchFilter(category=category, site=site, price_min=price_min, price_max=price_max)
     try:
         results = platform.search.search_image(image.read_bytes(), k=k, where=where)

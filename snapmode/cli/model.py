@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from snapmode.cli.private import AllowPrivateOption, allowing_private
+
 if TYPE_CHECKING:
     from snapmode.config import Settings
 
@@ -52,8 +54,7 @@ def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_
                                                    "shipped one)")] = None,
           lr: Annotated[float | None, typer.Option(min=0.0, help="Learning rate of the new heads")] = None,
           half_weights: Annotated[bool, typer.Option(help="Store the weights as float16 (half the size)")] = False,
-          allow_private: Annotated[bool, typer.Option("--allow-private", help="Fetch images from private, loopback "
-                                                      "and link-local addresses (a staging shop)")] = False,
+          allow_private: AllowPrivateOption = False,
           as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON on stdout")] = False,
           progress: Annotated[bool, typer.Option(help="Show progress bars")] = True) -> None:
     """Train the CBIR-GAN (or the plain triplet baseline) and write a checkpoint folder. On a shop's products (a crawl's
@@ -74,9 +75,7 @@ def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_
         raise typer.BadParameter(str(exc)) from exc
     if triplet_only:
         cfg = triplet_baseline(cfg)
-    settings = get_settings()
-    if allow_private:
-        settings = settings.model_copy(update={"allow_private_urls": True})
+    settings = allowing_private(get_settings(), allow_private)
     start = current_checkpoint(settings) if init == "current" else (Path(init) if init else None)
     shop = shop_training.is_shop_source(data, dataset)
     if shop:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from snapmode.cli.ingest import PRIVATE_ADDRESS_HINT
+from snapmode.cli.private import PRIVATE_ADDRESS_HINT
 from snapmode.config import Settings
 from snapmode.finetune import COMPARED, check_size, holdout
 from snapmode.model.config import CbirGanConfig

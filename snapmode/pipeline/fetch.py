@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -94,15 +95,12 @@ class Fetcher:
         if parsed.scheme == "file" and parsed.netloc not in ("", "localhost"):
             raise ImageRejected("bad_url", f"file URL on another host: {url[:200]!r}")
         path = Path(unquote(parsed.path) if parsed.scheme else url)
-        if not (self.options.allow_files or self._under_a_root(path)):
+        if not (self.options.allow_files or under_roots(path, self.options.file_roots)):
             raise ImageRejected("file_not_allowed", "local files are read only when ingesting your own folders "
                                 "(snapmode ingest PATH) or under SNAPMODE_FILE_ROOTS, not from records or the API: "
                                 f"{url[:200]!r}")
         return read_file(path, max_bytes)
 
-    def _under_a_root(self, path: Path) -> bool:
-        real = path.resolve()  # symlinks and .. cannot lead out of a root
-        return any(real.is_relative_to(root.resolve()) for root in self.options.file_roots)
 
     def close(self) -> None:
         self.client.close()
@@ -136,6 +134,12 @@ def read_body(response: httpx.Response, max_bytes: int) -> bytes:
             raise ImageRejected("too_large", f"{response.url}: body exceeds limit {max_bytes} ({exc.detail})") from exc
         raise
     return bytes(body)
+
+
+def under_roots(path: Path, roots: Sequence[Path]) -> bool:
+    """Whether `path` lies under one of `roots`; resolved first, so symlinks and `..` cannot lead out of a root."""
+    real = path.resolve()
+    return any(real.is_relative_to(root.resolve()) for root in roots)
 
 
 def read_file(path: Path, max_bytes: int) -> bytes:

@@ -69,6 +69,8 @@ def open_engine(db_path: Path, *, serving: bool) -> str:
         uri = _start_here(db_path)
         if uri is not None:
             _opened[db_path] += 1
+            if _opened[db_path] == 1:  # the first user here: withdraw the file when this process ends
+                atexit.register(_unpublish, holder_path(db_path), os.getpid())
             _publish(db_path, Holder(os.getpid(), uri, _this_command(), serving or _serving(db_path)))
             return uri
         if time.monotonic() > deadline:
@@ -115,14 +117,13 @@ def _start_here(db_path: Path) -> str | None:
 
 
 def _publish(db_path: Path, holder: Holder) -> None:
-    """Write the holder file (atomically) and remove it when this process ends (a process killed by a signal leaves
-    it behind: readers check that its process is alive and its port answers)."""
+    """Write the holder file atomically (a process killed by a signal leaves it behind: readers check that its
+    process is alive and its port answers)."""
     path = holder_path(db_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(asdict(holder)))
     tmp.replace(path)
-    atexit.register(_unpublish, path, os.getpid())
 
 
 def _unpublish(path: Path, pid: int) -> None:
