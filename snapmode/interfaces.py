@@ -96,9 +96,40 @@ class VectorStore(Protocol):
         """Which of `image_ids` are stored."""
         ...
 
+    def fetch(self, image_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of those of `image_ids` that exist, by image id."""
+        ...
+
     def count(self) -> int: ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FacetValue:
+    value: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Facets:
+    """How many products have each value of a field, most frequent first, and the range of known prices."""
+
+    total: int
+    categories: tuple[FacetValue, ...] = ()
+    brands: tuple[FacetValue, ...] = ()
+    sites: tuple[FacetValue, ...] = ()
+    colours: tuple[FacetValue, ...] = ()
+    price_min: float | None = None
+    price_max: float | None = None
+
+
+FACET_FIELDS = {"categories": "category", "brands": "brand", "sites": "site", "colours": "colour"}
+
+
+def sorted_facet(counts: dict[str, int]) -> tuple[FacetValue, ...]:
+    """Facet values by count, most first, then by value."""
+    return tuple(FacetValue(v, n) for v, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n > 0)
 
 
 @runtime_checkable
@@ -111,8 +142,14 @@ class MetadataStore(Protocol):
         """The records that exist among `keys`."""
         ...
 
-    def query(self, text: str | None = None, where: SearchFilter | None = None, limit: int = 20) -> list[ProductRecord]:
-        """Products matching a free-text query on title, brand and description, and the filter."""
+    def query(self, text: str | None = None, where: SearchFilter | None = None, limit: int = 20,
+              offset: int = 0) -> list[ProductRecord]:
+        """Products matching a free-text query on title, brand and description, and the filter; the most relevant
+        first when `text` is given, else by key; `offset` skips that many."""
+        ...
+
+    def facets(self, where: SearchFilter | None = None) -> Facets:
+        """Value counts of category, brand, site and colour, and the price range, over the products `where` admits."""
         ...
 
     def delete(self, keys: Sequence[str]) -> None: ...

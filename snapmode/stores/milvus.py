@@ -121,6 +121,13 @@ class MilvusVectorStore:
         rows = self._call(self.client.get, self.collection, ids=list(image_ids), output_fields=["image_id"])
         return {row["image_id"] for row in rows}
 
+    def fetch(self, image_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of those of `image_ids` that exist, by image id."""
+        if not image_ids:
+            return {}
+        rows = self._call(self.client.get, self.collection, ids=list(image_ids), output_fields=["image_id", "vector"])
+        return {row["image_id"]: np.asarray(row["vector"], dtype=np.float32) for row in rows}
+
     def close(self) -> None:
         self.client.close()
         if self.on_close is not None:

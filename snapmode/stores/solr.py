@@ -8,7 +8,7 @@ from typing import Any
 
 import pysolr
 
-from snapmode.interfaces import SearchFilter, StoreError, StoreUnavailable
+from snapmode.interfaces import FACET_FIELDS, Facets, SearchFilter, StoreError, StoreUnavailable, sorted_facet
 from snapmode.records import ProductRecord
 
 _UNREACHABLE = ("Connection to server", "Failed to connect", "Unhandled error")
@@ -41,6 +41,11 @@ def filter_queries(where: SearchFilter | None) -> list[str]:
         high = "*" if where.price_max is None else repr(float(where.price_max))
         fq.append(f"price:[{low} TO {high}]")
     return fq
+
+
+def _pairs(flat: list[Any]) -> dict[str, int]:
+    """Solr's flat facet list [value, count, value, count, ...] as a dict."""
+    return {str(value): int(count) for value, count in zip(flat[::2], flat[1::2]) if str(value)}
 
 
 def to_document(record: ProductRecord) -> dict[str, Any]:
@@ -77,12 +82,24 @@ class SolrMetadataStore:
         results = self._call(self._solr.search, "*:*", fq=fq, fl="key,record", rows=len(keys))
         return {doc["key"]: ProductRecord.from_json(doc["record"]) for doc in results}
 
-    def query(self, text: str | None = None, where: SearchFilter | None = None, limit: int = 20) -> list[ProductRecord]:
+    def query(self, text: str | None = None, where: SearchFilter | None = None, limit: int = 20,
+              offset: int = 0) -> list[ProductRecord]:
         q = text_query(text) if text else ""
         sort = "score desc, key asc" if q else "key asc"
         results = self._call(self._solr.search, q or "*:*", fq=filter_queries(where), fl="record", rows=limit,
-                             sort=sort, **{"q.op": "AND", "defType": "lucene"})
+                             start=offset, sort=sort, **{"q.op": "AND", "defType": "lucene"})
         return [ProductRecord.from_json(doc["record"]) for doc in results]
+
+    def facets(self, where: SearchFilter | None = None) -> Facets:
+        """One facet query: field counts (`facet.field`) and the price range (`stats`)."""
+        results = self._call(self._solr.search, "*:*", fq=filter_queries(where), rows=0, facet="true",
+                             **{"facet.field": list(FACET_FIELDS.values()), "facet.limit": -1, "facet.mincount": 1,
+                                "stats": "true", "stats.field": "price"})
+        fields = results.facets.get("facet_fields", {})
+        counts = {facet: _pairs(fields.get(field, [])) for facet, field in FACET_FIELDS.items()}
+        price = (results.stats or {}).get("stats_fields", {}).get("price") or {}
+        return Facets(total=int(results.hits), price_min=price.get("min"), price_max=price.get("max"),
+                      **{facet: sorted_facet(values) for facet, values in counts.items()})
 
     def delete(self, keys: Sequence[str]) -> None:
         if keys:

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from snapmode.interfaces import SearchFilter, StoreUnavailable
+from snapmode.interfaces import FACET_FIELDS, Facets, SearchFilter, StoreUnavailable, sorted_facet
 from snapmode.records import ProductRecord
 
 _SCHEMA = """
@@ -33,6 +33,24 @@ def _fts_query(text: str) -> str:
     """Each word of free text as a quoted prefix term, so user input never reaches FTS5 syntax."""
     words = re.findall(r"\w+", text.lower())
     return " ".join(f'"{w}"*' for w in words)
+
+
+def _filter_sql(where: SearchFilter | None, prefix: str = "p.") -> tuple[str, list[object]]:
+    """The SQL condition of a filter (empty for none) and its parameters."""
+    if where is None:
+        return "", []
+    clauses, params = [], []
+    for name in ("site", "category", "brand", "colour"):
+        if (value := getattr(where, name)) is not None:
+            clauses.append(f"{prefix}{name} = ?")
+            params.append(value)
+    if where.price_min is not None:
+        clauses.append(f"{prefix}price >= ?")
+        params.append(where.price_min)
+    if where.price_max is not None:
+        clauses.append(f"{prefix}price <= ?")
+        params.append(where.price_max)
+    return " AND ".join(clauses), params
 
 
 class SqliteMetadataStore:
@@ -70,31 +88,38 @@ class SqliteMetadataStore:
             rows = self._db.execute(f"SELECT key, record FROM products WHERE key IN ({marks})", list(keys)).fetchall()
         return {key: ProductRecord.from_json(record) for key, record in rows}
 
-    def query(self, text: str | None = None, where: SearchFilter | None = None, limit: int = 20) -> list[ProductRecord]:
-        clauses, params = [], []
+    def query(self, text: str | None = None, where: SearchFilter | None = None, limit: int = 20,
+              offset: int = 0) -> list[ProductRecord]:
+        match = _fts_query(text) if text else ""
+        filters, params = _filter_sql(where)
         sql = "SELECT p.record FROM products p"
-        if text and (match := _fts_query(text)):
+        clauses = []
+        if match:
             sql += " JOIN products_fts f ON f.key = p.key"
             clauses.append("products_fts MATCH ?")
-            params.append(match)
-        if where is not None:
-            for name in ("site", "category", "brand", "colour"):
-                if (value := getattr(where, name)) is not None:
-                    clauses.append(f"p.{name} = ?")
-                    params.append(value)
-            if where.price_min is not None:
-                clauses.append("p.price >= ?")
-                params.append(where.price_min)
-            if where.price_max is not None:
-                clauses.append("p.price <= ?")
-                params.append(where.price_max)
+        if filters:
+            clauses.append(filters)
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
-        sql += (" ORDER BY bm25(products_fts)" if text and "MATCH" in " ".join(clauses) else " ORDER BY p.key") + " LIMIT ?"
-        params.append(limit)
+        sql += (" ORDER BY bm25(products_fts), p.key" if match else " ORDER BY p.key") + " LIMIT ? OFFSET ?"
         with self._lock:
-            rows = self._db.execute(sql, params).fetchall()
+            rows = self._db.execute(sql, [*([match] if match else []), *params, limit, offset]).fetchall()
         return [ProductRecord.from_json(row[0]) for row in rows]
+
+    def facets(self, where: SearchFilter | None = None) -> Facets:
+        filters, params = _filter_sql(where, prefix="")
+        condition = f" WHERE {filters}" if filters else ""
+        counts: dict[str, dict[str, int]] = {}
+        with self._lock:
+            for facet, column in FACET_FIELDS.items():
+                rows = self._db.execute(f"SELECT {column}, COUNT(*) FROM products{condition} "
+                                        f"{'AND' if filters else 'WHERE'} {column} IS NOT NULL AND {column} != '' "
+                                        f"GROUP BY {column}", params).fetchall()
+                counts[facet] = dict(rows)
+            total, low, high = self._db.execute(
+                f"SELECT COUNT(*), MIN(price), MAX(price) FROM products{condition}", params).fetchone()
+        return Facets(total=int(total), price_min=low, price_max=high,
+                      **{facet: sorted_facet(values) for facet, values in counts.items()})
 
     def delete(self, keys: Sequence[str]) -> None:
         with self._lock, self._db:

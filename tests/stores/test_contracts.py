@@ -85,3 +85,42 @@ def test_metadata_delete(metadata_store: MetadataStore) -> None:
     assert metadata_store.count() == 1
     assert [r.product_id for r in metadata_store.query("Product")] == ["y"]
     assert metadata_store.get(["shop:x"]) == {}
+
+
+def test_vector_fetch_returns_stored_vectors(vector_store: VectorStore) -> None:
+    vector_store.upsert([item(i) for i in range(4)])
+    got = vector_store.fetch([f"{1:032x}", f"{3:032x}", f"{99:032x}"])
+    assert sorted(got) == [f"{1:032x}", f"{3:032x}"]
+    assert np.allclose(got[f"{3:032x}"], unit(3), atol=1e-6) and got[f"{3:032x}"].dtype == np.float32
+    assert vector_store.fetch([]) == {}
+
+
+def test_metadata_query_pages_with_offset(metadata_store: MetadataStore) -> None:
+    metadata_store.upsert([record(str(i), title=f"Wool hat {i}", category="hat") for i in range(7)])
+    everything = [r.key for r in metadata_store.query(None, limit=20)]
+    pages = [r.key for offset in (0, 3, 6) for r in metadata_store.query(None, limit=3, offset=offset)]
+    assert pages == everything and len(everything) == 7
+    ranked = [r.key for r in metadata_store.query("wool", limit=20)]
+    assert [r.key for r in metadata_store.query("wool", limit=4, offset=4)] == ranked[4:]
+    assert metadata_store.query("wool", offset=50) == []
+
+
+def test_metadata_facets_count_values_and_price_range(metadata_store: MetadataStore) -> None:
+    metadata_store.upsert([
+        record("1", category="dress", brand="Luma", colour="red", price=40.0),
+        record("2", category="dress", brand="Stride", colour="blue", price=90.5),
+        record("3", category="hat", brand="Luma", colour="red", price=12.0),
+        record("4", site="other", category="hat"),  # no brand, colour or price
+    ])
+    facets = metadata_store.facets()
+    assert facets.total == 4
+    assert [(f.value, f.count) for f in facets.categories] == [("dress", 2), ("hat", 2)]
+    assert [(f.value, f.count) for f in facets.brands] == [("Luma", 2), ("Stride", 1)]
+    assert [(f.value, f.count) for f in facets.colours] == [("red", 2), ("blue", 1)]
+    assert [(f.value, f.count) for f in facets.sites] == [("shop", 3), ("other", 1)]
+    assert (facets.price_min, facets.price_max) == (12.0, 90.5)
+    dresses = metadata_store.facets(SearchFilter(category="dress"))
+    assert dresses.total == 2 and [f.value for f in dresses.categories] == ["dress"]
+    assert (dresses.price_min, dresses.price_max) == (40.0, 90.5)
+    none = metadata_store.facets(SearchFilter(brand="nobody"))
+    assert none.total == 0 and none.categories == () and none.price_min is None
