@@ -22,7 +22,7 @@ from snapmode.services.deps import AppState
 from snapmode.services.errors import install_error_handlers
 from snapmode.services.limits import BodySizeLimit
 from snapmode.services.metrics import Metrics, MetricsMiddleware
-from snapmode.services.routes import health, images, products, search
+from snapmode.services.routes import facets, health, images, products, search
 from snapmode.stores.factory import build_stores
 
 log = get_logger(__name__)
@@ -41,7 +41,8 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         cache = build_cache(redis_url=settings.redis_url, ttl_s=settings.cache_ttl_s,
                             max_items=settings.cache_max_items)
         app.state.snapmode = AppState(settings=settings, embedder=model, vectors=vectors, metadata=metadata,
-                                      search=SearchService(model, vectors, metadata, decode_limits(settings)),
+                                      search=SearchService(model, vectors, metadata, decode_limits(settings),
+                                                           hybrid_depth=settings.hybrid_depth, rrf_k=settings.rrf_k),
                                       cache=cache)
         log.info("api.started", embedder=model.name, vectors=vectors.count(), products=metadata.count())
         try:
@@ -62,7 +63,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
                        on_reject=lambda: metrics.rejected.labels("too_large").inc())
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app, metrics)
-    for router in (search.router, products.router, images.router, health.router):
+    for router in (search.router, products.router, facets.router, images.router, health.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

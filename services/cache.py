@@ -24,10 +24,12 @@ class ResultCache(Protocol):
     def set(self, key: str, value: bytes) -> None: ...
 
 
-def cache_key(embedder: str, data: bytes, k: int, where: SearchFilter | None) -> str:
-    """Key of one query: the embedder, a hash of the image bytes, `k` and the filter."""
+def cache_key(embedder: str, data: bytes, k: int, where: SearchFilter | None, *, offset: int = 0,
+              text: str | None = None) -> str:
+    """Key of one query: the embedder, a hash of the image bytes, `k`, the filter, the page start and the words."""
     digest = hashlib.sha256(data).hexdigest()
-    fields = json.dumps(asdict(where) if where else {}, sort_keys=True)
+    extra = {**({"offset": offset} if offset else {}), **({"q": text} if text else {})}
+    fields = json.dumps({**(asdict(where) if where else {}), **extra}, sort_keys=True)
     return f"snapmode:search:{embedder}:{digest}:{k}:{hashlib.sha1(fields.encode()).hexdigest()[:16]}"
 
 

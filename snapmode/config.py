@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     # Comma-separated keys; set: every route but the page, its images and /healthz needs one in `X-API-Key`.
     api_keys: Annotated[list[str], NoDecode] = []
     max_concurrent_searches: int = Field(8, ge=1)  # more in flight are refused with 503 and Retry-After
+    search_offset_max: int = Field(1000, ge=0)  # deepest page start of a search or product listing
+    hybrid_depth: int = Field(100, ge=1)  # products each ranking (photo, words) contributes to a hybrid search
+    rrf_k: int = Field(60, ge=1)  # reciprocal rank fusion constant: a product scores 1 / (rrf_k + rank) per ranking
 
     # Real-image development sets (`snapmode dataset build`): source packages are downloaded and unpacked here once
     package_cache_dir: Path | None = None  # None: data_dir / "packages"

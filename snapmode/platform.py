@@ -64,7 +64,8 @@ class Platform:
     def search(self):  # type: ignore[no-untyped-def]
         from snapmode.search import SearchService
 
-        return SearchService(self.embedder, self.vectors, self.metadata, self.limits)
+        return SearchService(self.embedder, self.vectors, self.metadata, self.limits,
+                             hybrid_depth=self.settings.hybrid_depth, rrf_k=self.settings.rrf_k)
 
     def close(self) -> None:
         self.vectors.close()

@@ -1,10 +1,13 @@
-"""Query by image: decode, embed, find the nearest images, and rank the products they belong to."""
+"""Query by image, by words or both: find the nearest images, rank the products they belong to, fuse with text."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 from pydantic import BaseModel
 
+from snapmode.fusion import RRF_K, reciprocal_rank_fusion
 from snapmode.interfaces import Embedder, MetadataStore, SearchFilter, VectorHit, VectorStore
 from snapmode.logs import get_logger
 from snapmode.pipeline.decode import DecodeLimits, decode_image
@@ -21,7 +24,7 @@ class SearchResult(BaseModel):
     product_key: str
     product_id: str
     site: str
-    score: float  # cosine similarity of the best image, higher is closer
+    score: float  # cosine similarity of the best image (photo only), else the fused rank score; higher is closer
     title: str
     brand: str | None = None
     category: str | None = None
@@ -33,31 +36,50 @@ class SearchResult(BaseModel):
     image_url: str
 
     @classmethod
-    def of(cls, record: ProductRecord, hit: VectorHit) -> SearchResult:
-        urls = {ref.image_id: ref.url for ref in record.images()}
-        return cls(product_key=record.key, product_id=record.product_id, site=record.site, score=hit.score,
+    def of(cls, record: ProductRecord, hit: VectorHit | None, score: float | None = None) -> SearchResult:
+        """The result for `record`, showing the image of `hit` (its first image without one), scored by `score`
+        (the hit's similarity by default)."""
+        refs = record.images()
+        urls = {ref.image_id: ref.url for ref in refs}
+        image_id = hit.image_id if hit is not None else refs[0].image_id
+        if score is None:
+            assert hit is not None, "a result without an image hit needs a score"
+            score = hit.score
+        return cls(product_key=record.key, product_id=record.product_id, site=record.site, score=score,
                    title=record.title, brand=record.brand, category=record.category, colour=record.colour,
-                   price=record.price, currency=record.currency, url=record.url, image_id=hit.image_id,
-                   image_url=urls.get(hit.image_id, record.image_urls[0]))
+                   price=record.price, currency=record.currency, url=record.url, image_id=image_id,
+                   image_url=urls.get(image_id, record.image_urls[0]))
 
 
-def best_per_product(hits: list[VectorHit]) -> dict[str, VectorHit]:
-    """The best hit of each product, in rank order (`hits` come best first)."""
+class UnknownProduct(LookupError):
+    """No such product, or none of its images is indexed."""
+
+
+def has_words(text: str | None) -> bool:
+    """Whether free text holds anything a text search can match (letters or digits)."""
+    return bool(text and re.search(r"\w", text))
+
+
+def best_per_product(hits: list[VectorHit], exclude: frozenset[str] = frozenset()) -> dict[str, VectorHit]:
+    """The best hit of each product not in `exclude`, in rank order (`hits` come best first)."""
     best: dict[str, VectorHit] = {}
     for hit in hits:
-        best.setdefault(hit.product_key, hit)
+        if hit.product_key not in exclude:
+            best.setdefault(hit.product_key, hit)
     return best
 
 
 class SearchService:
-    """Finds the `k` products whose images look most like a query image.
+    """Finds the `k` products whose images look most like a query image, or that a query's words describe, or both.
 
     Products have several images, so the vector search asks for `oversample * k` images, keeps each product's
-    best one, and widens the search when that yields fewer than `k` products, up to `max_hits` images.
+    best one, and widens the search when that yields fewer than `k` products, up to `max_hits` images. Words and a
+    photo are each ranked over `hybrid_depth` products and fused by reciprocal rank fusion (constant `rrf_k`).
     """
 
     def __init__(self, embedder: Embedder, vectors: VectorStore, metadata: MetadataStore, limits: DecodeLimits,
-                 *, oversample: int = 4, max_hits: int = MAX_IMAGE_HITS) -> None:
+                 *, oversample: int = 4, max_hits: int = MAX_IMAGE_HITS, hybrid_depth: int = 100,
+                 rrf_k: int = RRF_K) -> None:
         assert embedder.dim == vectors.dim, f"embedder makes {embedder.dim}-d vectors, the store holds {vectors.dim}-d"
         self.embedder = embedder
         self.vectors = vectors
@@ -65,34 +87,94 @@ class SearchService:
         self.limits = limits
         self.oversample = oversample
         self.max_hits = max_hits
+        self.hybrid_depth = hybrid_depth
+        self.rrf_k = rrf_k
 
     def embed_image(self, data: bytes) -> np.ndarray:
         """The query vector for untrusted image bytes; raises `ImageRejected`."""
         return self.embedder.embed([decode_image(data, self.limits)])[0]
 
-    def search_image(self, data: bytes, k: int = 10, where: SearchFilter | None = None) -> list[SearchResult]:
+    def search_image(self, data: bytes, k: int = 10, where: SearchFilter | None = None,
+                     offset: int = 0) -> list[SearchResult]:
         """The `k` products most like the image in `data`, best first; raises `ImageRejected` for bad input."""
-        return self.search_vector(self.embed_image(data), k, where)
+        return self.search_vector(self.embed_image(data), k, where, offset)
 
-    def search_vector(self, vector: np.ndarray, k: int = 10, where: SearchFilter | None = None) -> list[SearchResult]:
-        """The `k` products whose best image is nearest to `vector`, best first."""
-        if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
-        limit = min(k * self.oversample, self.max_hits)
-        while True:
-            hits = self.vectors.search(np.asarray(vector, dtype=np.float32)[None, :], limit, where)[0]
-            best = best_per_product(hits)
-            if len(best) >= k or len(hits) < limit or limit >= self.max_hits:
-                break
-            limit = min(limit * 4, self.max_hits)
-        records = self.metadata.get(list(best))
+    def search_vector(self, vector: np.ndarray, k: int = 10, where: SearchFilter | None = None,
+                      offset: int = 0) -> list[SearchResult]:
+        """The `k` products whose best image is nearest to `vector`, best first, after skipping `offset`."""
+        _check_page(k, offset)
+        best = self.nearest_products(np.asarray(vector, dtype=np.float32)[None, :], k + offset, where)
+        return self._page(best, k, offset)
+
+    def similar(self, key: str, k: int = 10, where: SearchFilter | None = None, offset: int = 0) -> list[SearchResult]:
+        """The `k` other products nearest to any stored image of product `key`; raises `UnknownProduct`."""
+        _check_page(k, offset)
+        record = self.metadata.get([key]).get(key)
+        if record is None:
+            raise UnknownProduct(f"no product {key!r}; keys look like site:product_id")
+        stored = self.vectors.fetch([ref.image_id for ref in record.images()])
+        if not stored:
+            raise UnknownProduct(f"product {key!r} has no indexed image")
+        best = self.nearest_products(np.stack(list(stored.values())), k + offset, where, exclude=frozenset({key}))
+        return self._page(best, k, offset)
+
+    def search_hybrid(self, vector: np.ndarray | None, text: str | None, k: int = 10,
+                      where: SearchFilter | None = None, offset: int = 0) -> list[SearchResult]:
+        """Products ranked by the photo's `vector` and by the words of `text`, fused by reciprocal rank fusion;
+        either may be missing (not both). The filter applies to both rankings."""
+        _check_page(k, offset)
+        words = has_words(text)
+        if vector is None and not words:
+            raise ValueError("a search needs a photo, words, or both")
+        depth = max(self.hybrid_depth, k + offset)
+        by_image: dict[str, VectorHit] = {}
+        if vector is not None:
+            by_image = self.nearest_products(np.asarray(vector, dtype=np.float32)[None, :], depth, where)
+        by_text = {r.key: r for r in self.metadata.query(text, where, limit=depth)} if words else {}
+        fused = reciprocal_rank_fusion([list(by_image), list(by_text)], k=self.rrf_k)
+        records = dict(by_text)
+        missing = [key for key, _ in fused[offset:] if key not in records]
+        records.update(self.metadata.get(missing) if missing else {})
         results = []
-        for key, hit in best.items():
-            record = records.get(key)
-            if record is None:  # a vector whose metadata is gone (deleted product): never show it
-                log.warning("search.orphan_vector", product=key, image_id=hit.image_id)
+        for key, score in fused[offset:]:
+            if (record := records.get(key)) is None:
+                log.warning("search.orphan_vector", product=key)
                 continue
-            results.append(SearchResult.of(record, hit))
+            results.append(SearchResult.of(record, by_image.get(key), score))
             if len(results) == k:
                 break
         return results
+
+    def nearest_products(self, queries: np.ndarray, count: int, where: SearchFilter | None = None,
+                         exclude: frozenset[str] = frozenset()) -> dict[str, VectorHit]:
+        """Up to `count` products (not in `exclude`) by their best hit over every query row, best first."""
+        limit = min(count * self.oversample, self.max_hits)
+        while True:
+            rows = self.vectors.search(queries, limit, where)
+            hits = sorted((hit for row in rows for hit in row), key=lambda hit: -hit.score)
+            best = best_per_product(hits, exclude)
+            if len(best) >= count or min(len(row) for row in rows) < limit or limit >= self.max_hits:
+                return best
+            limit = min(limit * 4, self.max_hits)
+
+    def _page(self, best: dict[str, VectorHit], k: int, offset: int) -> list[SearchResult]:
+        """Results `offset` to `offset + k` of the ranked hits, metadata joined; orphan vectors skipped."""
+        keys = list(best)[offset:]
+        records = self.metadata.get(keys)
+        results = []
+        for key in keys:
+            record = records.get(key)
+            if record is None:  # a vector whose metadata is gone (deleted product): never show it
+                log.warning("search.orphan_vector", product=key, image_id=best[key].image_id)
+                continue
+            results.append(SearchResult.of(record, best[key]))
+            if len(results) == k:
+                break
+        return results
+
+
+def _check_page(k: int, offset: int) -> None:
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    if offset < 0:
+        raise ValueError(f"offset must be at least 0, got {offset}")

@@ -13,7 +13,7 @@ from snapmode.interfaces import SearchFilter, VectorHit, VectorItem
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.errors import ImageRejected
 from snapmode.records import ProductRecord
-from snapmode.search import MAX_IMAGE_HITS, SearchService, best_per_product
+from snapmode.search import MAX_IMAGE_HITS, SearchService, UnknownProduct, best_per_product
 from snapmode.stores.milvus import MilvusVectorStore
 from snapmode.stores.sqlite import SqliteMetadataStore
 from tests.conftest import MeanColourEmbedder, jpeg_bytes, png_bomb_bytes
@@ -113,3 +113,56 @@ def test_bad_images_are_rejected_before_embedding(service: SearchService) -> Non
 def test_best_per_product_keeps_rank_order() -> None:
     hits = [VectorHit("a1", "a", 0.9), VectorHit("b1", "b", 0.8), VectorHit("a2", "a", 0.7), VectorHit("c1", "c", 0.6)]
     assert [(k, h.image_id) for k, h in best_per_product(hits).items()] == [("a", "a1"), ("b", "b1"), ("c", "c1")]
+
+
+def test_offset_pages_through_the_same_ranking(service: SearchService) -> None:
+    data = jpeg_bytes((200, 40, 40))
+    everything = [r.product_key for r in service.search_image(data, k=4)]
+    pages = [r.product_key for offset in (0, 2) for r in service.search_image(data, k=2, offset=offset)]
+    assert pages == everything
+    assert service.search_image(data, k=2, offset=4) == []
+    with pytest.raises(ValueError, match="offset"):
+        service.search_image(data, k=2, offset=-1)
+
+
+def test_similar_uses_the_stored_vectors_and_leaves_the_product_out(service: SearchService,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service.embedder, "embed", lambda images: pytest.fail("similar must not embed"))
+    results = service.similar("shop:red", k=3)
+    assert "red" not in {r.product_id for r in results} and len(results) == 3
+    expected = [r.product_id for r in service.search_vector(service.vectors.fetch(
+        [record("red").images()[0].image_id]).popitem()[1], k=4) if r.product_id != "red"]
+    assert results[0].product_id == expected[0]
+    assert [r.product_id for r in service.similar("shop:red", k=1, offset=1)] == [results[1].product_id]
+    assert {r.product_id for r in service.similar("shop:red", k=5, where=SearchFilter(category="dress"))} == {"blue"}
+
+
+def test_similar_of_an_unknown_or_unindexed_product(service: SearchService) -> None:
+    with pytest.raises(UnknownProduct, match="no product"):
+        service.similar("shop:nothing")
+    service.metadata.upsert([ProductRecord(site="shop", product_id="bare", url="https://shop.example/bare",
+                                           title="bare", image_urls=("https://shop.example/bare.jpg",))])
+    with pytest.raises(UnknownProduct, match="no indexed image"):
+        service.similar("shop:bare")
+
+
+def test_words_lift_the_product_they_describe_over_the_photo_match(service: SearchService) -> None:
+    red_photo = service.embed_image(jpeg_bytes((200, 40, 40)))
+    assert service.search_hybrid(red_photo, None, k=1)[0].product_id == "red"
+    fused = service.search_hybrid(red_photo, "blue", k=4)
+    assert fused[0].product_id == "blue"  # in both rankings, above the photo's best match
+    assert fused[0].image_id in {ref.image_id for ref in record("blue").images()}
+    assert [r.score for r in fused] == sorted((r.score for r in fused), reverse=True)
+
+
+def test_text_only_search_and_filters_on_both_rankings(service: SearchService) -> None:
+    assert [r.product_id for r in service.search_hybrid(None, "yellow thing", k=5)] == ["yellow"]
+    assert service.search_hybrid(None, "yellow", k=5)[0].image_id == record("yellow").images()[0].image_id
+    red_photo = service.embed_image(jpeg_bytes((200, 40, 40)))
+    both = service.search_hybrid(red_photo, "thing", k=5, where=SearchFilter(category="bag"))
+    assert [r.product_id for r in both] == ["yellow"]
+    pages = [r.product_id for offset in (0, 1, 2, 3) for r in service.search_hybrid(red_photo, "thing", k=1,
+                                                                                    offset=offset)]
+    assert sorted(pages) == ["blue", "green", "red", "yellow"]
+    with pytest.raises(ValueError, match="photo, words"):
+        service.search_hybrid(None, " ?! ", k=3)

@@ -1,17 +1,22 @@
-"""`GET /products/{key}` (one product by `site:product_id`) and `GET /products` (text search with filters)."""
+"""`GET /products/{key}` (one product by `site:product_id`), `GET /products/{key}/similar` (more like it, from its
+stored vectors) and `GET /products` (text search with filters, paged)."""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from snapmode.interfaces import SearchFilter
 from snapmode.records import ProductRecord
-from snapmode.services.access import ApiKeyDep
-from snapmode.services.deps import MetadataDep
+from snapmode.search import UnknownProduct
+from snapmode.services.access import ApiKeyDep, SearchSlotDep
+from snapmode.services.deps import MetadataDep, StateDep
+from snapmode.services.routes.search import SearchResponse, api_results, checked_k, checked_offset
 
 router = APIRouter(prefix="/products", tags=["products"], dependencies=[ApiKeyDep])
 
@@ -44,10 +49,33 @@ def list_products(metadata: MetadataDep,
                   colour: str | None = None,
                   price_min: Annotated[float | None, Query(ge=0)] = None,
                   price_max: Annotated[float | None, Query(ge=0)] = None,
-                  limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[Product]:
+                  limit: Annotated[int, Query(ge=1, le=200)] = 20,
+                  offset: Annotated[int, Query(ge=0, le=100_000, description="products to skip")] = 0
+                  ) -> list[Product]:
     where = SearchFilter(category=category, site=site, brand=brand, colour=colour, price_min=price_min,
                          price_max=price_max)
-    return [Product.of(r) for r in metadata.query(q, None if where.is_empty() else where, limit)]
+    return [Product.of(r) for r in metadata.query(q, None if where.is_empty() else where, limit, offset)]
+
+
+@router.get("/{key:path}/similar", response_model=SearchResponse, dependencies=[SearchSlotDep],
+            summary="More like this: the products nearest to a product's stored images, the product left out")
+async def similar_products(key: str, state: StateDep, k: int | None = None, offset: int | None = None,
+                           category: str | None = None, site: str | None = None, brand: str | None = None,
+                           colour: str | None = None,
+                           price_min: Annotated[float | None, Query(ge=0)] = None,
+                           price_max: Annotated[float | None, Query(ge=0)] = None) -> SearchResponse:
+    """Nothing is uploaded or embedded: the product's vectors are read from the vector store."""
+    started = time.perf_counter()
+    k = checked_k(k, state.settings.search_k_max)
+    offset = checked_offset(offset, state.settings.search_offset_max)
+    where = SearchFilter(category=category, site=site, brand=brand, colour=colour, price_min=price_min,
+                         price_max=price_max)
+    try:
+        found = await run_in_threadpool(state.search.similar, key, k, None if where.is_empty() else where, offset)
+    except UnknownProduct as exc:
+        raise HTTPException(404, detail=str(exc)) from None
+    return SearchResponse(k=k, offset=offset, took_ms=round((time.perf_counter() - started) * 1000, 2), cached=False,
+                          results=api_results(found))
 
 
 @router.get("/{key:path}", response_model=Product, summary="One product by its key, site:product_id")

@@ -1,10 +1,10 @@
-"""`POST /search` (an uploaded photo) and `POST /search/url` (a photo at an http(s) URL)."""
+"""`POST /search` (an uploaded photo, words, or both) and `POST /search/url` (a photo at an http(s) URL)."""
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote, urlparse
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
@@ -15,7 +15,7 @@ from snapmode.interfaces import SearchFilter
 from snapmode.pipeline.errors import ImageRejected
 from snapmode.pipeline.fetch import fetch_bytes
 from snapmode.platform import fetch_options
-from snapmode.search import SearchResult
+from snapmode.search import SearchResult, has_words
 from snapmode.services.access import ApiKeyDep, SearchSlotDep
 from snapmode.services.cache import cache_key
 from snapmode.services.deps import AppState, MetricsDep, StateDep
@@ -25,9 +25,13 @@ router = APIRouter(prefix="/search", tags=["search"], dependencies=[ApiKeyDep, S
 
 
 class SearchParams(BaseModel):
-    """How many products to return and which ones may appear; given as form fields or query parameters."""
+    """How many products to return, from which rank, which ones may appear, and optional words; given as form
+    fields or query parameters."""
 
     k: int | None = Field(None, description="number of products (default 10)")
+    offset: int | None = Field(None, description="results to skip, for the next page (default 0)")
+    q: str | None = Field(None, max_length=500, description="words of title, brand or description, fused with the "
+                                                            "photo's ranking (or alone, without a photo)")
     category: str | None = None
     site: str | None = None
     brand: str | None = None
@@ -40,7 +44,7 @@ class SearchParams(BaseModel):
         return SearchParams(**{**other.model_dump(exclude_none=True), **self.model_dump(exclude_none=True)})
 
     def where(self) -> SearchFilter | None:
-        where = SearchFilter(**self.model_dump(exclude={"k"}))
+        where = SearchFilter(**self.model_dump(exclude={"k", "offset", "q"}))
         return None if where.is_empty() else where
 
 
@@ -54,6 +58,10 @@ class ApiResult(SearchResult):
 
 class SearchResponse(BaseModel):
     k: int
+    offset: int = 0
+    ranking: Literal["image", "text", "hybrid"] = Field(
+        "image", description="image: score is the best image's cosine similarity; text or hybrid: score is the "
+                             "reciprocal rank fusion score")
     took_ms: float
     cached: bool
     results: list[ApiResult]
@@ -66,36 +74,66 @@ def checked_k(k: int | None, k_max: int) -> int:
     return k
 
 
-async def run_search(state: AppState, metrics: Metrics, data: bytes, params: SearchParams) -> SearchResponse:
+def checked_offset(offset: int | None, offset_max: int) -> int:
+    offset = 0 if offset is None else offset
+    if not 0 <= offset <= offset_max:
+        raise HTTPException(422, detail=f"offset must be between 0 and {offset_max}, got {offset}")
+    return offset
+
+
+def find(state: AppState, data: bytes | None, text: str | None, k: int, where: SearchFilter | None,
+         offset: int) -> list[SearchResult]:
+    """The photo alone ranks by similarity; words, alone or with the photo, go through the hybrid ranking."""
+    if text is None:
+        assert data is not None
+        return state.search.search_image(data, k, where, offset)
+    vector = state.search.embed_image(data) if data is not None else None
+    return state.search.search_hybrid(vector, text, k, where, offset)
+
+
+async def run_search(state: AppState, metrics: Metrics, data: bytes | None, params: SearchParams) -> SearchResponse:
     """Answer from the cache, or search in a worker thread and cache the answer."""
     started = time.perf_counter()
     k = checked_k(params.k, state.settings.search_k_max)
+    offset = checked_offset(params.offset, state.settings.search_offset_max)
+    text = params.q.strip() if has_words(params.q) else None
+    if data is None and text is None:
+        raise HTTPException(422, detail="a search needs a photo (file), words (q) with letters or digits, or both")
     where = params.where()
-    key = cache_key(state.embedder.name, data, k, where)
+    ranking = "image" if text is None else "text" if data is None else "hybrid"
+    key = cache_key(state.embedder.name, data or b"", k, where, offset=offset, text=text)
     if (raw := await run_in_threadpool(state.cache.get, key)) is not None:
         metrics.cache.labels("hit").inc()
         results = [ApiResult.model_validate(r) for r in json.loads(raw)]
         cached = True
     else:
         metrics.cache.labels("miss").inc()
-        found = await run_in_threadpool(state.search.search_image, data, k, where)
-        results = [ApiResult(**r.model_dump(), image_path=image_path(r)) for r in found]
+        found = await run_in_threadpool(find, state, data, text, k, where, offset)
+        results = api_results(found)
         payload = json.dumps([r.model_dump(mode="json") for r in results]).encode()
         await run_in_threadpool(state.cache.set, key, payload)
         cached = False
-    return SearchResponse(k=k, took_ms=round((time.perf_counter() - started) * 1000, 2), cached=cached,
-                          results=results)
+    return SearchResponse(k=k, offset=offset, ranking=ranking, took_ms=round((time.perf_counter() - started) * 1000, 2),
+                          cached=cached, results=results)
+
+
+def api_results(found: list[SearchResult]) -> list[ApiResult]:
+    return [ApiResult(**r.model_dump(), image_path=image_path(r)) for r in found]
 
 
 def image_path(result: SearchResult) -> str:
     return f"/images/{result.image_id}?product={quote(result.product_key, safe='')}"
 
 
-@router.post("", response_model=SearchResponse, summary="Products that look like an uploaded photo")
+@router.post("", response_model=SearchResponse,
+             summary="Products that look like an uploaded photo, match words (q), or both (fused rankings)")
 async def search_upload(state: StateDep, metrics: MetricsDep,
-                        file: Annotated[UploadFile, File(description="the query photo")],
                         form: Annotated[SearchParams, Form()],
-                        query: Annotated[SearchParams, Query()]) -> SearchResponse:
+                        query: Annotated[SearchParams, Query()],
+                        file: Annotated[UploadFile | None, File(description="the query photo; optional with q")]
+                        = None) -> SearchResponse:
+    if file is None:
+        return await run_search(state, metrics, None, form.merged(query))
     limit = state.settings.max_image_bytes
     if file.size is not None and file.size > limit:
         raise ImageRejected("too_large", f"{file.size} bytes > limit {limit}")

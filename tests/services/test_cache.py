@@ -74,3 +74,11 @@ def test_unreachable_redis_is_a_miss_not_an_error() -> None:
     cache = RedisCache("redis://127.0.0.1:1/0", ttl_s=30, timeout_s=0.2)
     cache.set("k", b"v")
     assert cache.get("k") is None
+
+
+def test_cache_key_tells_pages_and_words_apart() -> None:
+    base = cache_key("m", b"img", 10, None)
+    assert cache_key("m", b"img", 10, None, offset=0, text=None) == base
+    keys = {base, cache_key("m", b"img", 10, None, offset=10), cache_key("m", b"img", 10, None, text="red"),
+            cache_key("m", b"img", 10, None, offset=10, text="red"), cache_key("m", b"", 10, None, text="red")}
+    assert len(keys) == 5

@@ -64,3 +64,34 @@ def test_files_that_are_not_images_are_never_served(client: TestClient, tmp_path
     response = client.get(f"/images/{record.images()[0].image_id}", params={"product": record.key})
     client.app.state.snapmode.metadata.delete([record.key])  # type: ignore[attr-defined]
     assert response.status_code == 404 and "hunter2" not in response.text
+
+
+def test_product_listing_pages_with_offset(client: TestClient) -> None:
+    everything = [p["key"] for p in client.get("/products", params={"limit": 50}).json()]
+    pages = [p["key"] for offset in (0, 4) for p in client.get("/products", params={"limit": 4,
+                                                                                    "offset": offset}).json()]
+    assert pages == everything and len(everything) >= 6
+    assert client.get("/products", params={"offset": -1}).status_code == 422
+
+
+def test_similar_products_from_stored_vectors(client: TestClient, catalog: Catalog) -> None:
+    response = client.get(f"/products/{SITE}:red-disc/similar", params={"k": 3})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    keys = [r["product_key"] for r in body["results"]]
+    assert len(keys) == 3 and f"{SITE}:red-disc" not in keys and body["ranking"] == "image"
+    assert all(r["image_path"].startswith("/images/") for r in body["results"])
+    scores = [r["score"] for r in body["results"]]
+    assert scores == sorted(scores, reverse=True)
+    second = client.get(f"/products/{SITE}:red-disc/similar", params={"k": 1, "offset": 1}).json()
+    assert [r["product_key"] for r in second["results"]] == keys[1:2] and second["offset"] == 1
+    hats = client.get(f"/products/{SITE}:red-disc/similar", params={"category": "hat"}).json()["results"]
+    assert [r["product_id"] for r in hats] == ["black-ring"]
+
+
+def test_similar_refuses_unknown_products_and_bad_paging(client: TestClient) -> None:
+    response = client.get(f"/products/{SITE}:no-such-thing/similar")
+    assert response.status_code == 404 and "no product" in response.json()["detail"]
+    assert client.get(f"/products/{SITE}:red-disc/similar", params={"k": 0}).status_code == 422
+    assert client.get(f"/products/{SITE}:red-disc/similar", params={"offset": 5000}).status_code == 422
+    assert client.get(f"/products/{SITE}:red-disc").status_code == 200  # the product route is unchanged

@@ -157,3 +157,47 @@ def test_rejections_are_counted_in_metrics(client: TestClient) -> None:
     assert 'snapmode_http_requests_total{method="POST",route="/search",status="415"}' in text
     assert "snapmode_http_request_duration_seconds_bucket" in text
 
+
+
+def test_paging_with_offset(client: TestClient, catalog: Catalog) -> None:
+    query = catalog.held_out["green-checks"]
+    everything = [r["product_key"] for r in search(client, query, k=6).json()["results"]]
+    pages = [search(client, query, k=2, offset=offset).json() for offset in (0, 2, 4)]
+    assert [r["product_key"] for page in pages for r in page["results"]] == everything
+    assert [page["offset"] for page in pages] == [0, 2, 4]
+    assert search(client, query, k=2, offset=6).json()["results"] == []
+    for offset in (-1, 100_000):
+        response = search(client, query, k=2, offset=offset)
+        assert response.status_code == 422 and "offset" in response.text
+
+
+def test_words_with_a_photo_find_the_product_they_describe(client: TestClient, catalog: Catalog) -> None:
+    photo = catalog.held_out["red-disc"]
+    assert search(client, photo, k=1).json()["results"][0]["product_id"] == "red-disc"
+    body = search(client, photo, k=3, q="black").json()
+    assert body["ranking"] == "hybrid" and body["results"][0]["product_id"] == "black-ring"
+    filtered = search(client, photo, k=5, q="hat", category="hat", offset=1).json()["results"]
+    assert len(filtered) == 1 and filtered[0]["category"] == "hat"
+
+
+def test_text_only_search(client: TestClient) -> None:
+    response = client.post("/search", data={"q": "stripes", "k": "3"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["ranking"] == "text" and [r["product_id"] for r in body["results"]] == ["blue-stripes"]
+    assert body["results"][0]["image_path"].startswith("/images/")
+    assert client.post("/search?q=yellow").json()["results"][0]["product_id"] == "yellow-triangle"
+    again = client.post("/search", data={"q": "stripes", "k": "3"}).json()
+    assert again["cached"] is True and again["results"] == body["results"]
+
+
+@pytest.mark.parametrize("form", [{}, {"q": "  ?! "}, {"k": "3"}])
+def test_a_search_without_photo_or_words_is_422(client: TestClient, form: dict[str, str]) -> None:
+    response = client.post("/search", data=form)
+    assert response.status_code == 422 and "photo" in response.text
+
+
+def test_search_by_url_with_words_and_offset(client: TestClient, image_server: str) -> None:
+    body = client.post("/search/url", json={"url": f"{image_server}/green.jpg", "k": 2, "q": "hat",
+                                            "offset": 0}).json()
+    assert body["ranking"] == "hybrid" and body["results"][0]["category"] == "hat"
