@@ -28,23 +28,32 @@ def load_efficientnet_lite0() -> EfficientNet:
 
 
 class BackboneFeatures(nn.Module):
-    """Feature maps of EfficientNet-Lite0 at the ends of chosen stages, plus the 1280-channel head."""
+    """Feature maps of EfficientNet-Lite0 at the ends of chosen stages, plus (with `head`) the 1280-channel head."""
 
-    def __init__(self, *, net: EfficientNet | None = None, taps: Sequence[int] = (2, 4, 10, 15)) -> None:
+    def __init__(self, *, net: EfficientNet | None = None, taps: Sequence[int] = (2, 4, 10, 15),
+                 head: bool = True) -> None:
         super().__init__()
         self.net = net or load_efficientnet_lite0()
-        self.taps = tuple(taps)
+        self.taps, self.head = tuple(taps), head
+        assert head or self.taps, "nothing to return: no taps and no head"
+        self.depth = len(self.net._blocks) if head else max(self.taps) + 1  # blocks to run
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         net = self.net
         x = net._swish(net._bn0(net._conv_stem(x)))
         maps = []
-        for idx, block in enumerate(net._blocks):
+        for idx, block in enumerate(net._blocks[:self.depth]):
             x = block(x)
             if idx in self.taps:
                 maps.append(x)
-        maps.append(net._swish(net._bn1(net._conv_head(x))))
+        if self.head:
+            maps.append(self.head_features(x))
         return maps
+
+    def head_features(self, blocks_out: torch.Tensor) -> torch.Tensor:
+        """The 1280-channel head map from the output of the last block."""
+        net = self.net
+        return net._swish(net._bn1(net._conv_head(blocks_out)))
 
 
 def gem(x: torch.Tensor, p: float = 3.0, eps: float = 1e-6) -> torch.Tensor:

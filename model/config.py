@@ -14,6 +14,7 @@ class CbirGanConfig:
     image_size: int = 128  # input photo and decoder output side, pixels
     encoder_size: int = 0  # > 0: the encoder resizes its input to this side first (ImageNet scale: 224); 0: image_size
     z_dim: int = 256  # retrieval embedding
+    identity_projection: bool = False  # z starts as the encoder's GeM features (z_dim 1280): the ImageNet descriptor
     decoder_width: int = 256  # channels of the decoder's first 4 x 4 map, halved at each upsampling
     disc_width: int = 32  # channels of the discriminator's first conv, doubled at each downsampling
     pretrained_encoder: bool = True  # start the encoder from the ImageNet EfficientNet-Lite0 weights
@@ -60,12 +61,19 @@ class CbirGanConfig:
             raise ValueError(f"encoder_size must be 0 (the image size) or at least 32, got {self.encoder_size}")
         if self.w_distill < 0 or self.distill_size < 32:
             raise ValueError(f"w_distill must be >= 0 and distill_size >= 32, got {self.w_distill}, {self.distill_size}")
+        if self.identity_projection and self.z_dim != 1280:
+            raise ValueError(f"identity_projection needs z_dim 1280 (the encoder's features), got {self.z_dim}")
         if not 0 <= self.frozen_blocks <= 16:
             raise ValueError(f"frozen_blocks must be between 0 and 16, got {self.frozen_blocks}")
 
     @property
     def uses_gan(self) -> bool:
         return self.reconstruct and self.w_adversarial > 0
+
+    @property
+    def input_size(self) -> int:
+        """The side at which the encoder sees a photo: the embedder preprocesses to it."""
+        return self.encoder_size or self.image_size
 
     @property
     def architecture(self) -> tuple:

@@ -34,7 +34,7 @@ class CbirGanEmbedder:
         out = np.empty((len(images), self.dim), dtype=np.float32)
         for start in range(0, len(images), self.batch_size):
             chunk = images[start:start + self.batch_size]
-            batch = to_tensor(chunk, self.config.image_size).to(self.device)
+            batch = to_tensor(chunk, self.config.input_size).to(self.device)
             vectors = self.encoder(batch.half() if self.half else batch).float()
             if self.half:  # unit length again after fp16 rounding
                 vectors = F.normalize(vectors, dim=1)

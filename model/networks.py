@@ -19,13 +19,19 @@ HEAD_CHANNELS = 1280  # EfficientNet-Lite0's last feature map
 class Encoder(nn.Module):
     """EfficientNet-Lite0 trunk -> GeM pooling -> linear projection -> L2-normalised z."""
 
-    def __init__(self, *, z_dim: int, pretrained: bool = True, frozen_blocks: int = 0, input_size: int = 0) -> None:
+    def __init__(self, *, z_dim: int, pretrained: bool = True, frozen_blocks: int = 0, input_size: int = 0,
+                 identity_projection: bool = False) -> None:
         super().__init__()
         self.input_size = input_size  # > 0: inputs are resized (bilinear) to this side before the trunk
         net = load_efficientnet_lite0() if pretrained else EfficientNet.from_name("efficientnet-lite0")
         net._fc = nn.Identity()  # the ImageNet classifier is not part of the encoder
         self.trunk = BackboneFeatures(net=net, taps=())
         self.project = nn.Linear(HEAD_CHANNELS, z_dim)
+        if identity_projection:  # z starts as the pooled features themselves
+            assert z_dim == HEAD_CHANNELS, f"an identity projection keeps {HEAD_CHANNELS} dimensions, not {z_dim}"
+            with torch.no_grad():
+                self.project.weight.copy_(torch.eye(HEAD_CHANNELS))
+                self.project.bias.zero_()
         # a plain list, not a ModuleList: the frozen layers stay in the state dict under their trunk names only
         self.frozen: list[nn.Module] = [net._conv_stem, net._bn0, *net._blocks[:frozen_blocks]] if frozen_blocks else []
         for module in self.frozen:
@@ -74,7 +80,8 @@ class Generator(nn.Module):
     def __init__(self, config: CbirGanConfig) -> None:
         super().__init__()
         self.encoder = Encoder(z_dim=config.z_dim, pretrained=config.pretrained_encoder,
-                               frozen_blocks=config.frozen_blocks, input_size=config.encoder_size)
+                               frozen_blocks=config.frozen_blocks, input_size=config.encoder_size,
+                               identity_projection=config.identity_projection)
         self.decoder = (Decoder(z_dim=config.z_dim, image_size=config.image_size, width=config.decoder_width)
                         if config.reconstruct else None)
 

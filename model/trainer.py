@@ -76,10 +76,16 @@ class Trainer:
                               if config.uses_gan else None)
         self.features = None
         if config.reconstruct and config.w_perceptual > 0:
-            self.features = BackboneFeatures(taps=config.perceptual_taps).to(device).eval().requires_grad_(False)
+            self.features = (BackboneFeatures(taps=config.perceptual_taps, head=False)
+                             .to(device).eval().requires_grad_(False))
         self.teacher = None  # the frozen ImageNet encoder whose feature distances z keeps (relational distillation)
         if config.w_distill > 0:
             self.teacher = BackboneFeatures(taps=()).to(device).eval().requires_grad_(False)
+        self.shared_blocks: list[torch.Tensor] = []  # the student's last-block output, when the teacher can reuse it
+        if self.teacher is not None and config.frozen_blocks == 16 and config.encoder_size == config.distill_size:
+            # a fully frozen trunk at the teacher's size computes the teacher's blocks: only its head is left to run
+            last_block = self.generator.encoder.trunk.net._blocks[-1]
+            last_block.register_forward_hook(self._keep_blocks)
         trunk = list(self.generator.encoder.trunk.parameters())
         trunk_ids = {id(p) for p in trunk}
         heads = [p for p in self.generator.parameters() if id(p) not in trunk_ids]
@@ -139,8 +145,8 @@ class Trainer:
                 metrics["loss_pixel"] = loss_pixel.item()
                 if self.features is not None:
                     with torch.no_grad():
-                        real_maps = self.features(real)[:-1]
-                    loss_perceptual = perceptual_loss(real_maps, self.features(recon)[:-1])
+                        real_maps = self.features(real)
+                    loss_perceptual = perceptual_loss(real_maps, self.features(recon))
                     total = total + c.w_perceptual * loss_perceptual
                     metrics["loss_perceptual"] = loss_perceptual.item()
                 if self.discriminator is not None:
@@ -156,9 +162,15 @@ class Trainer:
         metrics["loss_total"] = total.item()
         return metrics
 
+    def _keep_blocks(self, _module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
+        self.shared_blocks[:] = [output.detach()]  # only the latest forward's
+
     @torch.no_grad()
     def teach(self, images: torch.Tensor) -> torch.Tensor:
         """The teacher's GeM-pooled head features of the images, seen at `distill_size` pixels."""
+        if self.shared_blocks:
+            blocks_out = self.shared_blocks.pop()
+            return gem(self.teacher.head_features(blocks_out).float())
         size = self.config.distill_size
         if images.shape[-1] != size:
             images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)

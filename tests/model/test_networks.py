@@ -108,3 +108,35 @@ def test_an_encoder_size_resizes_the_input_before_the_trunk(tiny_config):
     assert z.shape == (2, 16) and recon.shape == x.shape, "the decoder still renders image_size pixels"
     upsampled = F.interpolate(x, size=(64, 64), mode="bilinear", align_corners=False)
     assert torch.allclose(z, plain(upsampled)[0], atol=1e-6)
+
+
+def test_an_identity_projection_starts_z_at_the_pretrained_descriptor(tiny_config):
+    import pytest
+    import torch.nn.functional as F
+
+    from snapmode.model.backbone import gem
+
+    with pytest.raises(ValueError, match="z_dim 1280"):
+        tiny_config.with_overrides(identity_projection=True)
+    config = tiny_config.with_overrides(z_dim=1280, identity_projection=True)
+    encoder = Generator(config).encoder.eval()
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        descriptor = F.normalize(gem(encoder.trunk(x)[-1]), dim=1)
+        assert torch.allclose(encoder(x), descriptor, atol=1e-6)
+
+
+def test_backbone_features_without_head_stop_after_the_last_tap():
+    from efficientnet_lite_pytorch import EfficientNet
+
+    net = EfficientNet.from_name("efficientnet-lite0").eval()
+    taps_only = BackboneFeatures(net=net, taps=(1, 2), head=False)
+    full = BackboneFeatures(net=net, taps=(1, 2))
+    ran = []
+    net._blocks[3].register_forward_hook(lambda module, args, out: ran.append(3))
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        short, long = taps_only(x), full(x)
+    assert ran == [3], "only the full extractor runs the blocks after the last tap"
+    assert len(short) == 2 and len(long) == 3
+    assert all(torch.equal(a, b) for a, b in zip(short, long[:2]))

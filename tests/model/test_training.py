@@ -191,3 +191,35 @@ def test_a_checkpoint_saved_before_distillation_and_freezing_existed_still_loads
     (tmp_path / "config.json").write_text(json.dumps(config))
     generator, loaded = load_generator(tmp_path)
     assert loaded.w_distill == 0 and loaded.frozen_blocks == 0
+
+
+def test_a_frozen_trunk_at_the_teachers_size_shares_its_blocks_with_the_teacher(tiny_config):
+    images = torch.rand(8, 3, 32, 32) * 2 - 1
+    config = tiny_config.with_overrides(w_distill=5.0, frozen_blocks=16, encoder_size=64, distill_size=64,
+                                        pretrained_encoder=True)
+    shared = Trainer(config, torch.device("cpu"))
+    assert shared.generator.encoder.trunk.net._blocks[-1]._forward_hooks, "the teacher reuses the student's blocks"
+    with torch.no_grad():
+        shared.generator.eval()
+        shared.generator(images)
+        reused = shared.teach(images)
+    assert not shared.shared_blocks, "each forward's blocks are used once"
+    recomputed = shared.teach(images)  # no stored blocks: the teacher runs its own trunk
+    assert torch.allclose(reused, recomputed, atol=1e-5)
+    unshared = Trainer(config.with_overrides(frozen_blocks=15), torch.device("cpu"))
+    assert not unshared.generator.encoder.trunk.net._blocks[-1]._forward_hooks
+
+
+def test_the_embedder_feeds_the_encoder_at_its_own_size(tiny_config, tmp_path):
+    config = tiny_config.with_overrides(encoder_size=64)
+    trainer = Trainer(config, torch.device("cpu"))
+    save_checkpoint(tmp_path, config=config, modules=trainer.modules(), metrics={})
+    embedder = CbirGanEmbedder(tmp_path, device="cpu")
+    seen = []
+    embedder.encoder.trunk.net._conv_stem.register_forward_hook(lambda module, args, out: seen.append(args[0].shape))
+    photo = Image.new("RGB", (100, 80), (200, 30, 30))
+    vector = embedder.embed([photo])
+    assert seen == [(1, 3, 64, 64)], "preprocessed at encoder_size, not resized from image_size"
+    with torch.no_grad():
+        expected = embedder.encoder(to_tensor([photo], 64))
+    np.testing.assert_allclose(vector, expected.numpy(), atol=1e-6)
