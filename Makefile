@@ -17,7 +17,7 @@ install: $(VENV)/.installed
 demo: install
 	$(VENV)/bin/snapmode demo
 
-test: cluster-deps
+test: cluster-deps browser-deps
 	$(PY) -m pytest
 
 test-unit: install
@@ -33,6 +33,13 @@ cluster-deps: $(VENV)/.cluster
 $(VENV)/.cluster: $(VENV)/.installed infra/setup.sh infra/pom.xml infra/artifacts.py
 	infra/setup.sh $(PY)
 	touch $@
+
+# Debian's Chromium for the browser tests (tests/browser): Playwright launches it by path, no browser is downloaded.
+.PHONY: browser-deps
+browser-deps:
+	@test -x "$${SNAPMODE_TEST_CHROMIUM:-/usr/bin/chromium}" || { \
+	  if [ "$$(id -u)" -ne 0 ]; then echo "please install chromium (needs root: apt-get install -y chromium)" >&2; exit 1; fi; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
 
 # The shipped CBIR-GAN and plain-triplet checkpoints (model/weights/), from a sample catalog of seed 101, in two stages
 # run identically for both: 30 epochs from the ImageNet encoder (model/recipes/pretrain.json), then 4 epochs with
