@@ -77,13 +77,13 @@ def load_target(target: str) -> SiteConfig:
     return SiteConfig.load(path)
 
 
-def open_redis(url: str | None) -> Any:
+def open_redis(url: str | None, password: str | None = None) -> Any:
     """A Redis client for `url`, or None to keep the dedup state in memory for this run only."""
     if not url:
         return None
     import redis
 
-    return redis.Redis.from_url(url)
+    return redis.Redis.from_url(url, **({"password": password} if password else {}))
 
 
 def build_job(site: SiteConfig, settings: Settings, sink: RecordSink, *, redis: Any = None,

@@ -39,7 +39,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         model = embedder or build_embedder(settings)
         vectors, metadata = build_stores(settings, model.dim, serving=True)
         cache = build_cache(redis_url=settings.redis_url, ttl_s=settings.cache_ttl_s,
-                            max_items=settings.cache_max_items)
+                            max_items=settings.cache_max_items, redis_password=settings.redis_secret)
         app.state.snapmode = AppState(settings=settings, embedder=model, vectors=vectors, metadata=metadata,
                                       search=SearchService(model, vectors, metadata, decode_limits(settings),
                                                            hybrid_depth=settings.hybrid_depth, rrf_k=settings.rrf_k),

@@ -65,9 +65,10 @@ class MemoryCache:
 class RedisCache:
     """Results shared by every API process through Redis. A Redis failure is logged and counts as a miss."""
 
-    def __init__(self, url: str, *, ttl_s: int = 300, timeout_s: float = 0.5) -> None:
+    def __init__(self, url: str, *, ttl_s: int = 300, timeout_s: float = 0.5, password: str | None = None) -> None:
         self.ttl_s = ttl_s
-        self.client = redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+        self.client = redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
+                                           **({"password": password} if password else {}))
 
     def get(self, key: str) -> bytes | None:
         try:
@@ -94,9 +95,10 @@ class NoCache:
         pass
 
 
-def build_cache(*, redis_url: str | None, ttl_s: int, max_items: int) -> ResultCache:
+def build_cache(*, redis_url: str | None, ttl_s: int, max_items: int, redis_password: str | None = None
+                ) -> ResultCache:
     if ttl_s == 0:
         return NoCache()
     if redis_url:
-        return RedisCache(redis_url, ttl_s=ttl_s)
+        return RedisCache(redis_url, ttl_s=ttl_s, password=redis_password)
     return MemoryCache(max_items=max_items, ttl_s=ttl_s)

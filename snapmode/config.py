@@ -6,10 +6,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, computed_field, field_validator
+from pydantic import Field, SecretStr, computed_field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 WEAK_KEYS = {"changeme", "change-me-please", "secret", "password", "example", "snapmode"}
+SECRET_FIELDS = frozenset({"solr_password", "redis_password"})  # never serialized: each process reads its own env
 
 
 class Settings(BaseSettings):
@@ -53,6 +54,10 @@ class Settings(BaseSettings):
     collection: str = "products"
     milvus_uri: str | None = None  # None: embedded milvus-lite file in data_dir; else e.g. http://127.0.0.1:19530
     solr_url: str | None = None  # None: embedded SQLite store in data_dir; else e.g. http://127.0.0.1:8983/solr/products
+    # Credentials of the real services, from the environment only; unset: none sent (the native cluster's default).
+    solr_username: str = "snapmode"  # Solr basic auth user, used when `solr_password` is set
+    solr_password: SecretStr | None = None
+    redis_password: SecretStr | None = None  # sent with every Redis connection (the URL holds no secret)
 
     # Queue
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -136,6 +141,25 @@ class Settings(BaseSettings):
                 raise ValueError("each API key needs at least 16 characters and no placeholder "
                                  "(make one with: python -c 'import secrets; print(secrets.token_urlsafe(24))')")
         return keys
+
+    @property
+    def solr_auth(self) -> tuple[str, str] | None:
+        """(user, password) for Solr's basic auth, or None."""
+        return (self.solr_username, self.solr_password.get_secret_value()) if self.solr_password else None
+
+    @property
+    def redis_secret(self) -> str | None:
+        """The Redis password, or None."""
+        return self.redis_password.get_secret_value() if self.redis_password else None
+
+    def shareable(self) -> dict[str, object]:
+        """The settings as JSON values for other processes (the Storm topology config), secrets left out."""
+        return self.model_dump(mode="json", exclude=set(SECRET_FIELDS))
+
+    @classmethod
+    def from_shared(cls, values: dict[str, object]) -> Settings:
+        """Settings from `shareable()` values; the secrets come from this process's environment."""
+        return cls(**{k: v for k, v in values.items() if k not in SECRET_FIELDS})  # type: ignore[arg-type]
 
     @computed_field  # type: ignore[prop-decorator]
     @property

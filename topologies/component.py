@@ -13,8 +13,9 @@ SETTINGS_KEY = "snapmode.settings"  # topology config entry holding the settings
 
 
 def settings_from_conf(storm_conf: dict[str, Any]) -> Settings:
-    """The settings the topology was submitted with; they travel in the topology config, not in env vars."""
-    return Settings.model_validate(storm_conf.get(SETTINGS_KEY, {}))
+    """The settings the topology was submitted with; they travel in the topology config, secrets excepted: those
+    come from the worker's environment (the supervisor's)."""
+    return Settings.from_shared(storm_conf.get(SETTINGS_KEY, {}))
 
 
 class Counters:

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +18,12 @@ TOPOLOGIES_DIR = Path(__file__).resolve().parent
 REPLACE_WAIT_S = 3  # seconds a replaced topology gets to finish in-flight tuples
 SPEC_MODULE = "ingest"  # the topology definition file that `sparse submit -n` loads from the build dir
 _SPEC = '''"""The ingestion topology, with the settings it was submitted with."""
+import json
+
 from snapmode.config import Settings
 from snapmode.topologies.graph import build_topology
 
-IngestTopology = build_topology(Settings.model_validate_json({settings!r}))
+IngestTopology = build_topology(Settings.from_shared(json.loads({settings!r})))
 '''
 
 
@@ -52,20 +55,27 @@ def build_project(settings: Settings, build_dir: Path, venv: Virtualenv | None =
     build_dir, settings = build_dir.resolve(), with_absolute_paths(settings)
     if not venv.streamparse_run.exists():
         raise DeployError(f"{venv.streamparse_run} not found: install streamparse in that virtualenv")
-    jar_tool = shutil.which("jar")
-    if jar_tool is None:
-        raise DeployError("the `jar` tool of a JDK is not on PATH: install openjdk-17-jdk-headless")
     if build_dir.exists():
         shutil.rmtree(build_dir)
     resources = build_dir / "resources" / "snapmode" / "topologies"
     shutil.copytree(TOPOLOGIES_DIR, resources, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     specs = build_dir / "topologies"
     specs.mkdir()
-    (specs / f"{SPEC_MODULE}.py").write_text(_SPEC.format(settings=settings.model_dump_json()))
+    shared = json.dumps(settings.shareable())
+    (specs / f"{SPEC_MODULE}.py").write_text(_SPEC.format(settings=shared))
     (build_dir / "config.json").write_text(json.dumps(sparse_config(settings, venv), indent=2))
     jar = build_dir / "topology.jar"
-    run([jar_tool, "cf", str(jar), "-C", str(build_dir), "resources"], cwd=build_dir, what="jar")
+    pack_jar(jar, build_dir, "resources")
     return jar
+
+
+def pack_jar(jar: Path, root: Path, folder: str) -> None:
+    """A jar of `root/folder` (a zip with a manifest, as `jar cf` writes it): no JDK needed where it is built."""
+    with zipfile.ZipFile(jar, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\r\nCreated-By: snapmode\r\n\r\n")
+        archive.write(root / folder, folder)
+        for path in sorted((root / folder).rglob("*")):
+            archive.write(path, path.relative_to(root).as_posix())
 
 
 def with_absolute_paths(settings: Settings) -> Settings:

@@ -20,7 +20,7 @@ SUBPROCESS_TIMEOUT_S = 300  # a Python component may take this long to answer (l
 def topology_config(settings: Settings) -> dict[str, Any]:
     """Storm config of the topology; the settings travel in it so every component reads the same values."""
     return {
-        SETTINGS_KEY: settings.model_dump(mode="json"),
+        SETTINGS_KEY: settings.shareable(),
         "topology.workers": settings.topology_workers,
         "topology.max.spout.pending": settings.max_spout_pending,
         "topology.message.timeout.secs": settings.message_timeout_s,

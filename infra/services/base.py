@@ -34,6 +34,7 @@ class Context:
     ports: Ports
     java_home: Path | None = None
     jvm_heap_mb: int = 512
+    solr_auth: tuple[str, str] | None = None  # set: Solr requires this user and password (basic auth)
 
     @property
     def table(self) -> ProcessTable:

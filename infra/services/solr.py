@@ -9,6 +9,7 @@ import httpx
 
 from snapmode.infra.process import ProcessSpec
 from snapmode.infra.services.base import HOST, Probe, Service
+from snapmode.infra.solr_security import write_security
 
 SOLR_CONFIG = Path(__file__).resolve().parent.parent / "solr"
 
@@ -31,6 +32,12 @@ class SolrService(Service):
 
     def prepare(self) -> None:
         shutil.copyfile(SOLR_CONFIG / "solr.xml", self.home / "solr.xml")
+        (self.home / "configsets").mkdir(exist_ok=True)  # where the configset upload API writes on a standalone node
+        security = self.home / "security.json"
+        if self.ctx.solr_auth:
+            write_security(self.home, *self.ctx.solr_auth)
+        elif security.exists():
+            security.unlink()
 
     def processes(self) -> list[ProcessSpec]:
         ctx = self.ctx
@@ -42,7 +49,8 @@ class SolrService(Service):
 
     def probe(self) -> Probe:
         try:
-            resp = httpx.get(f"{self.url}/admin/cores", params={"action": "STATUS", "wt": "json"}, timeout=3)
+            resp = httpx.get(f"{self.url}/admin/cores", params={"action": "STATUS", "wt": "json"}, timeout=3,
+                             auth=self.ctx.solr_auth)
             resp.raise_for_status()
             cores = sorted(resp.json().get("status", {}))
         except (httpx.HTTPError, ValueError) as exc:

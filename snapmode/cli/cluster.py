@@ -53,24 +53,25 @@ def env_lines(cluster) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def provision(settings: Settings, names: list[str], dim: int | None = None) -> dict[str, str]:
-    """Create topics, core and collection for the chosen services that are part of `names`."""
-    from snapmode.embedding import embedder_dim
-    from snapmode.infra import provision as p
+    """Create topics, core and collection on the native cluster that `settings` describe (the `up` path)."""
+    return provision_targets(native_settings(settings, _cluster(settings)), names, dim)
 
-    cluster = _cluster(settings)
-    done: dict[str, str] = {}
-    if "kafka" in names:
-        created = p.create_topics(cluster.services["kafka"].url, {settings.records_topic: settings.kafka_partitions,
-                                                                  settings.dead_letter_topic: 1})
-        done["kafka"] = f"topics created: {', '.join(created)}" if created else "topics exist"
-    if "solr" in names:
-        solr = cluster.services["solr"]
-        done["solr"] = f"core {settings.collection}: " + p.ensure_solr_core(solr.url, solr.home, settings.collection)
+
+def native_settings(settings: Settings, cluster) -> Settings:  # type: ignore[no-untyped-def]
+    """`settings` pointed at the native cluster's addresses, as `cluster.env` names them."""
+    s = cluster.services
+    return settings.model_copy(update={"kafka_bootstrap": s["kafka"].url, "milvus_uri": s["milvus"].url,
+                                       "solr_url": f"{s['solr'].url}/{settings.collection}"})
+
+
+def provision_targets(settings: Settings, names: list[str], dim: int | None = None) -> dict[str, str]:
+    """Create topics, core and collection at the addresses the settings name (the `init` path)."""
+    from snapmode.embedding import embedder_dim
+    from snapmode.infra.provision import Targets, provision as provision_all
+
     if "milvus" in names:
         dim = dim or embedder_dim(settings)
-        done["milvus"] = f"collection {settings.collection}: " + p.ensure_milvus_collection(
-            cluster.services["milvus"].url, settings.collection, dim)
-    return done
+    return provision_all(Targets.from_settings(settings), names, dim or 0)
 
 
 @app.command()
@@ -147,12 +148,15 @@ def status(only: OnlyOption = None,
 def init_cmd(only: OnlyOption = None,
              dim: Annotated[int | None, typer.Option(min=1, help="Vector dimension (default: the embedder's)")] = None
              ) -> None:
-    """Create the Kafka topics, the Solr core and the Milvus collection when missing (idempotent)."""
+    """Create the Kafka topics, the Solr core and the Milvus collection where the settings point (idempotent).
+
+    SNAPMODE_KAFKA_BOOTSTRAP, SNAPMODE_SOLR_URL and SNAPMODE_MILVUS_URI name the services; unset, the native cluster's.
+    """
     from snapmode.infra.cluster import parse_only
     from snapmode.infra.errors import ClusterError
 
     try:
-        for service, message in provision(get_settings(), parse_only(only), dim).items():
+        for service, message in provision_targets(get_settings(), parse_only(only), dim).items():
             console.print(f"  {service:<9} {_escape(message)}")
     except ClusterError as exc:
         _fail(exc)

@@ -86,7 +86,8 @@ def crawl(target: Annotated[str, typer.Argument(metavar="CONFIG.yaml|URL", help=
     except (FileNotFoundError, ValueError) as exc:
         raise typer.BadParameter(str(exc), param_hint="CONFIG.yaml|URL") from exc
     sink, destination, feed = _sink(settings, out)
-    job = build_job(site, settings, sink, redis=open_redis(settings.redis_url), max_pages=max_pages)
+    job = build_job(site, settings, sink, redis=open_redis(settings.redis_url, settings.redis_secret),
+                    max_pages=max_pages)
     columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), TextColumn("pages {task.fields[pages]}"),
                TextColumn("products {task.fields[products]}"), TextColumn("images {task.fields[images]}"),
                TextColumn("errors {task.fields[errors]}"), TimeElapsedColumn())

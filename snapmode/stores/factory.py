@@ -27,7 +27,7 @@ def build_metadata_store(settings: Settings) -> MetadataStore:
     if settings.solr_url:
         from snapmode.stores.solr import SolrMetadataStore
 
-        return SolrMetadataStore(settings.solr_url)
+        return SolrMetadataStore(settings.solr_url, auth=settings.solr_auth)
     from snapmode.stores.sqlite import SqliteMetadataStore
 
     return SqliteMetadataStore(settings.sqlite_path)

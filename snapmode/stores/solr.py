@@ -66,9 +66,9 @@ class SolrMetadataStore:
     reached or answers 5xx raises `StoreUnavailable` (retry later); a refused request raises `StoreError`.
     """
 
-    def __init__(self, url: str, *, timeout_s: float = 10.0) -> None:
+    def __init__(self, url: str, *, timeout_s: float = 10.0, auth: tuple[str, str] | None = None) -> None:
         self.url = url.rstrip("/")
-        self._solr = pysolr.Solr(self.url, timeout=timeout_s, always_commit=False)
+        self._solr = pysolr.Solr(self.url, timeout=timeout_s, always_commit=False, auth=auth)
 
     def upsert(self, records: Sequence[ProductRecord]) -> None:
         latest = {r.key: r for r in records}  # the last record of a key in one batch wins
