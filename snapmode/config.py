@@ -10,7 +10,9 @@ from pydantic import Field, SecretStr, computed_field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 WEAK_KEYS = {"changeme", "change-me-please", "secret", "password", "example", "snapmode"}
-SECRET_FIELDS = frozenset({"solr_password", "redis_password"})  # never serialized: each process reads its own env
+# Never shared with other processes (the Storm topology config): each reads its own environment for them, the
+# secrets and the device of its own machine (a GPU supervisor embeds on CUDA whatever the submitter had).
+LOCAL_FIELDS = frozenset({"solr_password", "redis_password", "device"})
 
 
 class Settings(BaseSettings):
@@ -153,13 +155,21 @@ class Settings(BaseSettings):
         return self.redis_password.get_secret_value() if self.redis_password else None
 
     def shareable(self) -> dict[str, object]:
-        """The settings as JSON values for other processes (the Storm topology config), secrets left out."""
-        return self.model_dump(mode="json", exclude=set(SECRET_FIELDS))
+        """The settings as JSON values for other processes (the Storm topology config), `LOCAL_FIELDS` left out."""
+        return self.model_dump(mode="json", exclude=set(LOCAL_FIELDS))
 
     @classmethod
     def from_shared(cls, values: dict[str, object]) -> Settings:
-        """Settings from `shareable()` values; the secrets come from this process's environment."""
-        return cls(**{k: v for k, v in values.items() if k not in SECRET_FIELDS})  # type: ignore[arg-type]
+        """Settings from `shareable()` values; `LOCAL_FIELDS` come from this process's environment."""
+        return cls(**{k: v for k, v in values.items() if k not in LOCAL_FIELDS})  # type: ignore[arg-type]
+
+    @field_validator("solr_password", "redis_password")
+    @classmethod
+    def _no_weak_passwords(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and (len(value := secret.get_secret_value()) < 12 or value.lower() in WEAK_KEYS):
+            raise ValueError("a service password needs at least 12 characters and no placeholder "
+                             "(make one with: python -c 'import secrets; print(secrets.token_urlsafe(24))')")
+        return secret
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -160,6 +161,25 @@ def init_cmd(only: OnlyOption = None,
             console.print(f"  {service:<9} {_escape(message)}")
     except ClusterError as exc:
         _fail(exc)
+
+
+@app.command("solr-security")
+def solr_security(
+        solr_home: Annotated[Path, typer.Argument(help="The Solr home (the solr image's /var/solr/data)")],
+        owner: Annotated[str | None, typer.Option(help="UID:GID to own the files (the solr image's 8983:8983)")] = None,
+) -> None:
+    """Write Solr's security.json (basic auth for SNAPMODE_SOLR_USERNAME, the salted hash of SNAPMODE_SOLR_PASSWORD)."""
+    from snapmode.infra.solr_security import write_security
+
+    settings = get_settings()
+    if settings.solr_auth is None:
+        console.print("[bold red]error:[/] solr: SNAPMODE_SOLR_PASSWORD is not set", soft_wrap=True)
+        raise typer.Exit(1)
+    ids = tuple(int(part) for part in owner.split(":")) if owner else None
+    if ids is not None and len(ids) != 2:
+        raise typer.BadParameter("UID:GID, e.g. 8983:8983", param_hint="--owner")
+    path = write_security(solr_home, *settings.solr_auth, owner=ids)  # type: ignore[arg-type]
+    console.print(f"wrote {path} (basic auth for {settings.solr_username})")
 
 
 @app.command()
