@@ -10,6 +10,7 @@ from snapmode.cli import catalog
 from snapmode.cli import topology as topology_cli
 from snapmode.cli import cluster
 from snapmode.cli import dataset
+from snapmode.cli import bench_hybrid
 
 app = typer.Typer(name="snapmode", help="SnapMode: query-by-image product search.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
@@ -24,6 +25,7 @@ app.add_typer(catalog.app, name="catalog")
 app.add_typer(topology_cli.app, name="topology")
 app.command("publish")(topology_cli.publish)
 model_cli.bench_app.command("ingest")(topology_cli.bench_ingest)
+model_cli.bench_app.command("hybrid")(bench_hybrid.bench_hybrid)
 app.add_typer(cluster.app, name="cluster")
 app.add_typer(dataset.app, name="dataset")
 
