@@ -81,6 +81,8 @@ WALKTHROUGH: dict[str, Step] = {
     "snapmode bench ingest [--products 100] [--json]": Step("snapmode bench ingest --products 8",
                                                             ("images/s", "ratio"), "cluster"),
     "snapmode topology kill": Step("snapmode topology kill", ("killed snapmode-ingest",), "cluster"),
+    "snapmode bench hybrid [--products 300] [--views 4] [--seed 7] [--json]": Step(
+        "snapmode bench hybrid --products 12 --views 2", ("Hybrid search, 12 products", "photo + words")),
     "snapmode train --data CATALOG_OR_FOLDER --out DIR [--epochs 30 --batch-size 64 --device auto --resume] "
     "[--triplet-only]": Step("snapmode train --data shop --out checkpoints/mine --epochs 1 --batch-size 12 "
                              "--image-size 64 --no-progress", ("checkpoints/mine",)),
