@@ -23,7 +23,8 @@ from snapmode.catalog.manifest import CatalogProduct, load_catalog, to_record
 from snapmode.config import Settings
 from snapmode.interfaces import Embedder, SearchFilter
 from snapmode.platform import Platform
-from snapmode.search import SearchService
+from snapmode.search import SearchResult, SearchService
+from snapmode.stores.factory import build_stores
 
 SITE = "sample-shop"
 METHODS = ("photo", "words", "photo + words", "photo + filter")
@@ -72,7 +73,7 @@ def make_queries(products: Sequence[CatalogProduct], root: Path, site: str = SIT
 def evaluate(search: SearchService, queries: Sequence[HybridQuery]) -> dict[str, dict[str, float]]:
     """P@1 of each method, by query kind and over all queries."""
     vectors = {q.photo: search.embed_image(q.photo.read_bytes()) for q in queries}
-    methods: dict[str, Callable[[HybridQuery], list]] = {
+    methods: dict[str, Callable[[HybridQuery], list[SearchResult]]] = {
         "photo": lambda q: search.search_vector(vectors[q.photo], 1),
         "words": lambda q: search.search_hybrid(None, q.words, 1),
         "photo + words": lambda q: search.search_hybrid(vectors[q.photo], q.words, 1),
@@ -102,8 +103,11 @@ def bench_hybrid(settings: Settings, *, products: int = 300, views: int = 4, see
         catalog = load_catalog(root)
         local = settings.model_copy(update={"data_dir": Path(tmp) / "data", "milvus_uri": None, "solr_url": None,
                                             "redis_url": None})
-        platform = (Platform.build(local) if embedder is None else
-                    Platform(local, embedder, *_embedded_stores(local, embedder.dim)))
+        if embedder is None:
+            platform = Platform.build(local)
+        else:
+            vectors, metadata = build_stores(local, embedder.dim)
+            platform = Platform(settings=local, embedder=embedder, vectors=vectors, metadata=metadata)
         try:
             platform.runner().run(to_record(p.model_copy(update={"images": p.images[:-1]}), root, SITE)
                                   for p in catalog)
@@ -112,9 +116,3 @@ def bench_hybrid(settings: Settings, *, products: int = 300, views: int = 4, see
             return HybridReport(products=len(catalog), queries=counts, p_at_1=evaluate(platform.search, queries))
         finally:
             platform.close()
-
-
-def _embedded_stores(settings: Settings, dim: int):  # type: ignore[no-untyped-def]
-    from snapmode.stores.factory import build_stores
-
-    return build_stores(settings, dim)
