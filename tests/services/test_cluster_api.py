@@ -23,8 +23,8 @@ def cluster_client(native_cluster: NativeCluster, catalog: Catalog, embedder: Ba
                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     from snapmode.services.app import create_app
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("cluster-api"), milvus_uri=native_cluster.milvus_uri,  # type: ignore[call-arg]
-                        solr_url=native_cluster.core_url, collection=f"api_{uuid.uuid4().hex[:12]}",
+    settings = Settings(data_dir=tmp_path_factory.mktemp("cluster-api"),  # type: ignore[call-arg]
+                        milvus_uri=native_cluster.milvus_uri, solr_url=native_cluster.core_url, collection=f"api_{uuid.uuid4().hex[:12]}",
                         max_image_bytes=MAX_IMAGE_BYTES, allow_private_urls=True, device="cpu", _env_file=None)
     vectors, metadata = build_stores(settings, embedder.dim)
     metadata._solr.delete(q="*:*", commit=True)  # type: ignore[attr-defined]
