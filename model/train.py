@@ -45,8 +45,8 @@ def fit(products: Sequence[Product], out: Path, config: CbirGanConfig, device: t
         raise ValueError(f"{init}: its networks differ from this run's (image size, code size, widths, decoder or "
                          "discriminator); fine-tune from a checkpoint trained with the same kind of config")
     train_products, val_products = split_products(products, config.val_fraction, config.seed)
-    bank = load_bank(train_products, config.image_size, "training", show_progress)
-    val_bank = load_bank(val_products, config.image_size, "validation", show_progress) if val_products else None
+    bank = load_bank(train_products, config.input_size, "training", show_progress)
+    val_bank = load_bank(val_products, config.input_size, "validation", show_progress) if val_products else None
     products_per_batch = max(2, config.batch_size // config.views_per_product)
     steps_per_epoch = max(1, len(train_products) // products_per_batch)
     trainer = Trainer(config, device, total_steps=config.epochs * steps_per_epoch)
@@ -87,7 +87,7 @@ def fit(products: Sequence[Product], out: Path, config: CbirGanConfig, device: t
 def write_pictures(trainer: Trainer, bank: ImageBank, out: Path, pairs: int = 16) -> None:
     """`losses.png` (the loss curves) and, for a model with a decoder, `reconstructions.png`."""
     plot_losses(trainer.history, out / "losses.png")
-    sample = bank.images[:pairs]
+    sample = trainer.at_image_size(bank.images[:pairs])
     recons = trainer.reconstruct(sample)
     if recons is not None:
         reconstruction_grid(sample, recons, out / "reconstructions.png")

@@ -103,17 +103,20 @@ class Trainer:
 
     def train_step(self, images: torch.Tensor, labels: torch.Tensor,
                    targets: torch.Tensor | None = None) -> dict[str, float]:
-        """One update on a batch of preprocessed (already augmented) images and their product labels.
+        """One update on a batch of preprocessed (already augmented) images, at the encoder's input size, and their
+        product labels.
 
-        `targets` are the pictures the decoder should reconstruct (the discriminator's real photos): by default the
-        images themselves; for a denoising generator, the images before they were relit and occluded.
+        `targets` are the pictures the decoder should reconstruct (the discriminator's real photos), rendered at
+        `image_size`: by default the images themselves; for a denoising generator, the images before they were relit
+        and occluded.
         """
-        assert images.ndim == 4 and images.shape[1:] == (3, self.config.image_size, self.config.image_size), \
-            f"expected (n, 3, {self.config.image_size}, {self.config.image_size}), got {tuple(images.shape)}"
+        size = self.config.input_size
+        assert images.ndim == 4 and images.shape[1:] == (3, size, size), \
+            f"expected (n, 3, {size}, {size}), got {tuple(images.shape)}"
         assert targets is None or targets.shape == images.shape, "targets must match the images"
         c = self.config
         x, labels = images.to(self.device, non_blocking=True), labels.to(self.device)
-        real = x if targets is None else targets.to(self.device, non_blocking=True)
+        real = self.at_image_size(x if targets is None else targets.to(self.device, non_blocking=True))
         if c.cross_view:
             real = real[other_views(labels)]
         self.generator.train()
@@ -161,6 +164,13 @@ class Trainer:
         self.step += 1
         metrics["loss_total"] = total.item()
         return metrics
+
+    def at_image_size(self, images: torch.Tensor) -> torch.Tensor:
+        """Photos at the decoder's side (what it renders and the discriminator judges), from the encoder's input size."""
+        size = self.config.image_size
+        if images.shape[-1] == size:
+            return images
+        return F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
 
     def _keep_blocks(self, _module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
         self.shared_blocks[:] = [output.detach()]  # only the latest forward's

@@ -223,3 +223,15 @@ def test_the_embedder_feeds_the_encoder_at_its_own_size(tiny_config, tmp_path):
     with torch.no_grad():
         expected = embedder.encoder(to_tensor([photo], 64))
     np.testing.assert_allclose(vector, expected.numpy(), atol=1e-6)
+
+
+def test_an_encoder_size_trains_on_photos_at_that_size_and_renders_at_the_image_size(tiny_config, device):
+    config = tiny_config.with_overrides(encoder_size=64)
+    trainer = Trainer(config, device)
+    images, labels = torch.rand(8, 3, 64, 64) * 2 - 1, torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    seen = []
+    trainer.discriminator.register_forward_hook(lambda module, args, out: seen.append(args[0].shape[-1]))
+    metrics = trainer.train_step(images, labels)
+    assert metrics["loss_pixel"] > 0 and set(seen) == {32}, "the decoder's photos are compared at image_size"
+    with pytest.raises(AssertionError, match="expected"):
+        trainer.train_step(torch.rand(8, 3, 32, 32), labels)
