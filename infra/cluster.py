@@ -170,4 +170,5 @@ def context_from_settings(settings: Settings) -> Context:
                   milvus=settings.milvus_port, redis=settings.redis_port)
     return Context(root=settings.cluster_run_dir.resolve(),
                    artifacts=Artifacts((settings.artifacts_dir or DEFAULT_ARTIFACTS_DIR).resolve()),
-                   ports=ports, java_home=settings.java_home, solr_auth=settings.solr_auth)
+                   ports=ports, java_home=settings.java_home, solr_auth=settings.solr_auth,
+                   redis_password=settings.redis_secret)

@@ -80,7 +80,8 @@ def create_topics(bootstrap: str, topics: dict[str, int]) -> list[str]:
                 pass
         return [t.name for t in wanted]
     except KafkaError as exc:
-        raise ClusterError(f"kafka: creating topics {sorted(topics)} at {bootstrap} failed: {_first_line(exc)}") from exc
+        raise ClusterError(f"kafka: creating topics {sorted(topics)} at {bootstrap} failed: "
+                           f"{_first_line(exc)}") from exc
     finally:
         admin.close()
 

@@ -35,6 +35,7 @@ class Context:
     java_home: Path | None = None
     jvm_heap_mb: int = 512
     solr_auth: tuple[str, str] | None = None  # set: Solr requires this user and password (basic auth)
+    redis_password: str | None = None  # set: Redis requires it (requirepass)
 
     @property
     def table(self) -> ProcessTable:

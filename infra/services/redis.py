@@ -39,17 +39,21 @@ class RedisService(Service):
 
     def prepare(self) -> None:
         conf = self.ctx.conf("redis") / "redis.conf"
+        conf.touch(mode=0o600)
+        conf.chmod(0o600)  # it may hold the password
         conf.write_text("\n".join([
             f"bind {HOST}", f"port {self.port}", "protected-mode yes", "daemonize no",
             f"dir {self.ctx.data('redis')}", "appendonly yes", "save 60 1000", "maxmemory 256mb",
-            "maxmemory-policy allkeys-lru", "loglevel notice", 'logfile ""']) + "\n")
+            "maxmemory-policy allkeys-lru", "loglevel notice", 'logfile ""',
+            *([f"requirepass {self.ctx.redis_password}"] if self.ctx.redis_password else [])]) + "\n")
 
     def processes(self) -> list[ProcessSpec]:
         conf = self.ctx.root / "conf" / "redis" / "redis.conf"
         return [ProcessSpec("redis", [redis_server_binary(), str(conf)], ports=[self.port])]
 
     def probe(self) -> Probe:
-        client = redis.Redis(host=HOST, port=self.port, socket_timeout=2, socket_connect_timeout=2)
+        client = redis.Redis(host=HOST, port=self.port, socket_timeout=2, socket_connect_timeout=2,
+                             password=self.ctx.redis_password)
         try:
             return Probe(bool(client.ping()), f"PING ok, {client.dbsize()} keys")
         except redis.RedisError as exc:

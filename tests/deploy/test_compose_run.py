@@ -152,7 +152,7 @@ def test_the_stack_on_a_docker_engine(monkeypatch: pytest.MonkeyPatch, photos: t
                                  "--views", "2", "--seed", "17", "--no-site"], service_name="api")
         stack.exec_in_container(["snapmode", "ingest", "/data/catalog"], service_name="api")
         host, port = stack.get_service_host_and_port("api", 8000)
-        answer = httpx.post(f"http://{host}:{port}/search", files={"file": (query.name, query.read_bytes(), mime(query))},
-                            data={"k": "3"}, timeout=120)
+        answer = httpx.post(f"http://{host}:{port}/search", data={"k": "3"}, timeout=120,
+                            files={"file": (query.name, query.read_bytes(), mime(query))})
         assert answer.status_code == 200, answer.text
         assert answer.json()["results"][0]["product_id"] == product_id

@@ -19,8 +19,8 @@ from tests.cluster import NativeCluster
 
 
 def test_targets_come_from_the_settings() -> None:
-    settings = Settings(kafka_bootstrap="kafka:9092", solr_url="http://solr:8983/solr/items/", collection="things",
-                        milvus_uri="http://milvus:19530", solr_password="x" * 20, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(kafka_bootstrap="kafka:9092", solr_url="http://solr:8983/solr/items/",  # type: ignore[call-arg]
+                        collection="things", milvus_uri="http://milvus:19530", solr_password="x" * 20, _env_file=None)
     targets = Targets.from_settings(settings)
     assert (targets.kafka_bootstrap, targets.solr_node, targets.solr_core) == ("kafka:9092", "http://solr:8983/solr",
                                                                                "items")
@@ -30,7 +30,8 @@ def test_targets_come_from_the_settings() -> None:
 
 
 def test_without_urls_the_native_cluster_ports_are_the_targets() -> None:
-    targets = Targets.from_settings(Settings(solr_port=18000, milvus_port=19000, _env_file=None))  # type: ignore[call-arg]
+    settings = Settings(solr_port=18000, milvus_port=19000, _env_file=None)  # type: ignore[call-arg]
+    targets = Targets.from_settings(settings)
     assert targets.solr_node == "http://127.0.0.1:18000/solr" and targets.solr_core == "products"
     assert targets.milvus_uri == "http://127.0.0.1:19000"
 

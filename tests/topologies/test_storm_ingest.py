@@ -150,7 +150,9 @@ def test_ingests_searchably_survives_a_worker_crash_and_dead_letters_bad_input(t
         producer.send(topology.records_topic, bad)
         publish(producer, topology.records_topic, first[100:])
         wait_until_indexed(topology, first)
-        assert topology_status(topology).running
+        status = topology_status(topology)
+        assert status.running
+        assert status.components["fetch"].executors == topology.fetch_parallelism == 2  # the settings scale the bolts
 
         # 2. A held-out view finds its product
         embedder = build_embedder(topology)
