@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -78,6 +79,16 @@ class StoreUnavailable(StoreError):
     """The store could not be reached or timed out: retry later, nothing was acknowledged."""
 
 
+class RowsRefused(StoreError):
+    """The store refused some rows of a batch and stored the others; `refused` maps each refused row's id (image id
+    or product key) to the store's reason. Retrying a refused row cannot help: it is dead-lettered."""
+
+    def __init__(self, refused: dict[str, str]) -> None:
+        super().__init__(f"{len(refused)} row(s) refused: " + "; ".join(f"{k}: {v[:200]}"
+                                                                        for k, v in list(refused.items())[:3]))
+        self.refused = refused
+
+
 @runtime_checkable
 class VectorStore(Protocol):
     dim: int
@@ -91,6 +102,10 @@ class VectorStore(Protocol):
         ...
 
     def delete(self, image_ids: Sequence[str]) -> None: ...
+
+    def images_of(self, product_keys: Sequence[str]) -> dict[str, set[str]]:
+        """The stored image ids of each of `product_keys` that has any."""
+        ...
 
     def existing(self, image_ids: Sequence[str]) -> set[str]:
         """Which of `image_ids` are stored."""
@@ -134,8 +149,13 @@ def sorted_facet(counts: dict[str, int]) -> tuple[FacetValue, ...]:
 
 @runtime_checkable
 class MetadataStore(Protocol):
-    def upsert(self, records: Sequence[ProductRecord]) -> None:
-        """Insert or replace by product key."""
+    def upsert(self, records: Sequence[ProductRecord]) -> list[ProductRecord]:
+        """Insert or replace by product key, unless the store holds a newer version (`crawled_at`) of the product or
+        of its deletion; returns the records it stored (an older replay is left out, and never raises)."""
+        ...
+
+    def versions(self, keys: Sequence[str]) -> dict[str, datetime]:
+        """The stored version of each of `keys` that the store knows, live or deleted (its tombstone's time)."""
         ...
 
     def get(self, keys: Sequence[str]) -> dict[str, ProductRecord]:
@@ -152,7 +172,10 @@ class MetadataStore(Protocol):
         """Value counts of category, brand, site and colour, and the price range, over the products `where` admits."""
         ...
 
-    def delete(self, keys: Sequence[str]) -> None: ...
+    def delete(self, keys: Sequence[str], at: datetime | None = None) -> list[str]:
+        """Delete products as of version `at` (now when None), keeping their tombstones so that an older replay
+        cannot bring them back; a product with a newer version is kept. Returns the keys now deleted."""
+        ...
 
     def count(self) -> int: ...
 

@@ -1,4 +1,8 @@
-"""The product record that crawlers publish and every pipeline consumes, and the id of each indexed image."""
+"""The product record that crawlers publish and every pipeline consumes, its tombstone, and the id of each image.
+
+A record's `crawled_at` is its version: a store never replaces a newer version of a product (or of its deletion) with
+an older one, so replays and out-of-order deliveries cannot bring stale data back.
+"""
 
 from __future__ import annotations
 
@@ -46,8 +50,8 @@ class ProductRecord(BaseModel):
 
     @field_validator("crawled_at")
     @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    def _utc(cls, value: datetime) -> datetime:
+        return as_utc(value)
 
     @property
     def key(self) -> str:
@@ -75,6 +79,67 @@ class ProductRecord(BaseModel):
             return cls.model_validate(data)
         except ValidationError as exc:
             raise InvalidRecord(_summarise(exc)) from exc
+
+
+class Tombstone(BaseModel):
+    """The deletion of one product, as of `crawled_at` (its version): the shop no longer lists it (a 404 or 410),
+    or an operator removed it. Published on the records topic under the product's key, like its records."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    kind: Literal["tombstone"] = "tombstone"
+    site: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")
+    product_id: str = Field(min_length=1, max_length=200)
+    url: str | None = Field(None, max_length=2048)
+    reason: str = Field("deleted", max_length=200)
+    crawled_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @field_validator("crawled_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return as_utc(value)
+
+    @property
+    def key(self) -> str:
+        return product_key(self.site, self.product_id)
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def of_key(cls, key: str, *, reason: str = "deleted", at: datetime | None = None) -> Tombstone:
+        """The tombstone of a product key `site:product_id`; raises `InvalidRecord` for a key without a site."""
+        site, sep, pid = key.partition(":")
+        if not sep:
+            raise InvalidRecord(f"product key {key[:200]!r}: want site:product_id")
+        try:
+            return cls(site=site, product_id=pid, reason=reason,
+                       **({"crawled_at": at} if at is not None else {}))
+        except ValidationError as exc:
+            raise InvalidRecord(f"product key {key[:200]!r}: {_summarise(exc)}") from exc
+
+
+Versioned = ProductRecord | Tombstone  # what the records topic carries
+
+
+def parse_versioned(raw: str | bytes) -> Versioned:
+    """A record or a tombstone from its JSON (a tombstone says `"kind": "tombstone"`); raises `InvalidRecord`."""
+    try:
+        fields = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidRecord(f"record: not JSON ({exc})") from exc
+    if isinstance(fields, dict) and fields.get("kind") == "tombstone":
+        try:
+            return Tombstone.model_validate(fields)
+        except ValidationError as exc:
+            raise InvalidRecord(_summarise(exc)) from exc
+    return ProductRecord.from_json(raw)
+
+
+def as_utc(value: datetime) -> datetime:
+    """A version in UTC (a naive time is taken as UTC), so versions compare and serialise alike everywhere."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 class ImageRef(BaseModel):

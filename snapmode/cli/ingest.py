@@ -21,13 +21,13 @@ from snapmode.pipeline.runner import IngestReport
 from snapmode.pipeline.sources import iter_records
 from snapmode.pipeline.steps import Rejection
 from snapmode.platform import Platform
-from snapmode.records import ProductRecord
+from snapmode.records import ProductRecord, Tombstone, Versioned
 from snapmode.search import SearchResult
 
 console = Console(stderr=True)
 
 
-def load_items(path: Path, site: str) -> list[ProductRecord | Rejection]:
+def load_items(path: Path, site: str) -> list[Versioned | Rejection]:
     """The records under `path`, read before anything is opened: an unusable path is one line and exit 2."""
     from snapmode.catalog.manifest import CatalogError
 
@@ -38,7 +38,7 @@ def load_items(path: Path, site: str) -> list[ProductRecord | Rejection]:
         items = list(iter_records(path, site=site))
     except (FileNotFoundError, CatalogError) as exc:
         raise typer.BadParameter(str(exc), param_hint="PATH") from exc
-    if not any(isinstance(i, ProductRecord) for i in items):
+    if not any(isinstance(i, (ProductRecord, Tombstone)) for i in items):
         raise typer.BadParameter(
             f"{path} holds no images to index: give image files, <product_id>/ folders of images "
             f"({', '.join(IMAGE_SUFFIXES)}), a catalog (catalog.jsonl) or a .jsonl of product records",
@@ -46,7 +46,7 @@ def load_items(path: Path, site: str) -> list[ProductRecord | Rejection]:
     return items
 
 
-def run_ingest(platform: Platform, items: list[ProductRecord | Rejection], *, skip_indexed: bool = False
+def run_ingest(platform: Platform, items: list[Versioned | Rejection], *, skip_indexed: bool = False
                ) -> IngestReport:
     """Index `items` with a progress bar; returns the report."""
     total = sum(len(i.image_urls) if isinstance(i, ProductRecord) else 1 for i in items)

@@ -1,4 +1,5 @@
-"""The in-process runner: records -> prepared images (thread pool) -> embedded batches -> both stores."""
+"""The in-process runner: records -> prepared images (thread pool) -> embedded batches -> both stores; tombstones
+delete, in the order they come."""
 
 from __future__ import annotations
 
@@ -8,14 +9,14 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from snapmode.interfaces import Embedder, MetadataStore, VectorStore
+from snapmode.interfaces import Embedder, MetadataStore, VectorItem, VectorStore
 from snapmode.logs import get_logger
 from snapmode.pipeline.deadletter import DeadLetterSink
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.fetch import Fetcher
-from snapmode.pipeline.steps import (FetchOptions, PreparedImage, Rejection, embed_images, prepare_or_reject,
-                                     write_batch, write_metadata)
-from snapmode.records import ImageRef, ProductRecord
+from snapmode.pipeline.steps import (FetchOptions, PreparedImage, Rejection, delete_products, embed_images,
+                                     isolate_refusals, prepare_or_reject, write_batch)
+from snapmode.records import ImageRef, ProductRecord, Tombstone, Versioned
 
 log = get_logger(__name__)
 
@@ -25,6 +26,7 @@ class IngestReport:
     records: int = 0
     images_indexed: int = 0
     images_skipped: int = 0  # already in the vector store, with `skip_indexed`
+    deleted: int = 0  # products removed by tombstones
     rejected: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
 
@@ -37,7 +39,7 @@ class IngestReport:
         return self.images_indexed / self.seconds if self.seconds else 0.0
 
     def as_dict(self) -> dict[str, object]:
-        return {"records": self.records, "images_indexed": self.images_indexed, "images_skipped": self.images_skipped,
+        return {"records": self.records, "deleted": self.deleted, "images_indexed": self.images_indexed, "images_skipped": self.images_skipped,
                 "images_rejected": self.images_rejected, "rejected_by_reason": dict(self.rejected),
                 "seconds": round(self.seconds, 3), "images_per_s": round(self.images_per_s, 2)}
 
@@ -58,9 +60,11 @@ class IngestRunner:
         self.workers = workers
         self.skip_indexed = skip_indexed
 
-    def run(self, records: Iterable[ProductRecord | Rejection],
+    def run(self, records: Iterable[Versioned | Rejection],
             on_image: Callable[[int], None] | None = None) -> IngestReport:
-        """Index every record; `Rejection`s in the input (unparsable records) go straight to the dead letters.
+        """Index every record and apply every tombstone, in input order; `Rejection`s in the input (unparsable
+        records) go straight to the dead letters. A record older than the stored version of its product changes
+        nothing; a row that a store refuses is dead-lettered with the store's reason.
 
         `on_image(n)` is called as images are indexed or rejected, for progress bars.
         """
@@ -72,6 +76,14 @@ class IngestRunner:
             batch: list[PreparedImage] = []
             unchanged: list[ProductRecord] = []  # every image already indexed: refresh the metadata only
             for outcome in self._prepared(records, pool, fetcher, report):
+                if isinstance(outcome, Tombstone):  # everything before it is written first
+                    self._flush(batch, report)
+                    tick(len(batch))
+                    batch = []
+                    self._write(unchanged, [], report)
+                    unchanged = []
+                    report.deleted += len(delete_products(self.vectors, self.metadata, [outcome]))
+                    continue
                 if isinstance(outcome, ProductRecord):
                     unchanged.append(outcome)
                     tick(len(outcome.image_urls))
@@ -87,21 +99,27 @@ class IngestRunner:
                     batch = []
             self._flush(batch, report)
             tick(len(batch))
-            write_metadata(self.metadata, unchanged)
+            self._write(unchanged, [], report)
         report.seconds = time.perf_counter() - started
         log.info("ingest.done", **report.as_dict())
         return report
 
-    def _prepared(self, records: Iterable[ProductRecord | Rejection], pool: ThreadPoolExecutor,
-                  fetcher: Fetcher, report: IngestReport) -> Iterator[PreparedImage | Rejection | ProductRecord]:
+    def _prepared(self, records: Iterable[Versioned | Rejection], pool: ThreadPoolExecutor, fetcher: Fetcher,
+                  report: IngestReport) -> Iterator[PreparedImage | Rejection | Versioned]:
         """Prepare images on the pool, keeping a bounded window of work in flight, in input order.
 
-        With `skip_indexed`, a record whose images are all indexed comes back as itself, unprepared.
+        With `skip_indexed`, a record whose images are all indexed comes back as itself, unprepared (its stored
+        images are re-tagged when it is written). A tombstone comes back after everything before it.
         """
         window = max(self.batch_size, self.workers) * 2
         pending: deque[Future[PreparedImage | Rejection]] = deque()
         for item in records:
             if isinstance(item, Rejection):
+                yield item
+                continue
+            if isinstance(item, Tombstone):
+                while pending:
+                    yield pending.popleft().result()
                 yield item
                 continue
             report.records += 1
@@ -127,8 +145,23 @@ class IngestRunner:
         if not batch:
             return
         items = embed_images(self.embedder, batch)
-        write_batch(self.vectors, self.metadata, [p.record for p in batch], items)
-        report.images_indexed += len(items)
+        refused = self._write([p.record for p in batch], items, report)
+        report.images_indexed += sum(1 for i in items if i.product_key not in refused)
+
+    def _write(self, records: list[ProductRecord], items: list[VectorItem], report: IngestReport) -> set[str]:
+        """Both stores, one product at a time when a store refuses the batch; returns the refused product keys."""
+        if not records:
+            return set()
+
+        def write(keys: list[str]) -> None:
+            chosen = set(keys)
+            write_batch(self.vectors, self.metadata, [r for r in records if r.key in chosen],
+                        [i for i in items if i.product_key in chosen])
+
+        refused = isolate_refusals(write, sorted({r.key for r in records}), row_id=str)
+        for key, reason in refused.items():
+            self._reject(Rejection.of_refusal(reason, product_key=key), report)
+        return set(refused)
 
     def _reject(self, rejection: Rejection, report: IngestReport) -> None:
         report.rejected[rejection.reason] += 1

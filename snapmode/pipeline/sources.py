@@ -6,18 +6,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from snapmode.pipeline.steps import Rejection, parse_record
-from snapmode.records import ProductRecord
+from snapmode.records import Versioned
 
 
-def read_records_jsonl(path: Path) -> Iterator[ProductRecord | Rejection]:
-    """Each line a `ProductRecord` as JSON; a malformed line becomes a `Rejection` carrying the line."""
+def read_records_jsonl(path: Path) -> Iterator[Versioned | Rejection]:
+    """Each line a record or a tombstone as JSON; a malformed line becomes a `Rejection` carrying the line."""
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
             if line.strip():
                 yield parse_record(line, f"{path}:{number}")
 
 
-def iter_records(path: Path, site: str) -> Iterator[ProductRecord | Rejection]:
+def iter_records(path: Path, site: str) -> Iterator[Versioned | Rejection]:
     """Records from a sample catalog (`catalog.jsonl` inside), a JSONL file of records, or a `<product_id>/*.jpg` folder."""
     from snapmode.catalog.manifest import catalog_records, folder_records
 

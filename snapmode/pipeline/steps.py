@@ -5,20 +5,25 @@ The in-process runner and the Storm bolts call these same functions; no step liv
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TypeVar
 
 from PIL import Image
 
-from snapmode.interfaces import Embedder, MetadataStore, VectorItem, VectorStore
+from snapmode.interfaces import Embedder, MetadataStore, RowsRefused, StoreError, StoreUnavailable, VectorItem, \
+    VectorStore
 from snapmode.pipeline.decode import DecodeLimits, decode_image
 from snapmode.pipeline.errors import ImageRejected
 from snapmode.pipeline.fetch import Fetcher, FetchOptions
-from snapmode.records import ImageRef, InvalidRecord, ProductRecord
+from snapmode.records import ImageRef, InvalidRecord, ProductRecord, Tombstone, Versioned, parse_versioned
 
 __all__ = ["FetchOptions", "Fetcher", "PreparedImage", "Rejection", "parse_record", "prepare_image",
-           "prepare_or_reject", "embed_images", "write_metadata", "write_vectors", "write_batch"]
+           "prepare_or_reject", "embed_images", "write_metadata", "write_vectors", "write_batch",
+           "write_product_vectors", "current_records", "delete_products", "isolate_refusals"]
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -44,15 +49,21 @@ class Rejection:
     retryable: bool = False  # a later try may succeed (timeout, HTTP 503): a streaming pipeline replays it
 
     @classmethod
+    def of_refusal(cls, reason: str, *, product_key: str, image_id: str | None = None) -> Rejection:
+        """A row that a store refused, with the store's reason."""
+        return cls(reason="store_refused", detail=reason[:2000], product_key=product_key, image_id=image_id)
+
+    @classmethod
     def of_image(cls, record: ProductRecord, ref: ImageRef, error: ImageRejected) -> Rejection:
         return cls(reason=error.reason, detail=error.detail, product_key=record.key, image_id=ref.image_id,
                    url=ref.url, retryable=error.retryable)
 
 
-def parse_record(raw: str | bytes, origin: str) -> ProductRecord | Rejection:
-    """A record from its JSON, or the `Rejection` that says why it is malformed (`origin` says where it came from)."""
+def parse_record(raw: str | bytes, origin: str) -> Versioned | Rejection:
+    """A record or tombstone from its JSON, or the `Rejection` that says why it is malformed (`origin` says where it
+    came from)."""
     try:
-        return ProductRecord.from_json(raw)
+        return parse_versioned(raw)
     except InvalidRecord as exc:
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         return Rejection(reason="invalid_record", detail=f"{origin}: {exc}", payload=text[:10_000])
@@ -82,16 +93,99 @@ def embed_images(embedder: Embedder, prepared: Sequence[PreparedImage]) -> list[
     return [VectorItem.from_record(p.record, p.ref.image_id, vector) for p, vector in zip(prepared, vectors)]
 
 
-def write_metadata(store: MetadataStore, records: Sequence[ProductRecord]) -> None:
-    store.upsert(list({r.key: r for r in records}.values()))
+def write_metadata(store: MetadataStore, records: Sequence[ProductRecord]) -> list[ProductRecord]:
+    """Upsert the records; returns those stored (the metadata store leaves out versions older than its own)."""
+    return store.upsert(list({r.key: r for r in newest(records)}.values()))
 
 
 def write_vectors(store: VectorStore, items: Sequence[VectorItem]) -> None:
     store.upsert(list({i.image_id: i for i in items}.values()))
 
 
+def newest(records: Sequence[ProductRecord]) -> list[ProductRecord]:
+    """The newest record (`crawled_at`) of each product key among `records`, the last one on a tie."""
+    latest: dict[str, ProductRecord] = {}
+    for record in records:
+        if record.key not in latest or latest[record.key].crawled_at <= record.crawled_at:
+            latest[record.key] = record
+    return list(latest.values())
+
+
+def current_records(metadata: MetadataStore, records: Sequence[ProductRecord]) -> list[ProductRecord]:
+    """The newest record of each key, unless the metadata store already holds a newer version (or deletion)."""
+    latest = newest(records)
+    stored = metadata.versions([r.key for r in latest])
+    return [r for r in latest if r.key not in stored or stored[r.key] <= r.crawled_at]
+
+
+def write_product_vectors(store: VectorStore, records: Sequence[ProductRecord], items: Sequence[VectorItem]) -> None:
+    """Make each record's product hold exactly the record's images, tagged with its filter fields.
+
+    `items` are new embeddings of some of those images; the record's images already stored but not in `items` are
+    re-tagged (their vectors read back, not re-embedded), and the product's stored images the record no longer has
+    are deleted. Items of products without a record here are ignored. Upserts come before deletions, so a product
+    is never left without its images midway.
+    """
+    latest = {r.key: r for r in newest(records)}
+    if not latest:
+        return
+    wanted = {key: {ref.image_id for ref in r.images()} for key, r in latest.items()}
+    fresh = {i.image_id: i for i in items if i.product_key in latest and i.image_id in wanted[i.product_key]}
+    stored = store.images_of(list(latest))
+    keep = [image for key, ids in stored.items() for image in ids & wanted[key] if image not in fresh]
+    vectors = store.fetch(keep) if keep else {}
+    owner = {image: key for key, ids in wanted.items() for image in ids}
+    rows = [VectorItem.from_record(latest[i.product_key], i.image_id, i.vector) for i in fresh.values()]
+    rows += [VectorItem.from_record(latest[owner[image]], image, vector) for image, vector in vectors.items()]
+    store.upsert(rows)
+    gone = [image for key, ids in stored.items() for image in ids - wanted[key]]
+    store.delete(gone)
+
+
 def write_batch(vectors: VectorStore, metadata: MetadataStore, records: Sequence[ProductRecord],
-                items: Sequence[VectorItem]) -> None:
-    """Metadata first, then vectors: every searchable vector has its product's metadata. Both are upserts."""
-    write_metadata(metadata, records)
-    write_vectors(vectors, items)
+                items: Sequence[VectorItem]) -> list[ProductRecord]:
+    """Metadata first, then vectors: every searchable vector has its product's metadata. Only the records the
+    metadata store took (none older than its version) change the vectors. Returns those records."""
+    stored = write_metadata(metadata, records)
+    write_product_vectors(vectors, stored, items)
+    return stored
+
+
+def delete_products(vectors: VectorStore, metadata: MetadataStore, tombstones: Sequence[Tombstone]) -> list[str]:
+    """Delete each tombstone's product from both stores, unless the metadata store holds a newer version of it;
+    metadata first (its tombstone then refuses older replays), then every stored image. Returns the deleted keys."""
+    latest: dict[str, Tombstone] = {}
+    for t in tombstones:
+        if t.key not in latest or latest[t.key].crawled_at <= t.crawled_at:
+            latest[t.key] = t
+    deleted: list[str] = []
+    for at in sorted({t.crawled_at for t in latest.values()}):
+        deleted += metadata.delete([k for k, t in latest.items() if t.crawled_at == at], at=at)
+    images = vectors.images_of(deleted) if deleted else {}
+    vectors.delete([image for ids in images.values() for image in ids])
+    return deleted
+
+
+def isolate_refusals(write: Callable[[list[T]], object], rows: Sequence[T],
+                     row_id: Callable[[T], str]) -> dict[str, str]:
+    """Write `rows` as one batch; when the store refuses it (a `StoreError` other than `StoreUnavailable`), write
+    them one at a time. Returns the refused rows' ids with the store's reasons; `StoreUnavailable` propagates."""
+    try:
+        write(list(rows))
+        return {}
+    except StoreUnavailable:
+        raise
+    except RowsRefused as exc:
+        return dict(exc.refused)
+    except StoreError as exc:
+        if len(rows) == 1:
+            return {row_id(rows[0]): str(exc)}
+    refused: dict[str, str] = {}
+    for row in rows:
+        try:
+            write([row])
+        except StoreUnavailable:
+            raise
+        except StoreError as exc:
+            refused[row_id(row)] = str(exc)
+    return refused

@@ -16,6 +16,8 @@ log = get_logger(__name__)
 
 _STRING_FIELDS = ("product_key", "site", "category", "brand", "colour")
 HNSW_PARAMS = {"M": 16, "efConstruction": 200}
+QUERY_LIMIT = 16_384  # Milvus's largest query result (a product has at most 100 images)
+IMAGES_OF_CHUNK = 100  # product keys per query: at most 10,000 rows
 
 
 def filter_expression(where: SearchFilter | None) -> str:
@@ -109,6 +111,17 @@ class MilvusVectorStore:
         if image_ids:
             self._call(self.client.delete, self.collection, ids=list(image_ids))
             self._call(self.client.flush, self.collection)
+
+    def images_of(self, product_keys: Sequence[str]) -> dict[str, set[str]]:
+        """The stored image ids of each of `product_keys` that has any."""
+        out: dict[str, set[str]] = {}
+        for start in range(0, len(product_keys), IMAGES_OF_CHUNK):
+            keys = list(dict.fromkeys(product_keys[start:start + IMAGES_OF_CHUNK]))
+            rows = self._call(self.client.query, self.collection, filter=f"product_key in {json.dumps(keys)}",
+                              output_fields=["image_id", "product_key"], limit=QUERY_LIMIT)
+            for row in rows:
+                out.setdefault(row["product_key"], set()).add(row["image_id"])
+        return out
 
     def count(self) -> int:
         rows = self._call(self.client.query, self.collection, filter="", output_fields=["count(*)"])

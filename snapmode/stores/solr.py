@@ -1,19 +1,26 @@
-"""`MetadataStore` on a Solr core through pysolr: text search on title, brand and description, exact filters."""
+"""`MetadataStore` on a Solr core through pysolr: text search on title, brand and description, exact filters.
+
+A deletion leaves a tombstone document (`deleted:true`) that every read filters out; versions are compared by reading
+the stored `crawled_at` before writing, so two writers racing on one key are not serialised (route one key to one
+writer: the topology groups its writers by product key).
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 import pysolr
 
 from snapmode.interfaces import FACET_FIELDS, Facets, SearchFilter, StoreError, StoreUnavailable, sorted_facet
-from snapmode.records import ProductRecord
+from snapmode.records import ProductRecord, as_utc
 
 _UNREACHABLE = ("Connection to server", "Failed to connect", "Unhandled error")
 _HTTP_STATUS = re.compile(r"HTTP (\d{3})")
 _TEXT_FIELDS = ("title", "brand_text", "description")
+LIVE = "-deleted:true"  # the filter that leaves tombstones out
 
 
 def _phrase(value: str) -> str:
@@ -43,14 +50,26 @@ def filter_queries(where: SearchFilter | None) -> list[str]:
     return fq
 
 
+def _keys_filter(keys: Sequence[str]) -> str:
+    return "key:(" + " OR ".join(_phrase(k) for k in keys) + ")"
+
+
 def _pairs(flat: list[Any]) -> dict[str, int]:
     """Solr's flat facet list [value, count, value, count, ...] as a dict."""
     return {str(value): int(count) for value, count in zip(flat[::2], flat[1::2]) if str(value)}
 
 
+def solr_time(at: datetime) -> str:
+    return as_utc(at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def tombstone_document(key: str, at: datetime) -> dict[str, Any]:
+    site, _, product_id = key.partition(":")
+    return {"key": key, "site": site, "product_id": product_id, "crawled_at": solr_time(at), "deleted": True}
+
+
 def to_document(record: ProductRecord) -> dict[str, Any]:
-    doc: dict[str, Any] = {"key": record.key, "record": record.to_json(),
-                           "crawled_at": record.crawled_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+    doc: dict[str, Any] = {"key": record.key, "record": record.to_json(), "crawled_at": solr_time(record.crawled_at)}
     for name in ("schema_version", "site", "product_id", "url", "title", "brand", "category", "colour", "price",
                  "currency", "availability", "description"):
         if (value := getattr(record, name)) is not None:
@@ -70,29 +89,53 @@ class SolrMetadataStore:
         self.url = url.rstrip("/")
         self._solr = pysolr.Solr(self.url, timeout=timeout_s, always_commit=False, auth=auth)
 
-    def upsert(self, records: Sequence[ProductRecord]) -> None:
-        latest = {r.key: r for r in records}  # the last record of a key in one batch wins
-        if latest:
-            self._call(self._solr.add, [to_document(r) for r in latest.values()], commit=True)
+    def upsert(self, records: Sequence[ProductRecord]) -> list[ProductRecord]:
+        latest: dict[str, ProductRecord] = {}
+        for r in records:  # the newest record of a key in one batch wins (the last one on a tie)
+            if r.key not in latest or latest[r.key].crawled_at <= r.crawled_at:
+                latest[r.key] = r
+        if not latest:
+            return []
+        stored = self._stored(list(latest))
+        fresh = [r for r in latest.values() if r.key not in stored
+                 or stored[r.key][0] < r.crawled_at or (stored[r.key][0] == r.crawled_at and not stored[r.key][1])]
+        if fresh:
+            self._call(self._solr.add, [to_document(r) for r in fresh], commit=True)
+        return fresh
+
+    def versions(self, keys: Sequence[str]) -> dict[str, datetime]:
+        return {key: at for key, (at, _) in self._stored(keys).items()}
+
+    def _stored(self, keys: Sequence[str]) -> dict[str, tuple[datetime, bool]]:
+        """(version, deleted) of each of `keys` that has a document, tombstones included."""
+        out: dict[str, tuple[datetime, bool]] = {}
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start:start + 500])
+            results = self._call(self._solr.search, "*:*", fq=_keys_filter(chunk), fl="key,crawled_at,deleted",
+                                 rows=len(chunk))
+            for doc in results:
+                at = datetime.fromisoformat(doc["crawled_at"].replace("Z", "+00:00"))
+                out[doc["key"]] = (as_utc(at), bool(doc.get("deleted", False)))
+        return out
 
     def get(self, keys: Sequence[str]) -> dict[str, ProductRecord]:
         if not keys:
             return {}
-        fq = "key:(" + " OR ".join(_phrase(k) for k in keys) + ")"
-        results = self._call(self._solr.search, "*:*", fq=fq, fl="key,record", rows=len(keys))
+        results = self._call(self._solr.search, "*:*", fq=[_keys_filter(keys), LIVE], fl="key,record",
+                             rows=len(keys))
         return {doc["key"]: ProductRecord.from_json(doc["record"]) for doc in results}
 
     def query(self, text: str | None = None, where: SearchFilter | None = None, limit: int = 20,
               offset: int = 0) -> list[ProductRecord]:
         q = text_query(text) if text else ""
         sort = "score desc, key asc" if q else "key asc"
-        results = self._call(self._solr.search, q or "*:*", fq=filter_queries(where), fl="record", rows=limit,
-                             start=offset, sort=sort, **{"q.op": "AND", "defType": "lucene"})
+        results = self._call(self._solr.search, q or "*:*", fq=[*filter_queries(where), LIVE], fl="record",
+                             rows=limit, start=offset, sort=sort, **{"q.op": "AND", "defType": "lucene"})
         return [ProductRecord.from_json(doc["record"]) for doc in results]
 
     def facets(self, where: SearchFilter | None = None) -> Facets:
         """One facet query: field counts (`facet.field`) and the price range (`stats`)."""
-        results = self._call(self._solr.search, "*:*", fq=filter_queries(where), rows=0, facet="true",
+        results = self._call(self._solr.search, "*:*", fq=[*filter_queries(where), LIVE], rows=0, facet="true",
                              **{"facet.field": list(FACET_FIELDS.values()), "facet.limit": -1, "facet.mincount": 1,
                                 "stats": "true", "stats.field": "price"})
         fields = results.facets.get("facet_fields", {})
@@ -101,12 +144,18 @@ class SolrMetadataStore:
         return Facets(total=int(results.hits), price_min=price.get("min"), price_max=price.get("max"),
                       **{facet: sorted_facet(values) for facet, values in counts.items()})
 
-    def delete(self, keys: Sequence[str]) -> None:
-        if keys:
-            self._call(self._solr.delete, id=list(keys), commit=True)
+    def delete(self, keys: Sequence[str], at: datetime | None = None) -> list[str]:
+        when = as_utc(at) if at is not None else datetime.now(timezone.utc)
+        keys = list(dict.fromkeys(keys))
+        stored = self._stored(keys)
+        gone = [k for k in keys if not (k in stored and not stored[k][1] and stored[k][0] > when)]
+        if gone:  # a tombstone replaces the product's document and keeps the newest deletion time
+            self._call(self._solr.add, [tombstone_document(k, max(when, stored[k][0]) if k in stored else when)
+                                        for k in gone], commit=True)
+        return gone
 
     def count(self) -> int:
-        return int(self._call(self._solr.search, "*:*", rows=0).hits)
+        return int(self._call(self._solr.search, "*:*", fq=LIVE, rows=0).hits)
 
     def close(self) -> None:
         self._solr.get_session().close()

@@ -1,4 +1,8 @@
-"""`MetadataStore` in one SQLite file, with FTS5 full-text search over title, brand and description."""
+"""`MetadataStore` in one SQLite file, with FTS5 full-text search over title, brand and description.
+
+Each product keeps its version (`crawled_at`) and each deletion its tombstone, so an older replay never wins; the
+version check and the write share one `BEGIN IMMEDIATE` transaction.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,11 @@ import re
 import sqlite3
 import threading
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 
 from snapmode.interfaces import FACET_FIELDS, Facets, SearchFilter, StoreUnavailable, sorted_facet
-from snapmode.records import ProductRecord
+from snapmode.records import ProductRecord, as_utc
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS products (
@@ -26,6 +31,7 @@ CREATE TABLE IF NOT EXISTS products (
 CREATE INDEX IF NOT EXISTS products_category ON products(category);
 CREATE INDEX IF NOT EXISTS products_site ON products(site);
 CREATE VIRTUAL TABLE IF NOT EXISTS products_fts USING fts5(key UNINDEXED, title, brand, description);
+CREATE TABLE IF NOT EXISTS tombstones (key TEXT PRIMARY KEY, deleted_at TEXT NOT NULL);
 """
 
 
@@ -67,18 +73,47 @@ class SqliteMetadataStore:
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite store at {self.path} unusable: {exc}") from exc
 
-    def upsert(self, records: Sequence[ProductRecord]) -> None:
-        latest = {r.key: r for r in records}  # the last record of a key in one batch wins
-        keys = list(latest)
+    def upsert(self, records: Sequence[ProductRecord]) -> list[ProductRecord]:
+        latest: dict[str, ProductRecord] = {}
+        for r in records:  # the newest record of a key in one batch wins (the last one on a tie)
+            if r.key not in latest or latest[r.key].crawled_at <= r.crawled_at:
+                latest[r.key] = r
+        if not latest:
+            return []
         with self._lock, self._db:
-            self._db.execute("BEGIN")
-            self._db.executemany("DELETE FROM products_fts WHERE key = ?", [(k,) for k in keys])
+            self._db.execute("BEGIN IMMEDIATE")
+            live, deleted = self._stored(list(latest))
+            fresh = [r for r in latest.values()
+                     if not (r.key in live and live[r.key] > r.crawled_at)
+                     and not (r.key in deleted and deleted[r.key] >= r.crawled_at)]
+            keys = [(r.key,) for r in fresh]
+            self._db.executemany("DELETE FROM products_fts WHERE key = ?", keys)
+            self._db.executemany("DELETE FROM tombstones WHERE key = ?", keys)
             self._db.executemany(
                 "INSERT OR REPLACE INTO products VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(r.key, r.site, r.product_id, r.category, r.brand, r.colour, r.price, r.crawled_at.isoformat(),
-                  r.to_json()) for r in latest.values()])
+                  r.to_json()) for r in fresh])
             self._db.executemany("INSERT INTO products_fts VALUES (?, ?, ?, ?)",
-                                 [(r.key, r.title, r.brand or "", r.description or "") for r in latest.values()])
+                                 [(r.key, r.title, r.brand or "", r.description or "") for r in fresh])
+        return fresh
+
+    def versions(self, keys: Sequence[str]) -> dict[str, datetime]:
+        with self._lock:
+            live, deleted = self._stored(keys)
+        return {**deleted, **live}
+
+    def _stored(self, keys: Sequence[str]) -> tuple[dict[str, datetime], dict[str, datetime]]:
+        """(versions of the live products, times of the tombstones) among `keys`; the caller holds the lock."""
+        live: dict[str, datetime] = {}
+        deleted: dict[str, datetime] = {}
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start:start + 500])
+            marks = ",".join("?" * len(chunk))
+            for key, at in self._db.execute(f"SELECT key, crawled_at FROM products WHERE key IN ({marks})", chunk):
+                live[key] = as_utc(datetime.fromisoformat(at))
+            for key, at in self._db.execute(f"SELECT key, deleted_at FROM tombstones WHERE key IN ({marks})", chunk):
+                deleted[key] = as_utc(datetime.fromisoformat(at))
+        return live, deleted
 
     def get(self, keys: Sequence[str]) -> dict[str, ProductRecord]:
         if not keys:
@@ -121,11 +156,18 @@ class SqliteMetadataStore:
         return Facets(total=int(total), price_min=low, price_max=high,
                       **{facet: sorted_facet(values) for facet, values in counts.items()})
 
-    def delete(self, keys: Sequence[str]) -> None:
+    def delete(self, keys: Sequence[str], at: datetime | None = None) -> list[str]:
+        when = as_utc(at) if at is not None else datetime.now(timezone.utc)
         with self._lock, self._db:
-            self._db.execute("BEGIN")
-            self._db.executemany("DELETE FROM products WHERE key = ?", [(k,) for k in keys])
-            self._db.executemany("DELETE FROM products_fts WHERE key = ?", [(k,) for k in keys])
+            self._db.execute("BEGIN IMMEDIATE")
+            live, deleted = self._stored(keys)
+            gone = [k for k in dict.fromkeys(keys) if not (k in live and live[k] > when)]
+            rows = [(k,) for k in gone]
+            self._db.executemany("DELETE FROM products WHERE key = ?", rows)
+            self._db.executemany("DELETE FROM products_fts WHERE key = ?", rows)
+            self._db.executemany("INSERT OR REPLACE INTO tombstones VALUES (?, ?)",
+                                 [(k, max(when, deleted.get(k, when)).isoformat()) for k in gone])
+        return gone
 
     def count(self) -> int:
         with self._lock:
