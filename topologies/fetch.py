@@ -1,4 +1,5 @@
-"""Fetch bolt: parse a record, fetch and decode its images; refused ones go to the dead letters, transient ones replay."""
+"""Fetch bolt: parse a record, fetch and decode its images; refused ones go to the dead letters, transient ones replay;
+tombstones go to the deletion bolt."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from streamparse import Bolt, Stream
 from snapmode.pipeline.fetch import Fetcher
 from snapmode.pipeline.steps import PreparedImage, Rejection, parse_record, prepare_or_reject
 from snapmode.platform import decode_limits, fetch_options
+from snapmode.records import Tombstone
 from snapmode.topologies.component import setup_component
-from snapmode.topologies.payloads import IMAGE_FIELDS, REJECTION_FIELDS, image_values, rejection_values
+from snapmode.topologies.payloads import (IMAGE_FIELDS, REJECTION_FIELDS, TOMBSTONE_FIELDS, image_values,
+                                          rejection_values, tombstone_values)
 
 REJECTED = "rejected"
+DELETED = "deleted"
 
 
 class FetchBolt(Bolt):
@@ -22,7 +26,7 @@ class FetchBolt(Bolt):
     HTTP 503) is failed as a whole, so the spout replays it; a malformed record or a refused image is dead-lettered.
     """
 
-    outputs = [Stream(IMAGE_FIELDS), Stream(REJECTION_FIELDS, name=REJECTED)]
+    outputs = [Stream(IMAGE_FIELDS), Stream(REJECTION_FIELDS, name=REJECTED), Stream(TOMBSTONE_FIELDS, name=DELETED)]
     auto_ack = False
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
@@ -47,7 +51,10 @@ class FetchBolt(Bolt):
             self.fail(tup)
             return
         for outcome in outcomes:
-            if isinstance(outcome, Rejection):
+            if isinstance(outcome, Tombstone):
+                self.emit(tombstone_values(outcome), stream=DELETED, anchors=[tup])
+                self.counters.add("tombstones")
+            elif isinstance(outcome, Rejection):
                 self.emit(rejection_values(outcome), stream=REJECTED, anchors=[tup])
                 self.counters.add("rejected")
             else:
@@ -55,10 +62,13 @@ class FetchBolt(Bolt):
                 self.counters.add("images")
         self.ack(tup)
 
-    def prepare(self, key: str, raw: str) -> list[PreparedImage | Rejection]:
-        """The record's images, prepared concurrently, or the record's own rejection when it is malformed."""
+    def prepare(self, key: str, raw: str) -> list[PreparedImage | Rejection | Tombstone]:
+        """The record's images, prepared concurrently, or the record's own rejection when it is malformed, or the
+        tombstone itself."""
         record = parse_record(raw, origin=f"kafka key {key!r}")
         if isinstance(record, Rejection):
             return [replace(record, product_key=key or None)]
+        if isinstance(record, Tombstone):
+            return [record]
         return list(self.pool.map(lambda ref: prepare_or_reject(record, ref, self.limits, self.fetcher),
                                   record.images()))

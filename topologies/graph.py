@@ -10,9 +10,10 @@ from snapmode.config import Settings
 from snapmode.topologies.component import SETTINGS_KEY
 from snapmode.topologies.deadletter import DeadLetterBolt
 from snapmode.topologies.embed import EmbedBolt
-from snapmode.topologies.fetch import REJECTED, FetchBolt
+from snapmode.topologies.deletions import DeletionBolt
+from snapmode.topologies.fetch import DELETED, REJECTED, FetchBolt
 from snapmode.topologies.spout import EXHAUSTED, KafkaRecordSpout
-from snapmode.topologies.writers import MetadataWriterBolt, VectorWriterBolt
+from snapmode.topologies.writers import REFUSED, MetadataWriterBolt, VectorWriterBolt
 
 SUBPROCESS_TIMEOUT_S = 300  # a Python component may take this long to answer (loading a model, a big batch)
 
@@ -31,8 +32,9 @@ def topology_config(settings: Settings) -> dict[str, Any]:
 
 
 def build_topology(settings: Settings) -> type[Topology]:
-    """The topology class for `sparse submit`: spout -> fetch -> embed -> {vector, metadata} writers; rejections and
-    records that failed too often -> dead letters."""
+    """The topology class for `sparse submit`: spout -> fetch -> embed -> {vector, metadata} writers, grouped by
+    product key; tombstones -> deletions; rejections, refused rows and records that failed too often -> dead
+    letters."""
     tick = {"topology.tick.tuple.freq.secs": settings.batch_wait_s}
 
     class IngestTopology(Topology):
@@ -41,11 +43,14 @@ def build_topology(settings: Settings) -> type[Topology]:
         fetch = FetchBolt.spec(inputs={records["default"]: Grouping.SHUFFLE}, par=settings.fetch_parallelism)
         embed = EmbedBolt.spec(inputs={fetch["default"]: Grouping.SHUFFLE}, par=settings.embed_parallelism,
                                config=tick)
-        vectors = VectorWriterBolt.spec(inputs={embed["default"]: Grouping.fields("image_id")},
+        vectors = VectorWriterBolt.spec(inputs={embed["default"]: Grouping.fields("product_key")},
                                         par=settings.writer_parallelism, config=tick)
-        metadata = MetadataWriterBolt.spec(inputs={embed["default"]: Grouping.SHUFFLE},
+        metadata = MetadataWriterBolt.spec(inputs={embed["default"]: Grouping.fields("product_key")},
                                            par=settings.writer_parallelism, config=tick)
+        deletions = DeletionBolt.spec(inputs={fetch[DELETED]: Grouping.fields("key")}, par=settings.writer_parallelism)
         dead_letters = DeadLetterBolt.spec(inputs={fetch[REJECTED]: Grouping.SHUFFLE,
-                                                   records[EXHAUSTED]: Grouping.SHUFFLE})
+                                                   records[EXHAUSTED]: Grouping.SHUFFLE,
+                                                   vectors[REFUSED]: Grouping.SHUFFLE,
+                                                   metadata[REFUSED]: Grouping.SHUFFLE})
 
     return IngestTopology

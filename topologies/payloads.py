@@ -12,13 +12,14 @@ from PIL import Image
 
 from snapmode.interfaces import VectorItem
 from snapmode.pipeline.steps import PreparedImage, Rejection
-from snapmode.records import ImageRef, ProductRecord
+from snapmode.records import ImageRef, ProductRecord, Tombstone
 
 # Output fields of each stream, in the order of the values below.
 RECORD_FIELDS = ["key", "record"]
 IMAGE_FIELDS = ["image_id", "record", "ref", "jpeg"]
-ITEM_FIELDS = ["image_id", "record", "item"]
+ITEM_FIELDS = ["image_id", "product_key", "record", "item"]  # the writers group by product key
 REJECTION_FIELDS = ["rejection"]
+TOMBSTONE_FIELDS = ["key", "tombstone"]
 
 
 JPEG_QUALITY = 95  # with full-resolution chroma: embeddings move by far less than between two photos of a product
@@ -56,11 +57,11 @@ def item_values(item: VectorItem, record: ProductRecord) -> list[str]:
     fields = {"image_id": item.image_id, "product_key": item.product_key, "site": item.site,
               "category": item.category, "brand": item.brand, "colour": item.colour, "price": item.price,
               "vector": base64.b64encode(np.asarray(item.vector, dtype="<f4").tobytes()).decode("ascii")}
-    return [item.image_id, record.to_json(), json.dumps(fields)]
+    return [item.image_id, item.product_key, record.to_json(), json.dumps(fields)]
 
 
 def item_from_values(values: list[str] | tuple[str, ...]) -> tuple[VectorItem, ProductRecord]:
-    _, record, item = values
+    _, _, record, item = values
     fields = json.loads(item)
     fields["vector"] = np.frombuffer(base64.b64decode(fields["vector"]), dtype="<f4")
     return VectorItem(**fields), ProductRecord.from_json(record)
@@ -72,3 +73,11 @@ def rejection_values(rejection: Rejection) -> list[str]:
 
 def rejection_from_values(values: list[str] | tuple[str, ...]) -> Rejection:
     return Rejection(**json.loads(values[0]))
+
+
+def tombstone_values(tombstone: Tombstone) -> list[str]:
+    return [tombstone.key, tombstone.to_json()]
+
+
+def tombstone_from_values(values: list[str] | tuple[str, ...]) -> Tombstone:
+    return Tombstone.model_validate_json(values[1])

@@ -1,35 +1,50 @@
-"""Writer bolts: batched upserts of embeddings into the vector store and of records into the metadata store."""
+"""Writer bolts: batched upserts of embeddings into the vector store and of records into the metadata store.
+
+Both are grouped by product key, so one task sees every version of a product in order. A row the store refuses is
+dead-lettered alone with the store's reason; the rest of the batch is acknowledged.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from snapmode.interfaces import MetadataStore, StoreUnavailable, VectorStore
-from snapmode.pipeline.steps import write_metadata, write_vectors
+from streamparse import Stream
+
+from snapmode.interfaces import MetadataStore, StoreUnavailable, VectorItem, VectorStore
+from snapmode.pipeline.steps import (Rejection, current_records, isolate_refusals, newest, write_metadata,
+                                     write_product_vectors)
+from snapmode.records import ProductRecord
 from snapmode.stores.factory import build_metadata_store, build_vector_store
 from snapmode.topologies.batching import BatchBolt
 from snapmode.topologies.component import Counters, setup_component
-from snapmode.topologies.payloads import item_from_values
+from snapmode.topologies.payloads import REJECTION_FIELDS, item_from_values, rejection_values
+
+REFUSED = "refused"  # rows a store refused, for the dead-letter bolt
+T = TypeVar("T")
+Decoded = list[tuple[VectorItem, ProductRecord]]
 
 
-def with_retries(write: Callable[[], None], *, retries: int, base_delay_s: float, counters: Counters) -> bool:
-    """Run `write`, retrying `StoreUnavailable` with exponential backoff; False when every try failed."""
+def with_retries(write: Callable[[], T], *, retries: int, base_delay_s: float, counters: Counters) -> T | None:
+    """Run `write`, retrying `StoreUnavailable` with exponential backoff; its result, or None when every try failed.
+    Any other error propagates."""
     for attempt in range(retries + 1):
         try:
-            write()
-            return True
+            return write()
         except StoreUnavailable as exc:
             counters.add("store_unavailable")
             counters.log.warning("writer.store_unavailable", attempt=attempt + 1, error=str(exc)[:300])
             if attempt < retries:
                 time.sleep(base_delay_s * 2 ** attempt)
-    return False
+    return None
 
 
 class WriterBolt(BatchBolt):
-    """Acks a batch once its store confirmed the upsert; fails it (the spout replays) when the store stays away."""
+    """Acks a batch once its store confirmed the upsert; fails it (the spout replays) when the store stays away or
+    an unexpected error occurs; dead-letters the products whose rows the store refused, and acks them."""
+
+    outputs = [Stream(REJECTION_FIELDS, name=REFUSED)]
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         super().initialize(storm_conf, context)
@@ -38,33 +53,66 @@ class WriterBolt(BatchBolt):
 
     def process_batch(self, tuples: list[Any]) -> None:
         decoded = [item_from_values(t.values) for t in tuples]
-        ok = with_retries(lambda: self.write(decoded), retries=self.settings.store_retries, base_delay_s=0.5,
-                          counters=self.counters)
+        try:
+            refused = with_retries(lambda: self.write(decoded), retries=self.settings.store_retries,
+                                   base_delay_s=0.5, counters=self.counters)
+        except Exception as exc:  # noqa: BLE001 - replayed, and dead-lettered by the spout after max attempts
+            self.counters.log.exception("writer.error", batch=len(tuples), error=repr(exc)[:300])
+            refused = None
+        if refused is None:
+            for tup in tuples:
+                self.fail(tup)
+            self.counters.add("failed", len(tuples))
+            return
+        for key, reason in refused.items():
+            anchors = [t for t, (item, _) in zip(tuples, decoded) if item.product_key == key]
+            self.emit(rejection_values(Rejection.of_refusal(reason, product_key=key)), stream=REFUSED,
+                      anchors=anchors)
+            self.counters.log.warning("writer.refused", product=key, reason=reason[:300])
         for tup in tuples:
-            (self.ack if ok else self.fail)(tup)
-        self.counters.add("written" if ok else "failed", len(tuples))
+            self.ack(tup)
+        self.counters.add("written", len(tuples))
+        if refused:
+            self.counters.add("refused", len(refused))
 
-    def write(self, decoded: list) -> None:  # type: ignore[type-arg]
+    def write(self, decoded: Decoded) -> dict[str, str]:
+        """Write the batch; returns the refused products' keys with the store's reasons."""
         raise NotImplementedError
 
 
 class VectorWriterBolt(WriterBolt):
-    """Upserts embeddings by their deterministic image id: a replay overwrites, never duplicates."""
+    """Makes each product's vectors those of its newest record: upserts the new embeddings by their deterministic
+    image id (a replay overwrites, never duplicates), re-tags the images it keeps, deletes those it dropped. A record
+    older than the metadata store's version of its product (or of its deletion) changes nothing."""
 
     store: VectorStore | None = None
+    metadata: MetadataStore | None = None
 
-    def write(self, decoded: list) -> None:  # type: ignore[type-arg]
+    def write(self, decoded: Decoded) -> dict[str, str]:
         if self.store is None:
             self.store = build_vector_store(self.settings, dim=len(decoded[0][0].vector), streaming=True)
-        write_vectors(self.store, [item for item, _ in decoded])
+        if self.metadata is None:
+            self.metadata = build_metadata_store(self.settings)
+        records = current_records(self.metadata, [record for _, record in decoded])
+        items = [item for item, _ in decoded]
+        store = self.store
+
+        def write(keys: list[str]) -> None:
+            chosen = set(keys)
+            write_product_vectors(store, [r for r in records if r.key in chosen],
+                                  [i for i in items if i.product_key in chosen])
+
+        return isolate_refusals(write, [r.key for r in records], row_id=str)
 
 
 class MetadataWriterBolt(WriterBolt):
-    """Upserts each image's product record by product key."""
+    """Upserts each product's newest record by product key; the store refuses versions older than its own."""
 
     store: MetadataStore | None = None
 
-    def write(self, decoded: list) -> None:  # type: ignore[type-arg]
+    def write(self, decoded: Decoded) -> dict[str, str]:
         if self.store is None:
             self.store = build_metadata_store(self.settings)
-        write_metadata(self.store, [record for _, record in decoded])
+        store = self.store
+        return isolate_refusals(lambda records: write_metadata(store, records),
+                                newest([record for _, record in decoded]), row_id=lambda r: r.key)

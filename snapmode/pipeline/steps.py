@@ -21,7 +21,7 @@ from snapmode.records import ImageRef, InvalidRecord, ProductRecord, Tombstone, 
 
 __all__ = ["FetchOptions", "Fetcher", "PreparedImage", "Rejection", "parse_record", "prepare_image",
            "prepare_or_reject", "embed_images", "write_metadata", "write_vectors", "write_batch",
-           "write_product_vectors", "current_records", "delete_products", "isolate_refusals"]
+           "write_product_vectors", "newest", "current_records", "delete_products", "isolate_refusals"]
 
 T = TypeVar("T")
 

@@ -1,0 +1,148 @@
+"""Updates, deletions and refused rows in the topology's bolts: a new version replaces the product's images and filter
+fields, a tombstone travels to the deletion bolt and empties both stores, an older replay changes nothing, a row the
+store refuses is dead-lettered alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+import pytest
+
+from snapmode.config import Settings
+from snapmode.interfaces import MetadataStore, StoreError, VectorItem, VectorStore
+from snapmode.records import ProductRecord, Tombstone
+from snapmode.stores.factory import build_metadata_store, build_vector_store
+from snapmode.topologies.deletions import DeletionBolt
+from snapmode.topologies.fetch import DELETED, FetchBolt
+from snapmode.topologies.payloads import item_values, rejection_from_values, tombstone_values
+from snapmode.topologies.writers import REFUSED, MetadataWriterBolt, VectorWriterBolt
+from tests.conftest import MeanColourEmbedder
+from tests.topologies.harness import commands, messages, start, tick, tup
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+DIM = MeanColourEmbedder.dim
+
+
+def version(pid: str, views: Sequence[int], *, price: float, minutes: int = 0) -> ProductRecord:
+    return ProductRecord(site="shop", product_id=pid, url=f"https://shop.example/{pid}", title=f"Product {pid}",
+                         price=price, image_urls=tuple(f"https://shop.example/{pid}/{v}.jpg" for v in views),
+                         crawled_at=T0 + timedelta(minutes=minutes))
+
+
+def item_tuples(record: ProductRecord) -> list[list[str]]:
+    """What the embed bolt emits for each image of `record`."""
+    out = []
+    for ref in record.images():
+        vector = np.random.default_rng(ref.position).normal(size=DIM).astype(np.float32)
+        out.append(item_values(VectorItem.from_record(record, ref.image_id, vector / np.linalg.norm(vector)),
+                               record))
+    return out
+
+
+@pytest.fixture
+def stores(settings: Settings) -> Iterator[tuple[VectorStore, MetadataStore]]:
+    vectors, metadata = build_vector_store(settings, dim=DIM), build_metadata_store(settings)
+    yield vectors, metadata
+    vectors.close()
+    metadata.close()
+
+
+def write(bolt: Any, records: Sequence[ProductRecord]) -> list[dict[str, Any]]:
+    for n, values in enumerate(v for r in records for v in item_tuples(r)):
+        bolt.process(tup(values, tup_id=f"w{n}"))
+    bolt.process_tick(tick())
+    return messages(bolt)
+
+
+def prices(vectors: VectorStore, key: str) -> dict[str, float]:
+    rows = vectors.client.query(vectors.collection, filter=f'product_key == "{key}"',  # type: ignore[attr-defined]
+                                output_fields=["image_id", "price"])
+    return {row["image_id"]: row["price"] for row in rows}
+
+
+Stores = tuple[VectorStore, MetadataStore]
+
+
+def test_a_new_version_replaces_images_and_filter_fields(settings: Settings, stores: Stores) -> None:
+    vectors, _ = stores
+    bolts = [start(MetadataWriterBolt, settings, "metadata"), start(VectorWriterBolt, settings, "vectors")]
+    v1, v2 = version("a", [0, 1, 2], price=40.0), version("a", [0, 1], price=80.0, minutes=10)
+    for bolt in bolts:
+        write(bolt, [v1])
+    for bolt in bolts:
+        sent = write(bolt, [v2])
+        assert len(commands(sent, "ack")) == 2 and commands(sent, "fail") == []
+    assert prices(vectors, "shop:a") == {ref.image_id: 80.0 for ref in v2.images()}
+    for bolt in bolts:
+        write(bolt, [v1])  # replayed late: older than what the metadata store holds
+    assert prices(vectors, "shop:a") == {ref.image_id: 80.0 for ref in v2.images()}
+    assert bolts[0].store.get(["shop:a"])["shop:a"].price == 80.0
+
+
+def test_fetch_routes_a_tombstone_and_the_deletion_bolt_empties_both_stores(settings: Settings,
+                                                                           stores: Stores) -> None:
+    vectors, metadata = stores
+    metadata.upsert([version("a", [0, 1], price=1.0), version("b", [0], price=1.0)])
+    vectors.upsert([VectorItem.from_record(r, ref.image_id, np.ones(DIM, np.float32) / np.sqrt(DIM))
+                    for r in (version("a", [0, 1], price=1.0), version("b", [0], price=1.0)) for ref in r.images()])
+    tombstone = Tombstone(site="shop", product_id="a", reason="gone", crawled_at=T0 + timedelta(minutes=1))
+
+    fetch = start(FetchBolt, settings, "fetch")
+    fetch.process(tup([tombstone.key, tombstone.to_json()], tup_id="r1"))
+    sent = messages(fetch)
+    [emitted] = commands(sent, "emit", stream=DELETED)
+    assert emitted["tuple"] == tombstone_values(tombstone) and emitted["anchors"] == ["r1"]
+    assert [m["id"] for m in commands(sent, "ack")] == ["r1"]
+
+    deletions = start(DeletionBolt, settings, "deletions")
+    deletions.vectors = vectors
+    deletions.process(tup(emitted["tuple"], tup_id="d1"))
+    assert [m["id"] for m in commands(messages(deletions), "ack")] == ["d1"]
+    assert metadata.get(["shop:a", "shop:b"]).keys() == {"shop:b"}
+    assert vectors.images_of(["shop:a", "shop:b"]).keys() == {"shop:b"}
+
+    stale = start(VectorWriterBolt, settings, "vectors")  # an older version, replayed after the deletion
+    write(stale, [version("a", [0, 1], price=1.0)])
+    assert vectors.images_of(["shop:a"]) == {}
+
+
+class RefusingStore:
+    """A metadata store that refuses any batch holding product `shop:bad`, as Solr answers 400 to a bad field."""
+
+    def __init__(self) -> None:
+        self.stored: list[str] = []
+
+    def upsert(self, records: Sequence[ProductRecord]) -> list[ProductRecord]:
+        if any(r.key == "shop:bad" for r in records):
+            raise StoreError("Solr refused add: HTTP 400: ERROR: [doc=shop:bad] Error adding field 'price'")
+        self.stored += [r.key for r in records]
+        return list(records)
+
+
+def test_a_refused_row_is_dead_lettered_alone_and_the_batch_acked(settings: Settings) -> None:
+    bolt = start(MetadataWriterBolt, settings, "metadata")
+    bolt.store = RefusingStore()
+    sent = write(bolt, [version("ok", [0], price=1.0), version("bad", [0, 1], price=1.0),
+                        version("fine", [0], price=1.0)])
+
+    assert sorted(bolt.store.stored) == ["shop:fine", "shop:ok"]
+    assert len(commands(sent, "ack")) == 4 and commands(sent, "fail") == []
+    [refused] = commands(sent, "emit", stream=REFUSED)
+    rejection = rejection_from_values(refused["tuple"])
+    assert rejection.reason == "store_refused" and rejection.product_key == "shop:bad"
+    assert "HTTP 400" in rejection.detail and refused["anchors"] == ["w1", "w2"]
+
+
+def test_an_unexpected_error_fails_the_batch_instead_of_crashing(settings: Settings) -> None:
+    bolt = start(MetadataWriterBolt, settings, "metadata")
+    bolt.store = None
+
+    def broken(decoded: object) -> dict[str, str]:
+        raise ValueError("a bug")
+
+    bolt.write = broken
+    sent = write(bolt, [version("a", [0], price=1.0)])
+    assert [m["id"] for m in commands(sent, "fail")] == ["w0"] and commands(sent, "ack") == []

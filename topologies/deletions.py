@@ -1,0 +1,52 @@
+"""Deletion bolt: applies each tombstone to both stores (metadata first, keeping the tombstone, then the vectors)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamparse import Bolt
+
+from snapmode.embedding import embedder_dim
+from snapmode.interfaces import MetadataStore, VectorStore
+from snapmode.pipeline.steps import delete_products
+from snapmode.records import Tombstone
+from snapmode.stores.factory import build_metadata_store, build_vector_store
+from snapmode.topologies.component import setup_component
+from snapmode.topologies.payloads import tombstone_from_values
+from snapmode.topologies.writers import with_retries
+
+
+class DeletionBolt(Bolt):
+    """Acks a tombstone once both stores applied it (or hold a newer version of the product); fails it, so the spout
+    replays it, while a store stays away or on an unexpected error."""
+
+    auto_ack = False
+    vectors: VectorStore | None = None
+    metadata: MetadataStore | None = None
+
+    def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
+        self.settings, self.counters = setup_component(storm_conf, context)
+
+    def process(self, tup) -> None:  # type: ignore[no-untyped-def]
+        tombstone = tombstone_from_values(tup.values)
+        try:
+            deleted = with_retries(lambda: self.delete(tombstone), retries=self.settings.store_retries,
+                                   base_delay_s=0.5, counters=self.counters)
+        except Exception as exc:  # noqa: BLE001 - replayed, and dead-lettered by the spout after max attempts
+            self.counters.log.exception("deletion.error", product=tombstone.key, error=repr(exc)[:300])
+            deleted = None
+        if deleted is None:
+            self.fail(tup)
+            self.counters.add("failed")
+            return
+        self.counters.log.info("deletion.applied", product=tombstone.key, deleted=bool(deleted),
+                               reason=tombstone.reason)
+        self.counters.add("deleted" if deleted else "kept_newer")
+        self.ack(tup)
+
+    def delete(self, tombstone: Tombstone) -> list[str]:
+        if self.metadata is None:
+            self.metadata = build_metadata_store(self.settings)
+        if self.vectors is None:
+            self.vectors = build_vector_store(self.settings, dim=embedder_dim(self.settings), streaming=True)
+        return delete_products(self.vectors, self.metadata, [tombstone])
