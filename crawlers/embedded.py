@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from queue import Queue
 
 from snapmode.pipeline.runner import IngestReport, IngestRunner
-from snapmode.records import ProductRecord
+from snapmode.records import Versioned
 
 _END = object()
 
@@ -21,7 +21,7 @@ class IngestFeed:
         self._thread = threading.Thread(target=self._run, args=(runner,), name="ingest-feed", daemon=True)
         self._thread.start()
 
-    def put(self, record: ProductRecord) -> None:
+    def put(self, record: Versioned) -> None:
         if not self._thread.is_alive():
             raise RuntimeError("the ingest runner stopped")
         self._queue.put(record)
@@ -33,7 +33,7 @@ class IngestFeed:
         self._thread.join()
         return self.report
 
-    def _records(self) -> Iterator[ProductRecord]:
+    def _records(self) -> Iterator[Versioned]:
         while (item := self._queue.get()) is not _END:
             yield item  # type: ignore[misc]
 

@@ -28,6 +28,7 @@ class CrawlSummary:
     products_found: int = 0
     products_sent: int = 0
     products_unchanged: int = 0
+    products_deleted: int = 0  # tombstones sent for product pages that answered 404 or 410
     images_sent: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     warnings: dict[str, int] = field(default_factory=dict)
@@ -45,6 +46,7 @@ class CrawlSummary:
         return cls(site=site, pages=get("snapmode/pages"), products_found=get("snapmode/products/found"),
                    products_sent=get("snapmode/products/sent"),
                    products_unchanged=get("snapmode/products/unchanged"), images_sent=get("snapmode/images/sent"),
+                   products_deleted=get("snapmode/products/deleted"),
                    errors=problems.counts(stats, problems.ERRORS), warnings=problems.counts(stats, problems.WARNINGS),
                    robots_forbidden=get("robotstxt/forbidden"), offsite_filtered=get("offsite/filtered"),
                    retries=get("retry/count"), finish_reason=str(stats.get("finish_reason", "")),

@@ -1,4 +1,5 @@
-"""Where validated records go: Kafka, a JSONL file, or a callable in this process (the embedded pipeline)."""
+"""Where validated records and tombstones go: Kafka, a JSONL file, or a callable in this process (the embedded
+pipeline)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Protocol
 
-from snapmode.records import ProductRecord
+from snapmode.records import Versioned
 
 OnSent = Callable[[], None]
 OnFailed = Callable[[Exception], None]
@@ -15,23 +16,28 @@ OnFailed = Callable[[Exception], None]
 class RecordSink(Protocol):
     """`send` reports the outcome through exactly one of the callbacks, maybe later and from another thread."""
 
-    def send(self, record: ProductRecord, on_sent: OnSent, on_failed: OnFailed) -> None: ...
+    def send(self, record: Versioned, on_sent: OnSent, on_failed: OnFailed) -> None: ...
 
     def close(self) -> None: ...
 
 
 class KafkaSink:
-    """Publishes each record as JSON to `topic`, keyed by the product key, acknowledged by all in-sync replicas."""
+    """Publishes each record as JSON to `topic`, keyed by the product key, acknowledged by all in-sync replicas.
+
+    The producer is idempotent (`snapmode.queue.producer_config`): a send that the broker stored but whose answer was
+    lost is retried without a duplicate, and one product's records keep their order through retries.
+    """
 
     def __init__(self, bootstrap: str, topic: str, *, producer=None, flush_timeout_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]
         from kafka import KafkaProducer
 
+        from snapmode.queue import producer_config
+
         self.topic = topic
         self.flush_timeout_s = flush_timeout_s
-        self.producer = producer or KafkaProducer(
-            bootstrap_servers=bootstrap.split(","), acks="all", retries=5, linger_ms=20, max_block_ms=10_000)
+        self.producer = producer or KafkaProducer(**producer_config(bootstrap, linger_ms=20, max_block_ms=10_000))
 
-    def send(self, record: ProductRecord, on_sent: OnSent, on_failed: OnFailed) -> None:
+    def send(self, record: Versioned, on_sent: OnSent, on_failed: OnFailed) -> None:
         try:
             future = self.producer.send(self.topic, key=record.key.encode(), value=record.to_json().encode())
         except Exception as exc:  # noqa: BLE001 - buffer full, broker metadata unavailable, ...
@@ -53,7 +59,7 @@ class JsonlSink:
         self.path = path
         self._file: IO[str] = path.open("w", encoding="utf-8")
 
-    def send(self, record: ProductRecord, on_sent: OnSent, on_failed: OnFailed) -> None:
+    def send(self, record: Versioned, on_sent: OnSent, on_failed: OnFailed) -> None:
         try:
             self._file.write(record.to_json() + "\n")
         except OSError as exc:
@@ -68,11 +74,11 @@ class JsonlSink:
 class CallableSink:
     """Hands each record to a function in this process; an exception it raises counts as a failed send."""
 
-    def __init__(self, consume: Callable[[ProductRecord], None], close: Callable[[], None] | None = None) -> None:
+    def __init__(self, consume: Callable[[Versioned], None], close: Callable[[], None] | None = None) -> None:
         self.consume = consume
         self._close = close
 
-    def send(self, record: ProductRecord, on_sent: OnSent, on_failed: OnFailed) -> None:
+    def send(self, record: Versioned, on_sent: OnSent, on_failed: OnFailed) -> None:
         try:
             self.consume(record)
         except Exception as exc:  # noqa: BLE001 - the consumer's failure is this record's failure

@@ -84,8 +84,17 @@ def _kafka_errors(what: str, bootstrap: str) -> Iterator[None]:
         raise kind(f"Kafka at {bootstrap}: {what} failed: {exc}") from exc
 
 
+def producer_config(bootstrap: str, *, linger_ms: int = 5, max_block_ms: int = 30_000,
+                    **extra: object) -> dict[str, object]:
+    """Every SnapMode producer's configuration: acknowledged by all in-sync replicas, and idempotent, so a retried
+    send is stored once and a key's records stay in order through retries."""
+    return {"bootstrap_servers": bootstrap.split(","), "acks": "all", "enable_idempotence": True, "retries": 5,
+            "max_in_flight_requests_per_connection": 5, "linger_ms": linger_ms, "max_block_ms": max_block_ms,
+            "client_id": "snapmode", **extra}
+
+
 class KafkaProducerQueue:
-    """A Kafka producer that waits for every in-sync replica (acks=all) before `send` returns."""
+    """An idempotent Kafka producer that waits for every in-sync replica (acks=all) before `send` returns."""
 
     def __init__(self, bootstrap: str, *, timeout_s: float = 30.0, linger_ms: int = 5) -> None:
         from kafka import KafkaProducer
@@ -93,10 +102,10 @@ class KafkaProducerQueue:
         self.bootstrap = bootstrap
         self.timeout_s = timeout_s
         with _kafka_errors("connecting a producer", bootstrap):
-            self._producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=linger_ms,
-                                           retries=5, max_block_ms=int(timeout_s * 1000),
-                                           request_timeout_ms=int(timeout_s * 1000),
-                                           bootstrap_timeout_ms=int(timeout_s * 1000), client_id="snapmode")
+            self._producer = KafkaProducer(**producer_config(bootstrap, linger_ms=linger_ms,
+                                                             max_block_ms=int(timeout_s * 1000),
+                                                             request_timeout_ms=int(timeout_s * 1000),
+                                                             bootstrap_timeout_ms=int(timeout_s * 1000)))
 
     def send(self, topic: str, messages: Sequence[tuple[str | None, bytes]]) -> None:
         with _kafka_errors(f"publishing to {topic}", self.bootstrap):

@@ -1,4 +1,5 @@
-"""Drop a product whose content is the same as when it was last sent (or already sent in this crawl)."""
+"""Drop a product whose content is the same as when it was last sent (or sent already in this crawl); tombstones
+pass."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from scrapy.statscollectors import StatsCollector
 
 from snapmode.crawlers.hashes import ContentHashes
 from snapmode.crawlers.wiring import CrawlWiring
-from snapmode.records import ProductRecord
+from snapmode.records import ProductRecord, Tombstone, Versioned
 
 
 class ChangedOnlyPipeline:
@@ -20,7 +21,9 @@ class ChangedOnlyPipeline:
     def from_crawler(cls, crawler: Crawler) -> ChangedOnlyPipeline:
         return cls(CrawlWiring.of(crawler).hashes, crawler.stats)
 
-    def process_item(self, record: ProductRecord) -> ProductRecord:
+    def process_item(self, record: Versioned) -> Versioned:
+        if isinstance(record, Tombstone):  # the spider yields one only for a product it sent
+            return record
         if not self.hashes.claim(record):
             self.stats.inc_value("snapmode/products/unchanged")
             raise DropItem(f"unchanged: {record.key}")

@@ -12,7 +12,7 @@ from snapmode.crawlers import problems
 from snapmode.crawlers.hashes import ContentHashes
 from snapmode.crawlers.sinks import RecordSink
 from snapmode.crawlers.wiring import CrawlWiring
-from snapmode.records import ProductRecord
+from snapmode.records import ProductRecord, Tombstone, Versioned
 
 
 class RecordSinkPipeline:
@@ -28,7 +28,7 @@ class RecordSinkPipeline:
         wiring = CrawlWiring.of(crawler)
         return cls(wiring.sink, wiring.hashes, crawler.stats)
 
-    async def process_item(self, record: ProductRecord) -> ProductRecord:
+    async def process_item(self, record: Versioned) -> Versioned:
         from twisted.internet import reactor
 
         done: Deferred[None] = Deferred()
@@ -37,9 +37,14 @@ class RecordSinkPipeline:
         try:
             await maybe_deferred_to_future(done)
         except Exception as exc:  # noqa: BLE001 - any sink failure: count it, keep crawling
-            self.hashes.release(record)
-            problems.report(self.stats, "send_failed", record.url, f"{record.key}: {exc!r}")
+            if isinstance(record, ProductRecord):
+                self.hashes.release(record)
+            problems.report(self.stats, "send_failed", record.url or "", f"{record.key}: {exc!r}")
             raise DropItem(f"send_failed: {exc!r}") from exc
+        if isinstance(record, Tombstone):
+            self.hashes.forget(record)
+            self.stats.inc_value("snapmode/products/deleted")
+            return record
         self.hashes.remember(record)
         self.stats.inc_value("snapmode/products/sent")
         self.stats.inc_value("snapmode/images/sent", len(record.image_urls))

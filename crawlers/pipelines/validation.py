@@ -9,7 +9,7 @@ from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
 from snapmode.crawlers import problems
-from snapmode.records import InvalidRecord, ProductRecord
+from snapmode.records import InvalidRecord, ProductRecord, Tombstone, Versioned
 
 
 class RecordValidationPipeline:
@@ -22,7 +22,9 @@ class RecordValidationPipeline:
     def from_crawler(cls, crawler: Crawler) -> RecordValidationPipeline:
         return cls(crawler.stats)
 
-    def process_item(self, item: Any) -> ProductRecord:
+    def process_item(self, item: Any) -> Versioned:
+        if isinstance(item, Tombstone):  # built by the spider from a product key it sent before
+            return item
         fields = dict(item)
         url = str(fields.get("url", ""))
         if not fields.get("image_urls"):

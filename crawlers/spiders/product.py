@@ -22,6 +22,9 @@ from snapmode.crawlers.middlewares.address import AddressRefused
 from snapmode.crawlers.middlewares.redirects import RedirectRefused
 from snapmode.crawlers.siteconfig import SiteConfig
 from snapmode.crawlers.wiring import CrawlWiring
+from snapmode.records import Tombstone
+
+GONE = (404, 410)  # a product page answering these is deleted, if a product was sent from it before
 
 
 class ProductSpider(Spider):
@@ -88,8 +91,9 @@ class ProductSpider(Spider):
                 yield Request(strip_query(link.url, self.strip_params), callback=self.parse,
                               errback=self.on_error)
 
-    def on_error(self, failure: Failure) -> None:
-        """Every failed request is counted under a reason; robots.txt and offsite refusals have Scrapy's own stats."""
+    def on_error(self, failure: Failure) -> Iterator[Tombstone]:
+        """Every failed request is counted under a reason; robots.txt and offsite refusals have Scrapy's own stats.
+        A page that answers 404 or 410 where a product was found before yields that product's tombstone."""
         request = failure.request  # type: ignore[attr-defined]
         if failure.check(HttpError):
             status = failure.value.response.status
@@ -97,6 +101,9 @@ class ProductSpider(Spider):
                 problems.report(self.crawler.stats, "no_sitemap", request.url, "HTTP 404", level="warning")
                 return
             reason, detail = f"http_{status}", f"HTTP {status}"
+            if status in GONE and (key := self.wiring.hashes.product_at(request.url)) is not None:
+                tombstone = Tombstone.of_key(key, reason=reason)
+                yield tombstone.model_copy(update={"url": request.url})
         elif failure.check(AddressRefused):
             reason, detail = failure.value.reason, str(failure.value)
         elif failure.check(RedirectRefused):

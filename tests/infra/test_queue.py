@@ -99,3 +99,18 @@ def test_consume_commits_only_what_was_processed(queue: Queue) -> None:
 def test_unreachable_kafka_is_a_retryable_error(free_port: int) -> None:
     with pytest.raises(QueueUnavailable, match=f"127.0.0.1:{free_port}"):
         KafkaProducerQueue(f"127.0.0.1:{free_port}", timeout_s=2.0).send("t", [(None, b"x")])
+
+
+def test_every_producer_is_idempotent_and_waits_for_all_replicas(monkeypatch: pytest.MonkeyPatch) -> None:
+    import kafka
+
+    from snapmode.crawlers.sinks import KafkaSink
+    from snapmode.queue import producer_config
+
+    config = producer_config("a:9092,b:9092")
+    assert config["enable_idempotence"] is True and config["acks"] == "all" and config["retries"] > 0
+    assert set(config) <= set(kafka.KafkaProducer.DEFAULT_CONFIG)  # names kafka-python knows
+    made: list[dict[str, object]] = []
+    monkeypatch.setattr(kafka, "KafkaProducer", lambda **kw: made.append(kw))
+    KafkaSink("a:9092", "topic")
+    assert made[0]["enable_idempotence"] is True and made[0]["acks"] == "all"
