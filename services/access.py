@@ -1,4 +1,5 @@
-"""Who may call the API and how many searches run at once: API keys and a concurrency cap that sheds load."""
+"""Who may call the API and how many searches run at once: API keys, admin keys and a concurrency cap that sheds
+load."""
 
 from __future__ import annotations
 
@@ -13,15 +14,31 @@ from snapmode.services.deps import SettingsDep
 
 RETRY_AFTER_S = 2  # what a client refused for load is told to wait
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="one of SNAPMODE_API_KEYS")
+admin_key_header = APIKeyHeader(name="X-Admin-Key", auto_error=False, description="one of SNAPMODE_ADMIN_KEYS",
+                                scheme_name="AdminKey")
+
+
+def _known(key: str | None, keys: list[str]) -> bool:
+    """Whether `key` is one of `keys`, compared in constant time."""
+    return key is not None and any(hmac.compare_digest(key.encode(), k.encode()) for k in keys)
 
 
 def require_api_key(settings: SettingsDep, key: Annotated[str | None, Depends(api_key_header)]) -> None:
     """With `SNAPMODE_API_KEYS` set, a request must name one of them in `X-API-Key` (compared in constant time)."""
     if not settings.api_keys:
         return
-    if key is None or not any(hmac.compare_digest(key.encode(), k.encode()) for k in settings.api_keys):
+    if not _known(key, settings.api_keys):
         raise HTTPException(401, detail="A valid X-API-Key header is required.",
                             headers={"WWW-Authenticate": "ApiKey"})
+
+
+def require_admin_key(settings: SettingsDep, key: Annotated[str | None, Depends(admin_key_header)]) -> None:
+    """Admin routes need one of `SNAPMODE_ADMIN_KEYS` in `X-Admin-Key`; without any configured they are off (403)."""
+    if not settings.admin_keys:
+        raise HTTPException(403, detail="Admin routes are off: set SNAPMODE_ADMIN_KEYS to use them.")
+    if not _known(key, settings.admin_keys):
+        raise HTTPException(401, detail="A valid X-Admin-Key header is required.",
+                            headers={"WWW-Authenticate": "AdminKey"})
 
 
 class SearchSlots:
@@ -53,4 +70,5 @@ async def search_slot(request: Request) -> AsyncIterator[None]:
 
 
 ApiKeyDep = Depends(require_api_key)
+AdminKeyDep = Depends(require_admin_key)
 SearchSlotDep = Depends(search_slot)

@@ -22,7 +22,7 @@ from snapmode.services.deps import AppState
 from snapmode.services.errors import install_error_handlers
 from snapmode.services.limits import BodySizeLimit
 from snapmode.services.metrics import Metrics, MetricsMiddleware
-from snapmode.services.routes import facets, health, images, products, search
+from snapmode.services.routes import admin, facets, health, images, products, search
 from snapmode.stores.factory import build_stores
 
 log = get_logger(__name__)
@@ -63,7 +63,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
                        on_reject=lambda: metrics.rejected.labels("too_large").inc())
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app, metrics)
-    for router in (search.router, products.router, facets.router, images.router, health.router):
+    for router in (search.router, products.router, admin.router, facets.router, images.router, health.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

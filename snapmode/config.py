@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 WEAK_KEYS = {"changeme", "change-me-please", "secret", "password", "example", "snapmode"}
 # Never shared with other processes (the Storm topology config): each reads its own environment for them, the
 # secrets and the device of its own machine (a GPU supervisor embeds on CUDA whatever the submitter had).
-LOCAL_FIELDS = frozenset({"solr_password", "redis_password", "device"})
+LOCAL_FIELDS = frozenset({"solr_password", "redis_password", "admin_keys", "device"})
 
 
 class Settings(BaseSettings):
@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     search_k_max: int = Field(100, ge=1)
     # Comma-separated keys; set: every route but the page, its images and /healthz needs one in `X-API-Key`.
     api_keys: Annotated[list[str], NoDecode] = []
+    # Comma-separated keys for the admin routes (`DELETE /products/{key}`) in `X-Admin-Key`; unset: those routes are off.
+    admin_keys: Annotated[list[str], NoDecode] = []
     max_concurrent_searches: int = Field(8, ge=1)  # more in flight are refused with 503 and Retry-After
     search_offset_max: int = Field(1000, ge=0)  # deepest page start of a search or product listing
     hybrid_depth: int = Field(100, ge=1)  # products each ranking (photo, words) contributes to a hybrid search
@@ -130,12 +132,12 @@ class Settings(BaseSettings):
     def _split_roots(cls, value: object) -> object:
         return [Path(p.strip()) for p in value.split(",") if p.strip()] if isinstance(value, str) else value
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "admin_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         return [k.strip() for k in value.split(",") if k.strip()] if isinstance(value, str) else value
 
-    @field_validator("api_keys")
+    @field_validator("api_keys", "admin_keys")
     @classmethod
     def _no_weak_keys(cls, keys: list[str]) -> list[str]:
         for key in keys:

@@ -1,4 +1,5 @@
-"""Publish product records to the records topic, keyed by product key, acknowledged by every in-sync replica."""
+"""Publish product records and tombstones to the records topic, keyed by product key, acknowledged by every in-sync
+replica."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ from collections.abc import Callable, Iterable
 
 from snapmode.pipeline.steps import Rejection
 from snapmode.queue import KafkaProducerQueue
-from snapmode.records import ProductRecord
+from snapmode.records import Versioned
 
-Item = ProductRecord | Rejection
+Item = Versioned | Rejection
 
 
 def message(item: Item) -> tuple[str | None, bytes] | None:
-    """The (key, value) of a record; a `Rejection` carrying its raw input (a malformed line) goes as it is, since
+    """The (key, value) of a record or tombstone; a `Rejection` carrying its raw input (a malformed line) goes as it is, since
     validating is the topology's job and it routes such input to the dead-letter topic."""
     if isinstance(item, Rejection):
         return (item.product_key, item.payload.encode()) if item.payload is not None else None

@@ -11,6 +11,7 @@ from snapmode.cli import topology as topology_cli
 from snapmode.cli import cluster
 from snapmode.cli import dataset
 from snapmode.cli import bench_hybrid
+from snapmode.cli import delete as delete_cli
 
 app = typer.Typer(name="snapmode", help="SnapMode: query-by-image product search.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
@@ -20,6 +21,7 @@ app.command("search")(ingest.search)
 app.command("demo")(ingest.demo)
 app.command("crawl")(crawl.crawl)
 app.command("serve")(serve.serve)
+app.command("delete")(delete_cli.delete)
 model_cli.register(app)  # train, eval, bench
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(topology_cli.app, name="topology")

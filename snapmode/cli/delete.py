@@ -1,0 +1,73 @@
+"""`snapmode delete KEY...`: remove products, from the stores directly (embedded) or through the topology (cluster)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from snapmode.config import Settings, get_settings
+from snapmode.records import InvalidRecord, Tombstone
+
+console = Console(stderr=True)
+
+
+def tombstones_of(keys: list[str], at: datetime) -> list[Tombstone]:
+    """One tombstone per key, all of version `at`; a malformed key is a usage error naming it."""
+    try:
+        return [Tombstone.of_key(key, reason="operator", at=at) for key in dict.fromkeys(keys)]
+    except InvalidRecord as exc:
+        raise typer.BadParameter(str(exc), param_hint="KEY") from exc
+
+
+def uses_cluster(settings: Settings) -> bool:
+    """A Milvus server and Solr are configured: the topology owns the stores, the tombstones go through Kafka."""
+    return bool(settings.milvus_uri and settings.solr_url)
+
+
+def delete(keys: Annotated[list[str], typer.Argument(help="Product keys, site:product_id")],
+           direct: Annotated[bool, typer.Option(help="Write the stores from this process even on a cluster")]
+           = False) -> None:
+    """Delete products from both stores, keeping a tombstone that refuses their older records. Embedded: the stores
+    are written at once. Cluster: tombstones go to the records topic, and the topology applies them in order."""
+    settings = get_settings()
+    tombstones = tombstones_of(keys, datetime.now(timezone.utc))
+    if uses_cluster(settings) and not direct:
+        sent = publish_tombstones(settings, tombstones)
+        console.print(f"published {sent} tombstones to {settings.records_topic} at {settings.kafka_bootstrap}: "
+                      "the topology deletes them")
+        return
+    deleted = set(delete_here(settings, tombstones))
+    for t in tombstones:
+        print(f"{t.key}\t{'deleted' if t.key in deleted else 'kept: the store holds a newer version'}")
+    console.print(f"deleted {len(deleted)} of {len(tombstones)} products")
+
+
+def delete_here(settings: Settings, tombstones: list[Tombstone]) -> list[str]:
+    """Apply the tombstones to the configured stores from this process; the keys deleted."""
+    from snapmode.embedding import embedder_dim
+    from snapmode.pipeline.steps import delete_products
+    from snapmode.stores.factory import build_stores
+
+    vectors, metadata = build_stores(settings, embedder_dim(settings))
+    try:
+        return delete_products(vectors, metadata, tombstones)
+    finally:
+        vectors.close()
+        metadata.close()
+
+
+def publish_tombstones(settings: Settings, tombstones: list[Tombstone]) -> int:
+    """Send the tombstones to the records topic, keyed by product key like the records they follow."""
+    from snapmode.cli.topology import quiet_kafka_client
+    from snapmode.queue import KafkaProducerQueue
+    from snapmode.topologies.publish import publish
+
+    quiet_kafka_client()
+    producer = KafkaProducerQueue(settings.kafka_bootstrap)
+    try:
+        return publish(producer, settings.records_topic, tombstones)
+    finally:
+        producer.close()
