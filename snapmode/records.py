@@ -33,7 +33,7 @@ class ProductRecord(BaseModel):
     brand: str | None = Field(None, max_length=200)
     category: str | None = Field(None, max_length=200)
     colour: str | None = Field(None, max_length=100)
-    price: float | None = Field(None, ge=0)
+    price: float | None = Field(None, ge=0, allow_inf_nan=False)
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
     availability: str | None = Field(None, max_length=100)
     description: str | None = Field(None, max_length=5000)

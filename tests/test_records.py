@@ -55,3 +55,31 @@ def test_invalid_records_name_the_field(overrides: dict[str, object], field: str
 def test_malformed_json_is_an_invalid_record() -> None:
     with pytest.raises(InvalidRecord):
         ProductRecord.from_json(b'{"site": "x", ')
+
+
+def test_a_price_must_be_a_finite_number() -> None:
+    fields = {"site": "s", "product_id": "1", "url": "https://s.example/1", "title": "t",
+              "image_urls": ["https://s.example/1.jpg"]}
+    for price in (float("inf"), float("nan")):
+        with pytest.raises(InvalidRecord, match="price"):
+            ProductRecord.from_dict({**fields, "price": price})
+
+
+def test_tombstones_parse_beside_records_and_carry_their_version_in_utc() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from snapmode.records import Tombstone, parse_versioned
+
+    at = datetime(2026, 5, 1, 14, 0, tzinfo=timezone(timedelta(hours=2)))
+    tombstone = Tombstone.of_key("shop:a:b", reason="http_410", at=at)
+    assert (tombstone.site, tombstone.product_id, tombstone.key) == ("shop", "a:b", "shop:a:b")
+    assert parse_versioned(tombstone.to_json()) == tombstone
+    assert tombstone.crawled_at == at and tombstone.crawled_at.utcoffset() == timedelta(0)
+    record = ProductRecord(site="s", product_id="1", url="https://s.example/1", title="t",
+                           image_urls=("https://s.example/1.jpg",), crawled_at=at)
+    assert parse_versioned(record.to_json()) == record and record.crawled_at.tzinfo == timezone.utc
+    for bad in ("no-site", ":pid", "bad site:1"):
+        with pytest.raises(InvalidRecord):
+            Tombstone.of_key(bad)
+    with pytest.raises(InvalidRecord):
+        parse_versioned('{"kind": "tombstone", "site": "s"}')

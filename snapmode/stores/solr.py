@@ -163,6 +163,10 @@ class SolrMetadataStore:
     def _call(self, method, *args, **kwargs):  # type: ignore[no-untyped-def]
         try:
             return method(*args, **kwargs)
+        except (ValueError, TypeError) as exc:
+            if method.__name__ == "add":  # a document pysolr cannot encode: refused before it is sent
+                raise StoreError(f"Solr add not sent, a value cannot be encoded: {exc}") from exc
+            raise StoreUnavailable(f"Solr at {self.url} answered what pysolr cannot read: {exc}") from exc
         except pysolr.SolrError as exc:
             message = str(exc)
             status = _HTTP_STATUS.search(message)

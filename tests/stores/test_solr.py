@@ -64,3 +64,25 @@ def test_missing_core_is_an_error_not_an_outage(native_cluster: NativeCluster) -
         store.count()
     assert not isinstance(info.value, StoreUnavailable)
     store.close()
+
+
+@pytest.mark.integration
+def test_a_field_solr_refuses_is_dead_lettered_alone(solr: SolrMetadataStore) -> None:
+    """A malformed value that got past the schema (built without validation here) is a 400 for its row only."""
+    from snapmode.pipeline.steps import isolate_refusals, write_metadata
+
+    bad = ProductRecord.model_construct(**{**dict(record("bad")), "price": "twelve"})
+    with pytest.warns(UserWarning):  # pydantic notes the unvalidated value as it serialises the record
+        refused = isolate_refusals(lambda rows: write_metadata(solr, rows), [record("ok"), bad, record("fine")],
+                                   row_id=lambda r: r.key)
+    assert list(refused) == ["shop:bad"] and "HTTP 400" in refused["shop:bad"] and "price" in refused["shop:bad"]
+    assert sorted(solr.get(["shop:ok", "shop:bad", "shop:fine"])) == ["shop:fine", "shop:ok"]
+
+
+def test_a_value_pysolr_cannot_encode_is_a_refusal_not_an_outage() -> None:
+    store = SolrMetadataStore("http://127.0.0.1:9/solr/none")  # never reached: the document fails to encode first
+    store._stored = lambda keys: {}  # type: ignore[method-assign]
+    with pytest.raises(StoreError, match="cannot be encoded") as info:
+        store.upsert([ProductRecord.model_construct(**{**dict(record("a")), "price": float("inf")})])
+    assert not isinstance(info.value, StoreUnavailable)
+    store.close()
