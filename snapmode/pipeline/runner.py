@@ -66,7 +66,7 @@ class IngestRunner:
         records) go straight to the dead letters. A record older than the stored version of its product changes
         nothing; a row that a store refuses is dead-lettered with the store's reason.
 
-        `on_image(n)` is called as images are indexed or rejected, for progress bars.
+        `on_image(n)` is called as images are indexed or rejected (and once per tombstone), for progress bars.
         """
         report = IngestReport()
         started = time.perf_counter()
@@ -83,6 +83,7 @@ class IngestRunner:
                     self._write(unchanged, [], report)
                     unchanged = []
                     report.deleted += len(delete_products(self.vectors, self.metadata, [outcome]))
+                    tick(1)
                     continue
                 if isinstance(outcome, ProductRecord):
                     unchanged.append(outcome)
