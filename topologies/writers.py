@@ -7,7 +7,9 @@ dead-lettered alone with the store's reason; the rest of the batch is acknowledg
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from streamparse import Stream
@@ -24,6 +26,25 @@ from snapmode.topologies.payloads import REJECTION_FIELDS, item_from_values, rej
 REFUSED = "refused"  # rows a store refused, for the dead-letter bolt
 T = TypeVar("T")
 Decoded = list[tuple[VectorItem, ProductRecord]]
+
+
+class AppliedVersions:
+    """The newest version this writer task applied per product key (the most recent `limit` keys): the metadata
+    store may not hold a version yet that this task already wrote, so a late older record is checked against both."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self.limit = limit
+        self._at: OrderedDict[str, datetime] = OrderedDict()
+
+    def current(self, records: Sequence[ProductRecord]) -> list[ProductRecord]:
+        return [r for r in records if r.key not in self._at or self._at[r.key] <= r.crawled_at]
+
+    def applied(self, records: Sequence[ProductRecord]) -> None:
+        for r in records:
+            self._at[r.key] = max(r.crawled_at, self._at.get(r.key, r.crawled_at))
+            self._at.move_to_end(r.key)
+        while len(self._at) > self.limit:
+            self._at.popitem(last=False)
 
 
 def with_retries(write: Callable[[], T], *, retries: int, base_delay_s: float, counters: Counters) -> T | None:
@@ -88,12 +109,16 @@ class VectorWriterBolt(WriterBolt):
     store: VectorStore | None = None
     metadata: MetadataStore | None = None
 
+    def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
+        super().initialize(storm_conf, context)
+        self.versions = AppliedVersions()
+
     def write(self, decoded: Decoded) -> dict[str, str]:
         if self.store is None:
             self.store = build_vector_store(self.settings, dim=len(decoded[0][0].vector), streaming=True)
         if self.metadata is None:
             self.metadata = build_metadata_store(self.settings)
-        records = current_records(self.metadata, [record for _, record in decoded])
+        records = self.versions.current(current_records(self.metadata, [record for _, record in decoded]))
         items = [item for item, _ in decoded]
         store = self.store
 
@@ -102,7 +127,9 @@ class VectorWriterBolt(WriterBolt):
             write_product_vectors(store, [r for r in records if r.key in chosen],
                                   [i for i in items if i.product_key in chosen])
 
-        return isolate_refusals(write, [r.key for r in records], row_id=str)
+        refused = isolate_refusals(write, [r.key for r in records], row_id=str)
+        self.versions.applied([r for r in records if r.key not in refused])
+        return refused
 
 
 class MetadataWriterBolt(WriterBolt):

@@ -201,3 +201,50 @@ def test_ingests_searchably_survives_a_worker_crash_and_dead_letters_bad_input(t
     assert (f"{SITE}:p-missing", "invalid_record") in reasons
     assert (f"{SITE}:gone", "not_found") in reasons
     assert (f"{SITE}:html", "not_an_image") in reasons
+
+
+def stored_prices(vectors, key: str) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    rows = vectors.client.query(vectors.collection, filter=f"product_key == {json.dumps(key)}",
+                                output_fields=["image_id", "price"], limit=1000)
+    return {row["image_id"]: round(float(row["price"]), 2) for row in rows}
+
+
+def test_updates_deletions_and_late_replays_reach_both_stores(topology: Settings, catalog) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime, timedelta, timezone
+
+    from snapmode.records import Tombstone
+
+    _, records = catalog
+    t0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
+
+    def version(n: int, *, views: int, price: float, minutes: int) -> ProductRecord:
+        base = records[n]
+        return base.model_copy(update={"product_id": f"upd-{n}", "image_urls": base.image_urls[:views],
+                                       "price": price, "crawled_at": t0 + timedelta(minutes=minutes)})
+
+    first = [version(n, views=2, price=40.0, minutes=0) for n in range(3)]
+    dropped, repriced = version(0, views=1, price=80.0, minutes=10), version(2, views=2, price=60.0, minutes=10)
+    older = version(2, views=2, price=45.0, minutes=5)  # replayed after the newer version
+    gone = Tombstone(site=SITE, product_id="upd-1", reason="http_410", crawled_at=t0 + timedelta(minutes=10))
+    producer = KafkaProducerQueue(topology.kafka_bootstrap)
+    try:
+        publish(producer, topology.records_topic, first)
+        wait_until_indexed(topology, first, timeout_s=300)
+        publish(producer, topology.records_topic, [dropped, gone, repriced, older])
+    finally:
+        producer.close()
+    wait_committed_to_the_end(topology, timeout_s=300)
+
+    vectors, metadata = build_vector_store(topology, dim=embedder_dim(topology)), build_metadata_store(topology)
+    try:
+        assert stored_prices(vectors, dropped.key) == {ref.image_id: 80.0 for ref in dropped.images()}
+        assert stored_prices(vectors, gone.key) == {} and metadata.get([gone.key]) == {}
+        assert stored_prices(vectors, repriced.key) == {ref.image_id: 60.0 for ref in repriced.images()}
+        assert {k: r.price for k, r in metadata.get([dropped.key, repriced.key]).items()} == {dropped.key: 80.0,
+                                                                                              repriced.key: 60.0}
+        query = vectors.fetch([dropped.images()[0].image_id])[dropped.images()[0].image_id]
+        cheap = vectors.search(query[None, :], k=10, where=SearchFilter(site=SITE, price_max=50.0))[0]
+        assert dropped.key not in {hit.product_key for hit in cheap}
+    finally:
+        vectors.close()
+        metadata.close()

@@ -146,3 +146,13 @@ def test_an_unexpected_error_fails_the_batch_instead_of_crashing(settings: Setti
     bolt.write = broken
     sent = write(bolt, [version("a", [0], price=1.0)])
     assert [m["id"] for m in commands(sent, "fail")] == ["w0"] and commands(sent, "ack") == []
+
+
+def test_the_vector_writer_keeps_its_newest_version_before_the_metadata_store_has_it(settings: Settings,
+                                                                                     stores: Stores) -> None:
+    vectors, _ = stores
+    bolt = start(VectorWriterBolt, settings, "vectors")  # no metadata writer: the metadata store knows nothing yet
+    newer, older = version("a", [0], price=80.0, minutes=10), version("a", [0, 1], price=45.0, minutes=5)
+    write(bolt, [newer])
+    write(bolt, [older])
+    assert prices(vectors, "shop:a") == {ref.image_id: 80.0 for ref in newer.images()}
