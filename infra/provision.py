@@ -50,8 +50,8 @@ def provision(targets: Targets, names: list[str], dim: int) -> dict[str, str]:
         created = create_topics(targets.kafka_bootstrap, targets.topics)
         done["kafka"] = f"topics created: {', '.join(created)}" if created else "topics exist"
     if "solr" in names:
-        done["solr"] = f"core {targets.solr_core}: " + SolrAdmin(targets.solr_node, targets.solr_auth).ensure_core(
-            targets.solr_core, SOLR_CORE_CONFIG)
+        with SolrAdmin(targets.solr_node, targets.solr_auth) as solr:
+            done["solr"] = f"core {targets.solr_core}: " + solr.ensure_core(targets.solr_core, SOLR_CORE_CONFIG)
     if "milvus" in names:
         done["milvus"] = f"collection {targets.collection}: " + ensure_milvus_collection(
             targets.milvus_uri, targets.collection, dim)
@@ -95,6 +95,12 @@ class SolrAdmin:
         self.v2 = f"{parts.scheme}://{parts.netloc}/api"
         self.client = httpx.Client(auth=auth, timeout=timeout_s)
 
+    def __enter__(self) -> SolrAdmin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+
     def ensure_core(self, core: str, conf: Path, load_timeout_s: float = 90.0) -> str:
         """Upload `conf` as configset `snapmode-<core>`, then create the core or collection from it, or reload it so
         a changed schema takes effect; returns what it did."""
@@ -108,8 +114,6 @@ class SolrAdmin:
                                                                                            load_timeout_s)
         except httpx.HTTPError as exc:
             raise ClusterError(f"solr: cannot reach {self.node}: {_first_line(exc) or type(exc).__name__}") from exc
-        finally:
-            self.client.close()
 
     def _ensure_core(self, core: str, configset: str, load_timeout_s: float) -> str:
         if not self._core_loaded(core):
@@ -135,8 +139,9 @@ class SolrAdmin:
         if action == "CREATE":
             params.update({"collection.configName": configset, "numShards": "1", "replicationFactor": "1"})
         self._call("GET", f"{self.node}/admin/collections", f"{action.lower()} of collection {name!r}", params=params)
-        return f"created from configset {configset}" if action == "CREATE" else f"exists (configset {configset} " \
-                                                                                  "uploaded, reloaded)"
+        if action == "CREATE":
+            return f"collection created from configset {configset}"
+        return f"collection exists (configset {configset} uploaded, reloaded)"
 
     def _core_loaded(self, core: str) -> bool:
         status = self._get(f"{self.node}/admin/cores", f"status of core {core!r}",

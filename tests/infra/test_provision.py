@@ -13,7 +13,7 @@ import pytest
 
 from snapmode.config import Settings
 from snapmode.infra.errors import ClusterError
-from snapmode.infra.provision import SolrAdmin, Targets, zip_folder
+from snapmode.infra.provision import SOLR_CORE_CONFIG, SolrAdmin, Targets, zip_folder
 from snapmode.infra.solr_security import password_hash, security_json
 from tests.cluster import NativeCluster
 
@@ -144,10 +144,11 @@ def test_solr_with_basic_auth(tmp_path: Path, free_port: int) -> None:
     try:
         node = f"http://127.0.0.1:{free_port}/solr"
         assert httpx.get(f"{node}/admin/cores", params={"action": "STATUS"}, timeout=30).status_code == 401
-        with pytest.raises(ClusterError, match=r"^solr: .* refused \(HTTP 401\): check SNAPMODE_SOLR_USERNAME"):
-            SolrAdmin(node).ensure_core("products", Path(__file__).resolve().parents[2] / "infra/solr/products/conf")
-        assert "created" in SolrAdmin(node, settings.solr_auth).ensure_core(
-            "products", Path(__file__).resolve().parents[2] / "infra/solr/products/conf")
+        with SolrAdmin(node) as anonymous, pytest.raises(ClusterError, match=r"^solr: .* refused \(HTTP 401\): "
+                                                                            "check SNAPMODE_SOLR_USERNAME"):
+            anonymous.ensure_core("products", SOLR_CORE_CONFIG)
+        with SolrAdmin(node, settings.solr_auth) as solr:
+            assert "created" in solr.ensure_core("products", SOLR_CORE_CONFIG)
         store = build_metadata_store(settings)
         record = ProductRecord(site="shop", product_id="p1", url="https://shop.example/p1", title="Red dress",
                                image_urls=["https://shop.example/p1.jpg"])
