@@ -74,6 +74,7 @@ class StormService(Service):
         conf = {
             "storm.zookeeper.servers": [HOST], "storm.zookeeper.port": ports.zookeeper,
             "storm.zookeeper.root": "/storm", "nimbus.seeds": [HOST], "nimbus.thrift.port": ports.nimbus,
+            "supervisor.thrift.port": ports.nimbus + 1,  # Storm's default 6628 beside 6627: two clusters can coexist
             "storm.local.hostname": HOST, "storm.local.dir": str(self.ctx.data("storm")),
             "storm.log.dir": str(self.ctx.root / "logs" / "storm"),
             "supervisor.slots.ports": list(ports.storm_workers),

@@ -18,6 +18,8 @@ _STRING_FIELDS = ("product_key", "site", "category", "brand", "colour")
 HNSW_PARAMS = {"M": 16, "efConstruction": 200}
 QUERY_LIMIT = 16_384  # Milvus's largest query result (a product has at most 100 images)
 IMAGES_OF_CHUNK = 100  # product keys per query: at most 10,000 rows
+# Reads that decide what to delete or rewrite see every earlier write, even unflushed ones on a server fed by a stream
+READ_YOUR_WRITES = "Strong"
 
 
 def filter_expression(where: SearchFilter | None) -> str:
@@ -118,7 +120,8 @@ class MilvusVectorStore:
         for start in range(0, len(product_keys), IMAGES_OF_CHUNK):
             keys = list(dict.fromkeys(product_keys[start:start + IMAGES_OF_CHUNK]))
             rows = self._call(self.client.query, self.collection, filter=f"product_key in {json.dumps(keys)}",
-                              output_fields=["image_id", "product_key"], limit=QUERY_LIMIT)
+                              output_fields=["image_id", "product_key"], limit=QUERY_LIMIT,
+                              consistency_level=READ_YOUR_WRITES)
             for row in rows:
                 out.setdefault(row["product_key"], set()).add(row["image_id"])
         return out
@@ -138,7 +141,8 @@ class MilvusVectorStore:
         """The stored vectors of those of `image_ids` that exist, by image id."""
         if not image_ids:
             return {}
-        rows = self._call(self.client.get, self.collection, ids=list(image_ids), output_fields=["image_id", "vector"])
+        rows = self._call(self.client.get, self.collection, ids=list(image_ids), output_fields=["image_id", "vector"],
+                          consistency_level=READ_YOUR_WRITES)
         return {row["image_id"]: np.asarray(row["vector"], dtype=np.float32) for row in rows}
 
     def close(self) -> None:
