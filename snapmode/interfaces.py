@@ -79,16 +79,6 @@ class StoreUnavailable(StoreError):
     """The store could not be reached or timed out: retry later, nothing was acknowledged."""
 
 
-class RowsRefused(StoreError):
-    """The store refused some rows of a batch and stored the others; `refused` maps each refused row's id (image id
-    or product key) to the store's reason. Retrying a refused row cannot help: it is dead-lettered."""
-
-    def __init__(self, refused: dict[str, str]) -> None:
-        super().__init__(f"{len(refused)} row(s) refused: " + "; ".join(f"{k}: {v[:200]}"
-                                                                        for k, v in list(refused.items())[:3]))
-        self.refused = refused
-
-
 @runtime_checkable
 class VectorStore(Protocol):
     dim: int

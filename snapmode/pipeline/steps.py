@@ -12,8 +12,7 @@ from typing import TypeVar
 
 from PIL import Image
 
-from snapmode.interfaces import Embedder, MetadataStore, RowsRefused, StoreError, StoreUnavailable, VectorItem, \
-    VectorStore
+from snapmode.interfaces import Embedder, MetadataStore, StoreError, StoreUnavailable, VectorItem, VectorStore
 from snapmode.pipeline.decode import DecodeLimits, decode_image
 from snapmode.pipeline.errors import ImageRejected
 from snapmode.pipeline.fetch import Fetcher, FetchOptions
@@ -95,7 +94,7 @@ def embed_images(embedder: Embedder, prepared: Sequence[PreparedImage]) -> list[
 
 def write_metadata(store: MetadataStore, records: Sequence[ProductRecord]) -> list[ProductRecord]:
     """Upsert the records; returns those stored (the metadata store leaves out versions older than its own)."""
-    return store.upsert(list({r.key: r for r in newest(records)}.values()))
+    return store.upsert(newest(records))
 
 
 def write_vectors(store: VectorStore, items: Sequence[VectorItem]) -> None:
@@ -175,8 +174,6 @@ def isolate_refusals(write: Callable[[list[T]], object], rows: Sequence[T],
         return {}
     except StoreUnavailable:
         raise
-    except RowsRefused as exc:
-        return dict(exc.refused)
     except StoreError as exc:
         if len(rows) == 1:
             return {row_id(rows[0]): str(exc)}
