@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import redis
 
@@ -16,12 +18,20 @@ from snapmode.interfaces import SearchFilter
 from snapmode.logs import get_logger
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 
 class ResultCache(Protocol):
     def get(self, key: str) -> bytes | None: ...
 
     def set(self, key: str, value: bytes) -> None: ...
+
+    def clear(self) -> None:
+        """Forget every cached result (a product was deleted: no answer may show it again)."""
+        ...
+
+
+KEY_PREFIX = "snapmode:search:"
 
 
 def cache_key(embedder: str, data: bytes, k: int, where: SearchFilter | None, *, offset: int = 0,
@@ -30,7 +40,7 @@ def cache_key(embedder: str, data: bytes, k: int, where: SearchFilter | None, *,
     digest = hashlib.sha256(data).hexdigest()
     extra = {**({"offset": offset} if offset else {}), **({"q": text} if text else {})}
     fields = json.dumps({**(asdict(where) if where else {}), **extra}, sort_keys=True)
-    return f"snapmode:search:{embedder}:{digest}:{k}:{hashlib.sha1(fields.encode()).hexdigest()[:16]}"
+    return f"{KEY_PREFIX}{embedder}:{digest}:{k}:{hashlib.sha1(fields.encode()).hexdigest()[:16]}"
 
 
 class MemoryCache:
@@ -61,6 +71,10 @@ class MemoryCache:
             while len(self._items) > self.max_items:
                 self._items.popitem(last=False)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
 
 class RedisCache:
     """Results shared by every API process through Redis. A Redis failure is logged and counts as a miss."""
@@ -83,6 +97,13 @@ class RedisCache:
         except redis.RedisError as exc:
             log.warning("cache.unavailable", op="set", error=str(exc))
 
+    def clear(self) -> None:
+        try:
+            for chunk in _chunks(self.client.scan_iter(match=KEY_PREFIX + "*", count=500), 500):
+                self.client.unlink(*chunk)
+        except redis.RedisError as exc:
+            log.warning("cache.unavailable", op="clear", error=str(exc))
+
     def close(self) -> None:
         self.client.close()
 
@@ -93,6 +114,15 @@ class NoCache:
 
     def set(self, key: str, value: bytes) -> None:
         pass
+
+    def clear(self) -> None:
+        pass
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def build_cache(*, redis_url: str | None, ttl_s: int, max_items: int, redis_password: str | None = None

@@ -33,5 +33,6 @@ def delete_product(key: str, state: StateDep) -> Deletion:
         raise HTTPException(422, detail=f"{exc}; keys look like site:product_id") from None
     existed = key in state.metadata.get([key])
     deleted = key in delete_products(state.vectors, state.metadata, [tombstone])
+    state.cache.clear()  # a cached answer may hold the product
     log.info("api.product_deleted", key=key, deleted=deleted, existed=existed)
     return Deletion(key=key, deleted=deleted, existed=existed, at=tombstone.crawled_at)

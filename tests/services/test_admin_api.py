@@ -23,7 +23,7 @@ def admin_settings(tmp_path_factory: pytest.TempPathFactory, catalog: Catalog,
                    embedder: BackboneEmbedder) -> Settings:
     """Its own data dir (the test deletes), holding three products of the catalog."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("admin"), allow_private_urls=True, device="cpu",  # type: ignore[call-arg]
-                        cache_ttl_s=0, _env_file=None)
+                        _env_file=None)
     vectors, metadata = build_stores(settings, embedder.dim)
     platform = Platform(settings=settings, embedder=embedder, vectors=vectors, metadata=metadata)
     platform.runner().run([catalog.records[pid] for pid in ("red-disc", *KEPT)])
@@ -37,9 +37,10 @@ def admin(admin_settings: Settings, embedder: BackboneEmbedder) -> Iterator[Test
         yield c
 
 
-def found(client: TestClient, photo: bytes) -> set[str]:
+def found(client: TestClient, photo: bytes, *, cached: bool = False) -> set[str]:
     answer = client.post("/search", files={"file": ("q.jpg", photo, "image/jpeg")}, data={"k": "10"})
     assert answer.status_code == 200, answer.text
+    assert answer.json()["cached"] is cached
     return {r["product_key"] for r in answer.json()["results"]}
 
 
@@ -59,13 +60,14 @@ def test_delete_needs_an_admin_key(admin: TestClient) -> None:
 def test_a_deleted_product_leaves_both_stores_and_search(admin: TestClient, catalog: Catalog) -> None:
     key = f"{SITE}:red-disc"
     assert key in found(admin, catalog.held_out["red-disc"])
+    assert key in found(admin, catalog.held_out["red-disc"], cached=True)
 
     answer = admin.delete(f"/products/{key}", headers={"X-Admin-Key": ADMIN})
 
     assert answer.status_code == 200 and answer.json() | {"at": None} == {"key": key, "deleted": True,
                                                                          "existed": True, "at": None}
     assert admin.get(f"/products/{key}").status_code == 404
-    assert found(admin, catalog.held_out["red-disc"]) == {f"{SITE}:{pid}" for pid in KEPT}
+    assert found(admin, catalog.held_out["red-disc"]) == {f"{SITE}:{pid}" for pid in KEPT}  # the cache forgot it
     assert admin.app.state.snapmode.vectors.images_of([key]) == {}  # type: ignore[attr-defined]
     again = admin.delete(f"/products/{key}", headers={"X-Admin-Key": ADMIN}).json()
     assert again["deleted"] is True and again["existed"] is False

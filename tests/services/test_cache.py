@@ -82,3 +82,18 @@ def test_cache_key_tells_pages_and_words_apart() -> None:
     keys = {base, cache_key("m", b"img", 10, None, offset=10), cache_key("m", b"img", 10, None, text="red"),
             cache_key("m", b"img", 10, None, offset=10, text="red"), cache_key("m", b"", 10, None, text="red")}
     assert len(keys) == 5
+
+
+def test_clear_forgets_every_search_result(redis_url: str) -> None:
+    memory = MemoryCache(max_items=8, ttl_s=30)
+    memory.set("snapmode:search:a", b"1")
+    memory.clear()
+    assert memory.get("snapmode:search:a") is None
+    cache = RedisCache(redis_url, ttl_s=30)
+    for n in range(1203):
+        cache.set(f"snapmode:search:{n}", b"r")
+    cache.client.set("other", b"kept")
+    cache.clear()
+    assert cache.client.keys("snapmode:search:*") == [] and cache.client.get("other") == b"kept"
+    cache.close()
+    RedisCache("redis://127.0.0.1:1/0", ttl_s=30, timeout_s=0.2).clear()  # Redis away: logged, not raised
