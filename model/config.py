@@ -39,6 +39,7 @@ class CbirGanConfig:
     lr: float = 3e-4
     encoder_lr_scale: float = 0.3  # the pretrained encoder learns more slowly than the new heads
     frozen_blocks: int = 0  # > 0: the encoder's stem and first N of its 16 blocks keep their ImageNet weights
+    frozen_statistics: bool = False  # every batch norm of the encoder keeps its ImageNet running statistics
     lr_disc: float = 2e-4
     weight_decay: float = 1e-4
     seed: int = 0

@@ -20,7 +20,7 @@ class Encoder(nn.Module):
     """EfficientNet-Lite0 trunk -> GeM pooling -> linear projection -> L2-normalised z."""
 
     def __init__(self, *, z_dim: int, pretrained: bool = True, frozen_blocks: int = 0, input_size: int = 0,
-                 identity_projection: bool = False) -> None:
+                 identity_projection: bool = False, frozen_statistics: bool = False) -> None:
         super().__init__()
         self.input_size = input_size  # > 0: inputs are resized (bilinear) to this side before the trunk
         net = load_efficientnet_lite0() if pretrained else EfficientNet.from_name("efficientnet-lite0")
@@ -36,11 +36,14 @@ class Encoder(nn.Module):
         self.frozen: list[nn.Module] = [net._conv_stem, net._bn0, *net._blocks[:frozen_blocks]] if frozen_blocks else []
         for module in self.frozen:
             module.requires_grad_(False)
+        # the running statistics of real photos, which batches of synthetic ones would otherwise replace
+        self.fixed_norms = [m for m in self.trunk.modules() if isinstance(m, nn.BatchNorm2d)] if frozen_statistics else []
 
     def train(self, mode: bool = True) -> Encoder:
-        """Train mode everywhere except the frozen stem and blocks, whose batch-norm statistics stay as they were."""
+        """Train mode everywhere except the frozen stem and blocks and the fixed batch norms, whose statistics stay as
+        they were."""
         super().train(mode)
-        for module in self.frozen:
+        for module in [*self.frozen, *self.fixed_norms]:
             module.eval()
         return self
 
@@ -81,7 +84,8 @@ class Generator(nn.Module):
         super().__init__()
         self.encoder = Encoder(z_dim=config.z_dim, pretrained=config.pretrained_encoder,
                                frozen_blocks=config.frozen_blocks, input_size=config.encoder_size,
-                               identity_projection=config.identity_projection)
+                               identity_projection=config.identity_projection,
+                               frozen_statistics=config.frozen_statistics)
         self.decoder = (Decoder(z_dim=config.z_dim, image_size=config.image_size, width=config.decoder_width)
                         if config.reconstruct else None)
 

@@ -140,3 +140,14 @@ def test_backbone_features_without_head_stop_after_the_last_tap():
     assert ran == [3], "only the full extractor runs the blocks after the last tap"
     assert len(short) == 2 and len(long) == 3
     assert all(torch.equal(a, b) for a, b in zip(short, long[:2]))
+
+
+def test_frozen_statistics_keep_every_encoder_batch_norm_as_it_was(tiny_config):
+    generator = Generator(tiny_config.with_overrides(frozen_statistics=True)).train()
+    net = generator.encoder.trunk.net
+    head_stats, block_stats = net._bn1.running_mean.clone(), net._blocks[5]._bn1.running_mean.clone()
+    z, _ = generator(torch.rand(4, 3, 32, 32) * 2 - 1)
+    z.sum().backward()
+    assert torch.equal(net._bn1.running_mean, head_stats) and torch.equal(net._blocks[5]._bn1.running_mean, block_stats)
+    assert net._bn1.weight.grad is not None, "their scale and shift still learn"
+    assert generator.decoder.training, "the decoder's batch norms are not the encoder's"
