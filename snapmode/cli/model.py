@@ -45,7 +45,7 @@ def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_
           batch_size: Annotated[int | None, typer.Option(min=4, help="Images per batch")] = None,
           image_size: Annotated[int | None, typer.Option(help="Input/reconstruction side (4 * 2^k)")] = None,
           seed: Annotated[int | None, typer.Option()] = None,
-          config: Annotated[Path | None, typer.Option(help="A config.json to start from (flags override it)")] = None,
+          config: Annotated[Path | None, typer.Option(help="A config.json to start from, flags overriding it [default: the --init checkpoint's, else the built-in one]")] = None,
           triplet_only: Annotated[bool, typer.Option(help="Train the plain triplet baseline (no decoder, no GAN)")] = False,
           device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N")] = "auto",
           resume: Annotated[bool, typer.Option(help="Go on from the checkpoint in --out")] = False,
@@ -62,21 +62,23 @@ def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_
     beside the current embedder."""
     from snapmode.cli import shop_training
     from snapmode.config import get_settings
+    from snapmode.model.checkpoint import CONFIG, load_config
     from snapmode.model.config import CbirGanConfig, triplet_baseline
     from snapmode.model.device import resolve_device
     from snapmode.model.train import fit
 
     if resume and init is not None:
         raise typer.BadParameter("--resume goes on from --out, --init starts a new run: choose one", param_hint="--init")
-    try:
-        base = CbirGanConfig.load(config) if config else CbirGanConfig()
+    settings = allowing_private(get_settings(), allow_private)
+    start = current_checkpoint(settings) if init == "current" else (Path(init) if init else None)
+    try:  # a fine-tune goes on with its checkpoint's recipe unless --config names another
+        base = (CbirGanConfig.load(config) if config
+                else load_config(start) if start is not None and (start / CONFIG).is_file() else CbirGanConfig())
         cfg = base.with_overrides(epochs=epochs, batch_size=batch_size, image_size=image_size, seed=seed, lr=lr)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     if triplet_only:
         cfg = triplet_baseline(cfg)
-    settings = allowing_private(get_settings(), allow_private)
-    start = current_checkpoint(settings) if init == "current" else (Path(init) if init else None)
     shop = shop_training.is_shop_source(data, dataset)
     if shop:
         products, split, report = shop_training.prepare(data, dataset, cfg, settings, show_progress=progress)

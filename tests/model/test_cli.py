@@ -29,6 +29,12 @@ def test_train_eval_and_bench(tiny_config, photo_folder, tmp_path):
                                  "--no-progress"])
     assert result.exit_code == 0, result.output
     assert json.loads((tuned / "config.json").read_text())["lr"] == 1e-4
+    again = tmp_path / "again"  # no --config: the fine-tune keeps the recipe of the checkpoint it starts from
+    result = runner.invoke(app, ["train", "--data", str(photo_folder), "--out", str(again), "--init", str(tuned),
+                                 "--device", "cpu", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    kept = json.loads((again / "config.json").read_text())
+    assert (kept["image_size"], kept["z_dim"], kept["lr"]) == (32, 16, 1e-4)
 
     result = runner.invoke(app, ["eval", "--model", str(out), "--data", str(photo_folder), "--baselines",
                                  "--triplet-model", str(triplet), "--device", "cpu", "--json", "--no-progress",
