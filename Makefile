@@ -45,7 +45,7 @@ browser-deps:
 # identically for both: one epoch from the ImageNet encoder whose trunk stays as it was (model/recipes/frozen-trunk.json;
 # about 20 minutes on two CPU cores). Then their evaluation against every baseline on a catalog of an unseen seed.
 TRAIN_CATALOG ?= .snapmode/catalog-train-101
-EVAL_CATALOG ?= .snapmode/catalog-eval-2024-2000
+EVAL_CATALOG ?= .snapmode/catalog-eval-9001-500
 TRAIN_FLAGS ?= --seed 0 --half-weights
 
 .PHONY: train-default eval-default
@@ -73,7 +73,7 @@ finetune-synthetic: $(TRAIN_CATALOG)/catalog.jsonl
 	$(VENV)/bin/snapmode train --data $(TRAIN_CATALOG) --out $(SYNTHETIC)/triplet --config model/recipes/finetune.json --init $(SYNTHETIC)/pretrained/triplet --triplet-only $(TRAIN_FLAGS)
 
 $(EVAL_CATALOG)/catalog.jsonl: | install
-	$(VENV)/bin/snapmode catalog generate --out $(EVAL_CATALOG) --products 2000 --views 4 --seed 2024 --no-site
+	$(VENV)/bin/snapmode catalog generate --out $(EVAL_CATALOG) --products 500 --views 4 --seed 9001 --no-site
 
 eval-default: $(EVAL_CATALOG)/catalog.jsonl
 	$(VENV)/bin/snapmode eval --data $(EVAL_CATALOG) --baselines --out model/weights/eval

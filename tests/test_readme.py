@@ -110,11 +110,11 @@ WALKTHROUGH: dict[str, Step] = {
     "SNAPMODE_MODEL_CHECKPOINT=checkpoints/shop SNAPMODE_DATA_DIR=.snapmode-shop snapmode ingest shop.jsonl": Step(
         "SNAPMODE_MODEL_CHECKPOINT=checkpoints/shop SNAPMODE_DATA_DIR=.snapmode-shop snapmode ingest shop.jsonl "
         "--allow-private", ("vectors in store 24", "products in store 12")),
-    "snapmode catalog generate --out .snapmode/catalog-eval-9001-2000 --products 2000 --views 4 --seed 9001 "
-    "--no-site": Step("snapmode catalog generate --out .snapmode/catalog-eval-9001-2000 --products 16 --views 4 "
+    "snapmode catalog generate --out .snapmode/catalog-eval-9001-500 --products 500 --views 4 --seed 9001 "
+    "--no-site": Step("snapmode catalog generate --out .snapmode/catalog-eval-9001-500 --products 16 --views 4 "
                       "--seed 9001 --no-site", ("products 16",)),
-    "snapmode eval --data .snapmode/catalog-eval-9001-2000 --baselines --json --device cpu": Step(
-        "snapmode eval --data .snapmode/catalog-eval-9001-2000 --baselines --json --device cpu", ('"cbir-gan"',)),
+    "snapmode eval --data .snapmode/catalog-eval-9001-500 --baselines --json --device cpu": Step(
+        "snapmode eval --data .snapmode/catalog-eval-9001-500 --baselines --json --device cpu", ('"cbir-gan"',)),
 }
 
 
