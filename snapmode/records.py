@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timezone
-from typing import Any, Literal
+from collections.abc import Iterable
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -121,6 +122,16 @@ class Tombstone(BaseModel):
 
 
 Versioned = ProductRecord | Tombstone  # what the records topic carries
+V = TypeVar("V", ProductRecord, Tombstone)
+
+
+def newest_per_key(items: Iterable[V]) -> dict[str, V]:
+    """The newest version of each product among `items`, by key (the last one wins a tie)."""
+    latest: dict[str, V] = {}
+    for item in items:
+        if item.key not in latest or latest[item.key].crawled_at <= item.crawled_at:
+            latest[item.key] = item
+    return latest
 
 
 def parse_versioned(raw: str | bytes) -> Versioned:

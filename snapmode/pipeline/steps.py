@@ -16,7 +16,8 @@ from snapmode.interfaces import Embedder, MetadataStore, StoreError, StoreUnavai
 from snapmode.pipeline.decode import DecodeLimits, decode_image
 from snapmode.pipeline.errors import ImageRejected
 from snapmode.pipeline.fetch import Fetcher, FetchOptions
-from snapmode.records import ImageRef, InvalidRecord, ProductRecord, Tombstone, Versioned, parse_versioned
+from snapmode.records import (ImageRef, InvalidRecord, ProductRecord, Tombstone, Versioned, newest_per_key,
+                              parse_versioned)
 
 __all__ = ["FetchOptions", "Fetcher", "PreparedImage", "Rejection", "parse_record", "prepare_image",
            "prepare_or_reject", "embed_images", "write_metadata", "write_vectors", "write_batch",
@@ -153,10 +154,7 @@ def write_batch(vectors: VectorStore, metadata: MetadataStore, records: Sequence
 def delete_products(vectors: VectorStore, metadata: MetadataStore, tombstones: Sequence[Tombstone]) -> list[str]:
     """Delete each tombstone's product from both stores, unless the metadata store holds a newer version of it;
     metadata first (its tombstone then refuses older replays), then every stored image. Returns the deleted keys."""
-    latest: dict[str, Tombstone] = {}
-    for t in tombstones:
-        if t.key not in latest or latest[t.key].crawled_at <= t.crawled_at:
-            latest[t.key] = t
+    latest = newest_per_key(tombstones)
     deleted: list[str] = []
     for at in sorted({t.crawled_at for t in latest.values()}):
         deleted += metadata.delete([k for k, t in latest.items() if t.crawled_at == at], at=at)

@@ -15,7 +15,7 @@ from typing import Any
 import pysolr
 
 from snapmode.interfaces import FACET_FIELDS, Facets, SearchFilter, StoreError, StoreUnavailable, sorted_facet
-from snapmode.records import ProductRecord, as_utc
+from snapmode.records import ProductRecord, as_utc, newest_per_key
 
 _UNREACHABLE = ("Connection to server", "Failed to connect", "Unhandled error")
 _HTTP_STATUS = re.compile(r"HTTP (\d{3})")
@@ -90,10 +90,7 @@ class SolrMetadataStore:
         self._solr = pysolr.Solr(self.url, timeout=timeout_s, always_commit=False, auth=auth)
 
     def upsert(self, records: Sequence[ProductRecord]) -> list[ProductRecord]:
-        latest: dict[str, ProductRecord] = {}
-        for r in records:  # the newest record of a key in one batch wins (the last one on a tie)
-            if r.key not in latest or latest[r.key].crawled_at <= r.crawled_at:
-                latest[r.key] = r
+        latest = newest_per_key(records)
         if not latest:
             return []
         stored = self._stored(list(latest))

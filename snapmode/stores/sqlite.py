@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from snapmode.interfaces import FACET_FIELDS, Facets, SearchFilter, StoreUnavailable, sorted_facet
-from snapmode.records import ProductRecord, as_utc
+from snapmode.records import ProductRecord, as_utc, newest_per_key
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS products (
@@ -74,10 +74,7 @@ class SqliteMetadataStore:
             raise StoreUnavailable(f"SQLite store at {self.path} unusable: {exc}") from exc
 
     def upsert(self, records: Sequence[ProductRecord]) -> list[ProductRecord]:
-        latest: dict[str, ProductRecord] = {}
-        for r in records:  # the newest record of a key in one batch wins (the last one on a tie)
-            if r.key not in latest or latest[r.key].crawled_at <= r.crawled_at:
-                latest[r.key] = r
+        latest = newest_per_key(records)
         if not latest:
             return []
         with self._lock, self._db:
