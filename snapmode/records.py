@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
 from collections.abc import Iterable
-from typing import Any, Literal, TypeVar
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 SCHEMA_VERSION = 1
+
+
+def as_utc(value: datetime) -> datetime:
+    """A version in UTC (a naive time is taken as UTC), so versions compare and serialise alike everywhere."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+Version = Annotated[datetime, AfterValidator(as_utc)]  # a record's or a tombstone's crawl time, in UTC
 
 
 class ProductRecord(BaseModel):
@@ -39,7 +47,7 @@ class ProductRecord(BaseModel):
     availability: str | None = Field(None, max_length=100)
     description: str | None = Field(None, max_length=5000)
     image_urls: tuple[str, ...] = Field(min_length=1, max_length=100)
-    crawled_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    crawled_at: Version = Field(default_factory=lambda: datetime.now(timezone.utc))
 
     @field_validator("image_urls")
     @classmethod
@@ -48,11 +56,6 @@ class ProductRecord(BaseModel):
             if not url.startswith(("http://", "https://", "file://")):
                 raise ValueError(f"image URL must be http(s) or file: {url[:200]!r}")
         return tuple(dict.fromkeys(urls))
-
-    @field_validator("crawled_at")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return as_utc(value)
 
     @property
     def key(self) -> str:
@@ -94,12 +97,7 @@ class Tombstone(BaseModel):
     product_id: str = Field(min_length=1, max_length=200)
     url: str | None = Field(None, max_length=2048)
     reason: str = Field("deleted", max_length=200)
-    crawled_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
-
-    @field_validator("crawled_at")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return as_utc(value)
+    crawled_at: Version = Field(default_factory=lambda: datetime.now(timezone.utc))
 
     @property
     def key(self) -> str:
@@ -146,11 +144,6 @@ def parse_versioned(raw: str | bytes) -> Versioned:
         except ValidationError as exc:
             raise InvalidRecord(_summarise(exc)) from exc
     return ProductRecord.from_json(raw)
-
-
-def as_utc(value: datetime) -> datetime:
-    """A version in UTC (a naive time is taken as UTC), so versions compare and serialise alike everywhere."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 class ImageRef(BaseModel):
