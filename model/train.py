@@ -87,7 +87,7 @@ def fit(products: Sequence[Product], out: Path, config: CbirGanConfig, device: t
 def write_pictures(trainer: Trainer, bank: ImageBank, out: Path, pairs: int = 16) -> None:
     """`losses.png` (the loss curves) and, for a model with a decoder, `reconstructions.png`."""
     plot_losses(trainer.history, out / "losses.png")
-    sample = trainer.at_image_size(bank.images[:pairs])
+    sample = bank.images[:pairs]  # at the encoder's input size, as it embeds them
     recons = trainer.reconstruct(sample)
     if recons is not None:
-        reconstruction_grid(sample, recons, out / "reconstructions.png")
+        reconstruction_grid(trainer.at_image_size(sample), recons, out / "reconstructions.png")
