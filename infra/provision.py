@@ -121,7 +121,7 @@ class SolrAdmin:
                                  params={"action": "CREATE", "name": core, "configSet": configset, "wt": "json"})
             if created.status_code == 200:
                 return f"created from configset {configset}"
-            if "already exists" not in _error(created):  # registered, still loading after a restart: wait for it
+            if not _core_already_there(_error(created)):  # registered, still loading after a restart: wait for it
                 raise self._refused(f"creation of core {core!r}", created)
             deadline = time.monotonic() + load_timeout_s
             while not self._core_loaded(core):
@@ -167,6 +167,12 @@ class SolrAdmin:
 
     def _refused(self, what: str, resp: httpx.Response) -> ClusterError:
         return ClusterError(f"solr: {what} at {self.node} failed (HTTP {resp.status_code}): {_error(resp)}")
+
+
+def _core_already_there(error: str) -> bool:
+    """Whether a refused CREATE means the core is already registered (by name, or by its instance dir on disk while
+    the node is still loading it after a restart)."""
+    return "already exists" in error or "another core is already defined there" in error
 
 
 def zip_folder(folder: Path) -> bytes:

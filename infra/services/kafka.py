@@ -46,7 +46,7 @@ class KafkaService(Service):
 
     def _format(self) -> None:
         """Format the KRaft metadata log once; a cluster id is the base64 of a random UUID, as Kafka writes it."""
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = new_cluster_id()
         cmd = [*self.ctx.jvm(256, self.ctx.artifacts.classpath("kafka")), "kafka.tools.StorageTool", "format",
                "-t", cluster_id, "-c", str(self._properties)]
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -75,3 +75,11 @@ class KafkaService(Service):
             return Probe(False, f"metadata request failed: {exc}")
         finally:
             admin.close()
+
+
+def new_cluster_id() -> str:
+    """The base64 of a random UUID that does not start with '-', which the format tool would read as an option (Kafka's
+    own `Uuid.randomUuid` skips those for the same reason)."""
+    while (cluster_id := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))[0] == "-":
+        pass
+    return cluster_id

@@ -64,6 +64,34 @@ def test_configset_zip_holds_the_core_config(tmp_path: Path) -> None:
     assert sorted(zipfile.ZipFile(io.BytesIO(zip_folder(tmp_path))).namelist()) == ["lang/stopwords.txt", "schema.xml"]
 
 
+@pytest.mark.parametrize("refusal", ["Core with name 'products' already exists.",
+                                     "Error CREATEing SolrCore 'products': Could not create a new core in "
+                                     "/data/solr/products as another core is already defined there"])
+def test_a_core_still_loading_after_a_restart_is_waited_for(refusal: str) -> None:
+    # Solr lists a core only once it has loaded it; until then a CREATE is refused in one of two wordings.
+    status_calls: list[int] = []
+
+    def solr(request: httpx.Request) -> httpx.Response:
+        action = request.url.params.get("action")
+        if request.url.path.endswith("/admin/info/system"):
+            return httpx.Response(200, json={"mode": "std"})
+        if request.url.path.startswith("/api/configsets"):
+            return httpx.Response(200, json={})
+        if action == "STATUS":
+            status_calls.append(1)
+            loaded = len(status_calls) > 2
+            return httpx.Response(200, json={"status": {"products": {"uptime": 5} if loaded else {}}})
+        if action == "CREATE":
+            return httpx.Response(400, json={"error": {"msg": refusal}})
+        assert action == "RELOAD"
+        return httpx.Response(200, json={})
+
+    admin = SolrAdmin("http://solr:8983/solr")
+    admin.client = httpx.Client(transport=httpx.MockTransport(solr))
+    assert admin.ensure_core("products", SOLR_CORE_CONFIG, load_timeout_s=10).startswith("exists")
+    assert len(status_calls) == 3
+
+
 def init(env: dict[str, str], *only: str) -> subprocess.CompletedProcess[str]:
     """`snapmode cluster init` in a fresh process whose settings come from `env` alone."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("SNAPMODE_")}
@@ -156,3 +184,15 @@ def test_solr_with_basic_auth(tmp_path: Path, free_port: int) -> None:
         assert list(store.get([record.key])) == [record.key]
     finally:
         cluster.down()
+
+
+def test_kafka_cluster_ids_never_read_as_an_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uuid as uuid_module
+
+    from snapmode.infra.services import kafka
+
+    # 0xf8... encodes to '-', the first draw; the second draw is an ordinary one.
+    draws = iter([uuid_module.UUID(bytes=b"\xf8" + bytes(15)), uuid_module.UUID(int=1)])
+    monkeypatch.setattr(kafka.uuid, "uuid4", lambda: next(draws))
+    cluster_id = kafka.new_cluster_id()
+    assert cluster_id == "AAAAAAAAAAAAAAAAAAAAAQ"
