@@ -22,6 +22,7 @@ from snapmode.services.deps import AppState
 from snapmode.services.errors import install_error_handlers
 from snapmode.services.limits import BodySizeLimit
 from snapmode.services.metrics import Metrics, MetricsMiddleware
+from snapmode.services.ratelimit import ClientRateLimit
 from snapmode.services.routes import admin, facets, health, images, products, search
 from snapmode.stores.factory import build_stores
 
@@ -59,6 +60,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.search_slots = SearchSlots(settings.max_concurrent_searches)
+    app.state.rate_limit = ClientRateLimit(settings.rate_limit) if settings.rate_limit else None
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_image_bytes + MULTIPART_OVERHEAD,
                        on_reject=lambda: metrics.rejected.labels("too_large").inc())
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -10,6 +10,7 @@ from snapmode.logs import get_logger
 from snapmode.pipeline.errors import ImageRejected
 from snapmode.services.access import RETRY_AFTER_S
 from snapmode.services.metrics import Metrics
+from snapmode.services.ratelimit import RateLimited
 
 log = get_logger(__name__)
 
@@ -53,6 +54,13 @@ def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
         # A stable code and a short message: the detail (URLs, upstream status, exceptions) stays in the log.
         return JSONResponse({"detail": message, "reason": exc.reason}, status_code=REJECTION_STATUS.get(exc.reason, 422),
                             headers=headers)
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(request: Request, exc: RateLimited) -> JSONResponse:
+        metrics.refused.labels("rate_limited").inc()
+        return JSONResponse({"detail": "Too many requests from this client; try again after Retry-After seconds.",
+                             "reason": "rate_limited"}, status_code=429,
+                            headers={"Retry-After": str(exc.retry_after_s)})
 
     @app.exception_handler(StoreError)
     async def store_error(request: Request, exc: StoreError) -> JSONResponse:

@@ -19,6 +19,8 @@ class Metrics:
                                  ["method", "route"], buckets=LATENCY_BUCKETS, registry=self.registry)
         self.rejected = Counter("snapmode_images_rejected", "Query images refused, by reason", ["reason"],
                                 registry=self.registry)
+        self.refused = Counter("snapmode_requests_refused", "Requests refused before any work, by reason", ["reason"],
+                               registry=self.registry)
         self.cache = Counter("snapmode_search_cache", "Search result cache lookups", ["result"],
                              registry=self.registry)
 

@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
+from limits import parse_many
 from pydantic import Field, SecretStr, computed_field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -115,6 +116,10 @@ class Settings(BaseSettings):
     # Comma-separated keys for the admin routes (`DELETE /products/{key}`) in `X-Admin-Key`; unset: those routes are off.
     admin_keys: Annotated[list[str], NoDecode] = []
     max_concurrent_searches: int = Field(8, ge=1)  # more in flight are refused with 503 and Retry-After
+    # Requests per client in the `limits` notation ("120/minute", "10/second;1000/hour"), kept in each API process's
+    # memory; more are refused with 429 and Retry-After. The client is its API key when keys are set, else its
+    # address. Unset: no limit.
+    rate_limit: str | None = None
     search_offset_max: int = Field(1000, ge=0)  # deepest page start of a search or product listing
     hybrid_depth: int = Field(100, ge=1)  # products each ranking (photo, words) contributes to a hybrid search
     rrf_k: int = Field(60, ge=1)  # reciprocal rank fusion constant: a product scores 1 / (rrf_k + rank) per ranking
@@ -136,6 +141,14 @@ class Settings(BaseSettings):
     @classmethod
     def _split_keys(cls, value: object) -> object:
         return [k.strip() for k in value.split(",") if k.strip()] if isinstance(value, str) else value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _parse_rate_limit(cls, value: str | None) -> str | None:
+        if value is not None and value.strip():
+            parse_many(value)  # ValueError names the part it could not read
+            return value.strip()
+        return None
 
     @field_validator("api_keys", "admin_keys")
     @classmethod

@@ -11,8 +11,9 @@ from pydantic import BaseModel
 from snapmode.interfaces import FACET_FIELDS, Facets, SearchFilter
 from snapmode.services.access import ApiKeyDep
 from snapmode.services.deps import MetadataDep
+from snapmode.services.ratelimit import RateLimitDep
 
-router = APIRouter(prefix="/facets", tags=["facets"], dependencies=[ApiKeyDep])
+router = APIRouter(prefix="/facets", tags=["facets"], dependencies=[ApiKeyDep, RateLimitDep])
 
 
 class FacetCount(BaseModel):

@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from snapmode.logs import get_logger
 from snapmode.services.access import ApiKeyDep
 from snapmode.services.deps import MetricsDep, StateDep
+from snapmode.services.ratelimit import RateLimitDep
 
 router = APIRouter(tags=["health"])
 log = get_logger(__name__)
@@ -28,6 +29,6 @@ def healthz(state: StateDep) -> JSONResponse:
     return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics", dependencies=[ApiKeyDep])
+@router.get("/metrics", summary="Prometheus metrics", dependencies=[ApiKeyDep, RateLimitDep])
 def metrics(metrics: MetricsDep) -> Response:
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)

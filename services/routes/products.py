@@ -16,9 +16,10 @@ from snapmode.records import ProductRecord
 from snapmode.search import UnknownProduct
 from snapmode.services.access import ApiKeyDep, SearchSlotDep
 from snapmode.services.deps import MetadataDep, StateDep
+from snapmode.services.ratelimit import RateLimitDep
 from snapmode.services.routes.search import SearchResponse, api_results, checked_k, checked_offset
 
-router = APIRouter(prefix="/products", tags=["products"], dependencies=[ApiKeyDep])
+router = APIRouter(prefix="/products", tags=["products"], dependencies=[ApiKeyDep, RateLimitDep])
 
 
 class ProductImage(BaseModel):

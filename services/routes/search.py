@@ -20,8 +20,9 @@ from snapmode.services.access import ApiKeyDep, SearchSlotDep
 from snapmode.services.cache import cache_key
 from snapmode.services.deps import AppState, MetricsDep, StateDep
 from snapmode.services.metrics import Metrics
+from snapmode.services.ratelimit import RateLimitDep
 
-router = APIRouter(prefix="/search", tags=["search"], dependencies=[ApiKeyDep, SearchSlotDep])
+router = APIRouter(prefix="/search", tags=["search"], dependencies=[ApiKeyDep, RateLimitDep, SearchSlotDep])
 
 
 class SearchParams(BaseModel):
