@@ -15,6 +15,7 @@ from snapmode.stores.factory import build_stores
 from tests.services.conftest import SITE, Catalog
 
 ADMIN = "admin-key-for-tests-0123456789"
+API = "user-key-for-tests-0123456789"  # an API key, not an admin one
 KEPT = ("blue-stripes", "green-checks")
 
 
@@ -48,6 +49,17 @@ def test_admin_routes_are_off_without_admin_keys(admin_settings: Settings, embed
     with TestClient(create_app(admin_settings, embedder=embedder)) as client:
         answer = client.delete(f"/products/{SITE}:red-disc", headers={"X-Admin-Key": ADMIN})
     assert answer.status_code == 403 and "SNAPMODE_ADMIN_KEYS" in answer.json()["detail"]
+
+
+def test_an_api_key_is_not_an_admin_key(admin_settings: Settings, embedder: BackboneEmbedder) -> None:
+    keys = {"api_keys": [API], "admin_keys": [ADMIN]}
+    with TestClient(create_app(admin_settings.model_copy(update=keys), embedder=embedder)) as client:
+        as_user = client.delete(f"/products/{SITE}:red-disc", headers={"X-API-Key": API})
+        api_key_as_admin = client.delete(f"/products/{SITE}:red-disc", headers={"X-Admin-Key": API})
+        kept = client.get(f"/products/{SITE}:red-disc", headers={"X-API-Key": API})
+    assert as_user.status_code == 401 and as_user.headers["WWW-Authenticate"] == "AdminKey"
+    assert api_key_as_admin.status_code == 401
+    assert kept.status_code == 200  # nothing was deleted
 
 
 def test_delete_needs_an_admin_key(admin: TestClient) -> None:
