@@ -75,7 +75,9 @@ class PinnedBackend(httpcore.NetworkBackend):
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None) -> httpcore.NetworkStream:
-        addresses = checked_addresses(host, port, allow_private=self.allow_private, resolver=self.resolver)
+        # Resolving is part of connecting: it ends by the connect timeout and the fetch's deadline too.
+        addresses = checked_addresses(host, port, allow_private=self.allow_private, resolver=self.resolver,
+                                      timeout_s=_bounded(timeout, httpcore.ConnectTimeout))
         failure: Exception | None = None
         for address in addresses:
             try:

@@ -212,6 +212,23 @@ def test_a_name_that_does_not_resolve_is_refused_and_retryable() -> None:
     assert (err.value.reason, err.value.retryable) == ("unreachable", True)
 
 
+def test_a_slow_resolution_counts_inside_the_total_deadline() -> None:
+    answered = threading.Event()
+
+    def stalling(host: str, port: int) -> list[str]:  # a resolver that answers after 30 s, or when the test ends
+        answered.wait(30)
+        return ["127.0.0.1"]
+
+    options = FetchOptions(timeout_s=10.0, deadline_s=1.0, allow_private=True)  # only the deadline can end it
+    try:
+        with cost("a name that takes 30 s to resolve") as spent, pytest.raises(ImageRejected) as err:
+            fetch_bytes("http://stalling.test/a.jpg", max_bytes=LIMIT, options=options, resolver=stalling)
+    finally:
+        answered.set()
+    assert (err.value.reason, err.value.retryable) == ("unreachable", True)
+    assert "no answer within" in err.value.detail and 0.9 < spent.seconds < 2.0
+
+
 @pytest.mark.parametrize("host", ["2130706433", "0x7f.0.0.1", "127.1", "[::ffff:127.0.0.1]", "[::1]", "0.0.0.0"])
 def test_addresses_in_every_form_are_refused(host: str) -> None:
     assert outcome(f"http://{host}:9/a.jpg", FetchOptions(timeout_s=1.0)) == "private_address"
