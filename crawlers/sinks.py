@@ -7,10 +7,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Protocol
 
+from snapmode.config import Settings
 from snapmode.records import Versioned
 
 OnSent = Callable[[], None]
 OnFailed = Callable[[Exception], None]
+
+
+class Submitter(Protocol):
+    """What `KafkaSink` needs of a producer (`snapmode.queue.KafkaProducerQueue`)."""
+
+    def submit(self, topic: str, key: str | None, value: bytes, on_sent: OnSent, on_failed: OnFailed) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class RecordSink(Protocol):
@@ -22,33 +31,21 @@ class RecordSink(Protocol):
 
 
 class KafkaSink:
-    """Publishes each record as JSON to `topic`, keyed by the product key, acknowledged by all in-sync replicas.
+    """Publishes each record as JSON to the records topic, keyed by the product key, acknowledged by all in-sync
+    replicas, through SnapMode's one idempotent producer (`snapmode.queue.KafkaProducerQueue`): a send that the broker
+    stored but whose answer was lost is retried without a duplicate, and one product's records keep their order."""
 
-    The producer is idempotent (`snapmode.queue.producer_config`): a send that the broker stored but whose answer was
-    lost is retried without a duplicate, and one product's records keep their order through retries.
-    """
+    def __init__(self, settings: Settings, topic: str | None = None, *, producer: Submitter | None = None) -> None:
+        from snapmode.queue import KafkaProducerQueue
 
-    def __init__(self, bootstrap: str, topic: str, *, producer=None, flush_timeout_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-        from kafka import KafkaProducer
-
-        from snapmode.queue import producer_config
-
-        self.topic = topic
-        self.flush_timeout_s = flush_timeout_s
-        self.producer = producer or KafkaProducer(**producer_config(bootstrap, linger_ms=20, max_block_ms=10_000))
+        self.topic = topic or settings.records_topic
+        self.producer = producer or KafkaProducerQueue(settings)
 
     def send(self, record: Versioned, on_sent: OnSent, on_failed: OnFailed) -> None:
-        try:
-            future = self.producer.send(self.topic, key=record.key.encode(), value=record.to_json().encode())
-        except Exception as exc:  # noqa: BLE001 - buffer full, broker metadata unavailable, ...
-            on_failed(exc)
-            return
-        future.add_callback(lambda _metadata: on_sent())
-        future.add_errback(on_failed)
+        self.producer.submit(self.topic, record.key, record.to_json().encode(), on_sent, on_failed)
 
     def close(self) -> None:
-        self.producer.flush(self.flush_timeout_s)
-        self.producer.close(self.flush_timeout_s)
+        self.producer.close()
 
 
 class JsonlSink:

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     records_topic: str = "snapmode.products"
     dead_letter_topic: str = "snapmode.dead-letter"
+    # Every producer and consumer (crawler, publish, spout, dead letters) is built from these (snapmode/queue.py)
+    kafka_client_id: str = "snapmode"
+    kafka_timeout_s: float = Field(30.0, gt=0)  # connecting, a blocked send and each request to the broker
+    kafka_linger_ms: int = Field(20, ge=0)  # how long a producer gathers records into one batch
 
     # Storm ingestion topology: parallelism per component and batching, so operators scale without code changes
     nimbus_host: str = "127.0.0.1"  # the port is `nimbus_port`, with the native cluster's below

@@ -131,7 +131,7 @@ def bench_ingest(settings: Settings, *, products: int = 100, catalog: Path | Non
     say(f"  {embedder_ips:.1f} images/s")
 
     vectors = build_vector_store(settings, dim=embedder_dim(settings))
-    producer = KafkaProducerQueue(settings.kafka_bootstrap)
+    producer = KafkaProducerQueue(settings)
     try:
         say("warming the topology up ...")
         publish(producer, settings.records_topic, [warm])

@@ -18,7 +18,7 @@ class DeadLetterBolt(Bolt):
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         settings, self.counters = setup_component(storm_conf, context)
-        self.sink = KafkaDeadLetter(settings.kafka_bootstrap, settings.dead_letter_topic)
+        self.sink = KafkaDeadLetter(settings)
 
     def process(self, tup) -> None:  # type: ignore[no-untyped-def]
         rejection = rejection_from_values(tup.values)

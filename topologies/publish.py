@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from snapmode.pipeline.steps import Rejection
-from snapmode.queue import KafkaProducerQueue
+from snapmode.queue import Producer
 from snapmode.records import Versioned
 
 Item = Versioned | Rejection
@@ -22,7 +22,7 @@ def message(item: Item) -> tuple[str | None, bytes] | None:
     return item.key, item.to_json().encode()
 
 
-def publish(producer: KafkaProducerQueue, topic: str, items: Iterable[Item], *, chunk: int = 100,
+def publish(producer: Producer, topic: str, items: Iterable[Item], *, chunk: int = 100,
             on_sent: Callable[[list[Item], float], None] = lambda items, at: None) -> int:
     """Send the items in chunks, each acknowledged before the next; `on_sent(chunk, time.time())` when one is sent.
     Returns how many were published."""

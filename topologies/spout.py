@@ -7,12 +7,11 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
-from kafka.structs import OffsetAndMetadata
 from streamparse import Spout, Stream
 
 from snapmode.config import Settings
 from snapmode.pipeline.steps import Rejection
+from snapmode.queue import KafkaConsumerQueue
 from snapmode.topologies.component import setup_component
 from snapmode.topologies.offsets import OffsetTracker
 from snapmode.topologies.payloads import RECORD_FIELDS, REJECTION_FIELDS, rejection_values
@@ -63,14 +62,9 @@ class KafkaRecordSpout(Spout):
         self.commit_every_s = 1.0
         self._last_commit = time.monotonic()
 
-    def connect(self, settings: Settings) -> KafkaConsumer:
-        """A member of the topology's consumer group that commits only when told to."""
-        return KafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap.split(","), group_id=settings.topology_name,
-            enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=self.max_pending,
-            metadata_max_age_ms=5000,  # notice a topic created after the topology, or new partitions, within seconds
-            key_deserializer=lambda b: b.decode("utf-8", "replace") if b is not None else "",
-            value_deserializer=lambda b: b.decode("utf-8", "replace"))
+    def connect(self, settings: Settings) -> KafkaConsumerQueue:
+        """A member of the topology's consumer group that commits only when told to; partitions come from `assign`."""
+        return KafkaConsumerQueue(settings, (), group=settings.topology_name)
 
     def next_tuple(self) -> None:
         if not self.assigned and not self.assign():
@@ -81,23 +75,22 @@ class KafkaRecordSpout(Spout):
             self.emit([message.key, message.value], tup_id=tuple_id(message.partition, message.offset))
             return
         if len(self.in_flight) < self.max_pending:
-            batches = self.consumer.poll(timeout_ms=100, max_records=self.max_pending - len(self.in_flight))
-            for tp, records in batches.items():
-                for record in records:
-                    message = InFlight(tp.partition, record.offset, record.key, record.value)
-                    self.tracker.taken(tp.partition, record.offset)
-                    self.in_flight[tuple_id(tp.partition, record.offset)] = message
-                    self.emit([message.key, message.value], tup_id=tuple_id(tp.partition, record.offset))
-                    self.counters.add("emitted")
+            for record in self.consumer.poll(timeout_s=0.1, max_records=self.max_pending - len(self.in_flight)):
+                message = InFlight(record.partition, record.offset, record.key or "",
+                                   record.value.decode("utf-8", "replace"))
+                self.tracker.taken(record.partition, record.offset)
+                self.in_flight[tuple_id(record.partition, record.offset)] = message
+                self.emit([message.key, message.value], tup_id=tuple_id(record.partition, record.offset))
+                self.counters.add("emitted")
         self.maybe_commit()
 
     def assign(self) -> bool:
         """Take this task's partitions once the topic exists; reading resumes at the group's committed offsets."""
-        partitions = self.consumer.partitions_for_topic(self.topic)
+        partitions = self.consumer.partitions(self.topic)
         if not partitions:
             return False
         mine = my_partitions(partitions, self.task_id, self.task_ids)
-        self.consumer.assign([TopicPartition(self.topic, p) for p in mine])
+        self.consumer.assign(self.topic, mine)
         self.assigned = True
         self.counters.log.info("spout.assigned", topic=self.topic, partitions=mine)
         return True
@@ -135,8 +128,7 @@ class KafkaRecordSpout(Spout):
         if not offsets:
             return
         try:
-            self.consumer.commit({TopicPartition(self.topic, p): OffsetAndMetadata(o, "", -1)
-                                  for p, o in offsets.items()})
+            self.consumer.commit_offsets(self.topic, offsets)
         except Exception as exc:  # noqa: BLE001 - a rebalance or broker hiccup: the next commit covers it
             self.counters.log.warning("spout.commit_failed", error=repr(exc))
             return

@@ -61,7 +61,7 @@ def _sink(settings: Settings, out: Path | None) -> tuple[RecordSink, str, Any]:
     if out is not None:
         return JsonlSink(out), str(out), None
     if settings.mode == "cluster":
-        return KafkaSink(settings.kafka_bootstrap, settings.records_topic), \
+        return KafkaSink(settings), \
             f"kafka {settings.kafka_bootstrap} topic {settings.records_topic}", None
     from snapmode.crawlers.embedded import IngestFeed
     from snapmode.platform import Platform

@@ -66,7 +66,7 @@ def publish_tombstones(settings: Settings, tombstones: list[Tombstone]) -> int:
     from snapmode.topologies.publish import publish
 
     quiet_kafka_client()
-    producer = KafkaProducerQueue(settings.kafka_bootstrap)
+    producer = KafkaProducerQueue(settings)
     try:
         return publish(producer, settings.records_topic, tombstones)
     finally:

@@ -100,7 +100,7 @@ def publish(catalog: Annotated[Path, typer.Argument(help="A catalog dir, a folde
         items = list(itertools.islice(iter_records(catalog, site=site), skip, None if limit is None else skip + limit))
     except FileNotFoundError as exc:
         raise typer.BadParameter(str(exc), param_hint="CATALOG") from exc
-    producer = KafkaProducerQueue(settings.kafka_bootstrap)
+    producer = KafkaProducerQueue(settings)
     try:
         sent = publish_items(producer, settings.records_topic, items)
     finally:

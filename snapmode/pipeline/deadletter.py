@@ -6,9 +6,12 @@ import json
 import threading
 from dataclasses import asdict
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from snapmode.pipeline.steps import Rejection
+
+if TYPE_CHECKING:
+    from snapmode.config import Settings
 
 
 class DeadLetterSink(Protocol):
@@ -39,11 +42,11 @@ class KafkaDeadLetter:
     """Publishes each rejection as JSON to the dead-letter topic, keyed by its product key when known; `send`
     returns once every in-sync replica has it, so a caller that acknowledges its input afterwards loses nothing."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, settings: Settings) -> None:
         from snapmode.queue import KafkaProducerQueue
 
-        self.topic = topic
-        self.producer = KafkaProducerQueue(bootstrap)
+        self.topic = settings.dead_letter_topic
+        self.producer = KafkaProducerQueue(settings)
 
     def send(self, rejection: Rejection) -> None:
         value = json.dumps(asdict(rejection), ensure_ascii=False).encode()

