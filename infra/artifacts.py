@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 import subprocess
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from xml.etree import ElementTree
 
 from snapmode.infra.errors import ClusterError
 
 INFRA_DIR = Path(__file__).resolve().parent
 POM = INFRA_DIR / "pom.xml"
 DEFAULT_ARTIFACTS_DIR = INFRA_DIR / ".artifacts"
-CENTRAL = "https://repo.maven.apache.org/maven2"
 
 # Maven profile -> what runs on it (a folder of jars each under the artifacts dir).
-PROFILES = ("kafka", "zookeeper", "storm", "storm-worker", "storm-extlib", "solr")
-# Jars whose POMs Maven cannot resolve (parents missing on Central): fetched directly into a profile's folder.
-DIRECT_JARS = {"storm-extlib": ("org.apache.storm:flux-core:{storm}", "org.apache.storm:storm-kafka-client:{storm}")}
+# The topology's spout is Python (snapmode/queue.py's consumer), so workers need no Kafka client jars (no extlib).
+PROFILES = ("kafka", "zookeeper", "storm", "storm-worker", "solr")
 SOLR_LAUNCHER = INFRA_DIR / "java" / "SolrNode.java"
 MIN_JAVA = 17
-
-
-def pom_versions() -> dict[str, str]:
-    """The `<name>.version` properties of infra/pom.xml, e.g. {"kafka": "4.1.1", "storm": "2.8.3"}."""
-    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
-    props = ElementTree.parse(POM).getroot().find("m:properties", ns)
-    assert props is not None, f"{POM} has no <properties>"
-    return {el.tag.split("}")[1].removesuffix(".version"): (el.text or "").strip()
-            for el in props if el.tag.endswith(".version")}
 
 
 def find_java(java_home: Path | None = None) -> Path:
@@ -98,8 +84,6 @@ class Artifacts:
             if result.returncode != 0:
                 raise ClusterError(f"Maven could not resolve the {profile} jars (is Maven Central reachable?)",
                                    "\n".join((result.stdout + result.stderr).splitlines()[-30:]))
-            for coordinate in DIRECT_JARS.get(profile, ()):
-                _download_jar(coordinate.format(**pom_versions()), target)
             self._stamp(profile).write_bytes(POM.read_bytes())
         on_step("compiling the Solr launcher")
         self._compile_solr_launcher(java)
@@ -114,20 +98,3 @@ class Artifacts:
         if result.returncode != 0:
             raise ClusterError("compiling the Solr launcher failed", result.stderr[-3000:])
 
-
-def _download_jar(coordinate: str, target: Path) -> Path:
-    """Fetch one jar from Maven Central and verify it against the SHA-1 published beside it."""
-    group, artifact, version = coordinate.split(":")
-    url = f"{CENTRAL}/{group.replace('.', '/')}/{artifact}/{version}/{artifact}-{version}.jar"
-    try:
-        with urllib.request.urlopen(url, timeout=60) as resp:
-            data = resp.read()
-        with urllib.request.urlopen(url + ".sha1", timeout=60) as resp:
-            expected = resp.read().decode().split()[0].strip()
-    except OSError as exc:
-        raise ClusterError(f"cannot download {coordinate} from Maven Central: {exc}") from exc
-    if hashlib.sha1(data).hexdigest() != expected:
-        raise ClusterError(f"{coordinate}: checksum mismatch, download refused")
-    path = target / f"{artifact}-{version}.jar"
-    path.write_bytes(data)
-    return path

@@ -56,7 +56,7 @@ class StormService(Service):
 
     @property
     def home(self) -> Path:
-        """STORM_HOME as Storm expects it: lib-worker/ and extlib/ for workers, conf/, log4j2/."""
+        """STORM_HOME as Storm expects it: lib/ for the daemons, lib-worker/ for workers, conf/, log4j2/."""
         return self.ctx.root / "storm-home"
 
     def prepare(self) -> None:
@@ -64,7 +64,7 @@ class StormService(Service):
         home = self.home
         for sub in ("conf", "log4j2"):
             (home / sub).mkdir(parents=True, exist_ok=True)
-        for link, profile in (("lib", "storm"), ("lib-worker", "storm-worker"), ("extlib", "storm-extlib")):
+        for link, profile in (("lib", "storm"), ("lib-worker", "storm-worker")):
             path = home / link
             if path.is_symlink() or path.exists():
                 path.unlink()
