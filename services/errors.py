@@ -27,6 +27,7 @@ REJECTION_STATUS = {
     "http_error": 502,
     "unreachable": 504,
     "busy": 503,
+    "decode_timeout": 422,
 }
 
 MESSAGES = {
@@ -41,6 +42,7 @@ MESSAGES = {
     "http_error": "The image URL answered with an error.",
     "unreachable": "The image URL could not be reached.",
     "busy": "The server is decoding as many images as it can; try again shortly.",
+    "decode_timeout": "The image takes too long to decode.",
 }
 
 

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     max_decode_bytes: int = Field(160_000_000, ge=1_000_000)  # memory one decode may take (pixels x bytes/pixel)
     concurrent_decodes: int = Field(2, ge=1)  # decodes at once per process: bounds their memory to this many
     decode_wait_s: float = Field(10.0, gt=0)  # a decode that waits longer for its turn is refused (API: 503)
+    decode_timeout_s: float = Field(10.0, gt=0)  # a decode that runs longer is refused (`decode_timeout`, API: 422)
     fetch_timeout_s: float = Field(10.0, gt=0)  # each connect, read or write of an image fetch
     fetch_deadline_s: float = Field(30.0, gt=0)  # one image fetch in all: redirects, headers and body
     fetch_workers: int = Field(8, ge=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 
 import numpy as np
 from PIL import Image
@@ -62,3 +63,17 @@ def truncated_jpeg() -> bytes:
 
 
 HTML_PAGE = b"<!doctype html><html><head><title>Not found</title></head><body>404</body></html>"
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return struct.pack(">HH", 0xFF00 | marker, len(payload) + 2) + payload
+
+
+def progressive_scan_bomb(width: int = 4000, height: int = 4000, scans: int = 2000) -> bytes:
+    """A grayscale progressive JPEG whose scans are all the same empty DC scan: 10 bytes each, and libjpeg walks
+    every block of the image for each (4000 x 4000 x 2000 scans: 20 KB that take about 6 s to decode)."""
+    quantisation = _segment(0xDB, b"\x00" + bytes([1] * 64))
+    frame = _segment(0xC2, struct.pack(">BHHB", 8, height, width, 1) + b"\x01\x11\x00")  # SOF2: progressive
+    huffman = _segment(0xC4, b"\x00" + bytes([1] + [0] * 15) + b"\x00")  # DC table 0: one code, for category 0
+    scan = _segment(0xDA, b"\x01\x01\x00\x00\x00\x00")  # SOS: component 1, DC only, first pass
+    return b"\xff\xd8" + quantisation + frame + huffman + scan * scans + b"\xff\xd9"

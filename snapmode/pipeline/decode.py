@@ -11,7 +11,10 @@ from functools import cache
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from snapmode.logs import get_logger
 from snapmode.pipeline.errors import ImageRejected
+
+log = get_logger(__name__)
 
 # Magic numbers of the formats we accept; anything else is refused before Pillow sees it.
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
@@ -28,6 +31,26 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 # Bytes per pixel that Pillow keeps in memory for a decoded image of each mode (multi-band 8-bit modes use 4).
 _STORED_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
 _DEFAULT_STORED_BYTES = 4  # RGB, RGBA, CMYK, YCbCr, LA, PA, I, F, ...
+# Bytes handed to a progressive JPEG's decoder at a time: each of its scans walks every block, so a few bytes can
+# cost milliseconds; small chunks let a stopped decode end soon after its time limit (others read 64 KiB at a time).
+_PROGRESSIVE_CHUNK = 1024
+
+
+class DecodeStopped(Exception):
+    """Raised inside a decode that ran past its time limit, at its next read or strip, to end it early."""
+
+
+class _StoppableBytes(io.BytesIO):
+    """The encoded bytes, refusing to hand out more once `stop` is set: Pillow reads them chunk by chunk."""
+
+    def __init__(self, data: bytes, stop: threading.Event) -> None:
+        super().__init__(data)
+        self.stop = stop
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        if self.stop.is_set():
+            raise DecodeStopped("decode time limit passed")
+        return super().read(size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +61,7 @@ class DecodeLimits:
     max_decode_bytes: int = 160_000_000  # memory one decode may take, from the header (pixels x stored bytes)
     concurrent_decodes: int = 2  # decodes at once in this process; more wait for a slot
     slot_wait_s: float = 10.0  # the longest a decode waits for a slot before it is refused as busy (retryable)
+    time_limit_s: float | None = 10.0  # a decode that runs longer is refused (`decode_timeout`); None: no limit
 
 
 def decode_footprint(mode: str, width: int, height: int) -> int:
@@ -67,7 +91,8 @@ def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits()) -> Image.Im
     Raises `ImageRejected` for empty, oversized, non-image, corrupt or decompression-bomb input. The pixel count and
     the memory of the decoded image are checked from the header, before any pixel is decoded; at most
     `limits.concurrent_decodes` decodes run at once in a process, and one that waits longer than `slot_wait_s` for
-    its turn is refused as `busy` (retryable).
+    its turn is refused as `busy` (retryable). One that runs longer than `time_limit_s` is refused as
+    `decode_timeout`: it is told to stop, and keeps its slot until it has (so the memory bound holds).
     """
     if not data:
         raise ImageRejected("empty", "no bytes")
@@ -76,10 +101,11 @@ def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits()) -> Image.Im
     fmt = sniff_format(data)
     if fmt is None:
         raise ImageRejected("not_an_image", f"unrecognised content starting with {data[:12]!r}")
+    stop = threading.Event()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=[fmt])
+            image = Image.open(_StoppableBytes(data, stop), formats=[fmt])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageRejected("pixel_bomb", str(exc)) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
@@ -93,23 +119,59 @@ def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits()) -> Image.Im
     if footprint > limits.max_decode_bytes:
         raise ImageRejected("pixel_bomb", f"{width}x{height} {image.mode} takes {footprint} bytes decoded > limit "
                                           f"{limits.max_decode_bytes}")
+    if fmt == "JPEG" and image.info.get("progressive"):
+        image.decodermaxblock = _PROGRESSIVE_CHUNK
     slots = decode_slots(limits.concurrent_decodes)
     if not slots.acquire(timeout=limits.slot_wait_s):
         raise ImageRejected("busy", f"no decode slot free within {limits.slot_wait_s} s", retryable=True)
+    if limits.time_limit_s is None:
+        try:
+            return _decode(image, fmt, limits.max_side, stop)
+        finally:
+            slots.release()
+    return _decode_within(image, fmt, limits, stop, slots)
+
+
+def _decode_within(image: Image.Image, fmt: str, limits: DecodeLimits, stop: threading.Event,
+                   slots: threading.BoundedSemaphore) -> Image.Image:
+    """`_decode` in a thread of its own, waited for at most `limits.time_limit_s`: the caller (a request, a fetch
+    worker) is answered at the limit whatever the decoder does; the decode holds `slots` until it has ended."""
+    done = threading.Event()
+    outcome: list[Image.Image | BaseException] = []
+
+    def work() -> None:
+        try:
+            outcome.append(_decode(image, fmt, limits.max_side, stop))
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+            outcome.append(exc)
+        finally:
+            slots.release()
+            done.set()
+
+    size, mode = f"{image.width}x{image.height}", image.mode  # the header's, before the decode shrinks them
     try:
-        return _decode(image, fmt, limits.max_side)
-    finally:
+        threading.Thread(target=work, name="snapmode-decode", daemon=True).start()
+    except RuntimeError:  # no thread to be had: the slot is not lost
         slots.release()
+        raise
+    if not done.wait(limits.time_limit_s):
+        stop.set()
+        log.warning("decode.timeout", format=fmt, size=size, mode=mode, limit_s=limits.time_limit_s)
+        raise ImageRejected("decode_timeout", f"{fmt} {size} {mode} took longer than {limits.time_limit_s} s to decode")
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
 
 
-def _decode(image: Image.Image, fmt: str, side: int) -> Image.Image:
+def _decode(image: Image.Image, fmt: str, side: int, stop: threading.Event) -> Image.Image:
     """Load, shrink to about twice `side` before any conversion (so no full-size copy is made), upright, RGB."""
     try:
         if fmt == "JPEG":  # let libjpeg decode at a reduced scale when the image is much larger than needed
             image.draft("RGB", (side, side))
         image.load()
         if (factor := max(image.size) // (2 * side)) >= 2:
-            image = _reduce(image, factor)
+            image = _reduce(image, factor, stop)
         image = ImageOps.exif_transpose(image)
         image = to_rgb(image)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
@@ -118,7 +180,7 @@ def _decode(image: Image.Image, fmt: str, side: int) -> Image.Image:
     return image
 
 
-def _reduce(image: Image.Image, factor: int, strip_rows: int = 256) -> Image.Image:
+def _reduce(image: Image.Image, factor: int, stop: threading.Event, strip_rows: int = 256) -> Image.Image:
     """Box-reduce by an integer factor, a strip of rows at a time: Pillow's own `reduce` makes a full-size
     premultiplied copy of an image with alpha, and refuses 16-bit modes (a box resize does those). Palette and
     1-bit strips are expanded first, as they cannot be averaged."""
@@ -127,6 +189,8 @@ def _reduce(image: Image.Image, factor: int, strip_rows: int = 256) -> Image.Ima
     out = Image.new(mode, (width // factor, height // factor))
     rows = factor * max(1, strip_rows // factor)
     for top in range(0, height, rows):
+        if stop.is_set():
+            raise DecodeStopped("decode time limit passed")
         strip = image.crop((0, top, width, min(top + rows, height)))
         strip = strip.convert(mode) if strip.mode != mode else strip
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -10,7 +12,8 @@ from snapmode.pipeline.decode import DecodeLimits, decode_image, decode_slots, s
 from snapmode.pipeline.errors import ImageRejected
 from tests.conftest import jpeg_bytes, png_bomb_bytes
 from tests.imagefiles import (BLUE, HTML_PAGE, RED, cmyk_jpeg, encode, exif_rotated_jpeg, halves,
-                              palette_png_with_transparency, png_16bit, rgba_png, truncated_jpeg)
+                              palette_png_with_transparency, png_16bit, progressive_scan_bomb, rgba_png,
+                              truncated_jpeg)
 
 
 def near(pixel: tuple[int, ...], colour: tuple[int, int, int], tolerance: int = 40) -> bool:
@@ -139,6 +142,33 @@ def test_a_decode_waits_for_a_slot_then_is_refused_as_busy() -> None:
     finally:
         slots.release()
     assert decode_image(jpeg_bytes(), limits).mode == "RGB"  # the slot is free again
+
+
+def test_a_decode_past_its_time_limit_is_refused_and_stops_soon_after() -> None:
+    """A 20 KB progressive JPEG of 2,000 empty scans takes seconds to decode: the caller is answered at the limit,
+    and the decode, told to stop, gives its slot back at its next chunk of input."""
+    limits = DecodeLimits(concurrent_decodes=5, time_limit_s=0.5)  # slots of their own
+    slots = decode_slots(5)
+    started = time.perf_counter()
+    with pytest.raises(ImageRejected) as refused:
+        decode_image(progressive_scan_bomb(), limits)
+    answered = time.perf_counter() - started
+    for _ in range(5):  # every slot comes back: the stopped decode released its own
+        assert slots.acquire(timeout=10)
+    stopped = time.perf_counter() - started
+    for _ in range(5):
+        slots.release()
+    print(f"\nscan bomb, limit 0.5 s: refused after {answered:.2f} s, its decode ended after {stopped:.2f} s")
+    assert refused.value.reason == "decode_timeout" and not refused.value.retryable
+    assert "longer than 0.5 s" in refused.value.detail
+    assert answered < 2.0 and stopped < 4.0  # generous: two shared cores; a full decode takes about 6 s
+
+
+def test_within_the_limit_a_progressive_jpeg_decodes_as_before() -> None:
+    data = encode(halves((800, 400)), "JPEG", progressive=True, quality=90)
+    image = decode_image(data, DecodeLimits(time_limit_s=5.0, max_side=80))
+    assert image.size == (80, 40) and near(image.getpixel((5, 20)), RED) and near(image.getpixel((75, 20)), BLUE)
+    assert decode_image(data, DecodeLimits(time_limit_s=None, max_side=80)).size == (80, 40)  # no limit: inline
 
 
 # Decode one image in a fresh process and print how far its peak RSS rose above its RSS before (KiB): the kernel's
