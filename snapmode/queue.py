@@ -53,25 +53,6 @@ class Consumer(Protocol):
     def close(self) -> None: ...
 
 
-def consume(consumer: Consumer, handle: Callable[[Message], None], *, max_messages: int | None = None,
-            idle_timeout_s: float = 5.0) -> int:
-    """Hand each message to `handle`, committing after each one it processed; stops when idle. Returns the count.
-
-    When `handle` raises, nothing after the last processed message is committed: the group sees it again.
-    """
-    done = 0
-    while max_messages is None or done < max_messages:
-        batch = consumer.poll(timeout_s=idle_timeout_s, max_records=500 if max_messages is None
-                              else max_messages - done)
-        if not batch:
-            break
-        for message in batch:
-            handle(message)
-            consumer.commit(message)
-            done += 1
-    return done
-
-
 # -- Kafka -------------------------------------------------------------------------------------------------------
 # Every Kafka client of SnapMode is built here, from the settings: the crawler's sink, `snapmode publish` and
 # `delete`, the dead letters and the topology's spout.

@@ -61,11 +61,9 @@ def delete_here(settings: Settings, tombstones: list[Tombstone]) -> list[str]:
 
 def publish_tombstones(settings: Settings, tombstones: list[Tombstone]) -> int:
     """Send the tombstones to the records topic, keyed by product key like the records they follow."""
-    from snapmode.cli.topology import quiet_kafka_client
     from snapmode.queue import KafkaProducerQueue
     from snapmode.topologies.publish import publish
 
-    quiet_kafka_client()
     producer = KafkaProducerQueue(settings)
     try:
         return publish(producer, settings.records_topic, tombstones)

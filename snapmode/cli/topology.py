@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -16,11 +15,6 @@ from snapmode.config import Settings, get_settings
 
 app = typer.Typer(help="The Storm ingestion topology on the cluster's Nimbus.", no_args_is_help=True)
 console = Console(stderr=True)
-
-
-def quiet_kafka_client() -> None:
-    """kafka-python logs every metadata refresh at INFO; keep its warnings only."""
-    logging.getLogger("kafka").setLevel(logging.WARNING)
 
 
 def require_cluster_stores(settings: Settings) -> None:
@@ -95,7 +89,6 @@ def publish(catalog: Annotated[Path, typer.Argument(help="A catalog dir, a folde
     from snapmode.topologies.publish import publish as publish_items
 
     settings = get_settings()
-    quiet_kafka_client()
     try:
         items = list(itertools.islice(iter_records(catalog, site=site), skip, None if limit is None else skip + limit))
     except FileNotFoundError as exc:
@@ -117,7 +110,6 @@ def bench_ingest(products: Annotated[int, typer.Option(help="Products to push th
 
     settings = get_settings()
     require_cluster_stores(settings)
-    quiet_kafka_client()
     try:
         result = run_bench(settings, products=products, catalog=catalog, progress=console)
     except TopologyNotReady as exc:
