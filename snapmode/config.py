@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     max_attempts: int = Field(5, ge=1)  # tries of a record before it goes to the dead-letter topic
     message_timeout_s: int = Field(120, ge=5)  # a record not fully written by then is replayed
     store_retries: int = Field(4, ge=0)  # retries of a store write that found the store unavailable
+    # How a decoded image goes from the fetch bolt to the embed bolt: `inline` as JPEG in the tuple (through the worker
+    # JVM and the multilang JSON twice), `local` as a raw file in `handoff_dir` on the worker's host, the tuple carrying
+    # its name (fetch -> embed grouped local-or-shuffle: only for workers all on one host), `auto`: local with one worker.
+    image_handoff: Literal["auto", "inline", "local"] = "auto"
+    handoff_dir: Path | None = None  # None: /dev/shm (else the temp dir) / snapmode-handoff-<topology_name>
 
     # Cache
     redis_url: str | None = None  # None: search results are cached in process memory

@@ -8,9 +8,10 @@ from typing import Any
 from streamparse import Stream
 
 from snapmode.embedding import build_embedder
-from snapmode.pipeline.steps import embed_images
+from snapmode.pipeline.steps import PreparedImage, embed_images
 from snapmode.topologies.batching import BatchBolt
 from snapmode.topologies.component import setup_component
+from snapmode.topologies.handoff import build_handoff
 from snapmode.topologies.payloads import ITEM_FIELDS, item_values, prepared_from_values
 
 
@@ -23,15 +24,21 @@ class EmbedBolt(BatchBolt):
         super().initialize(storm_conf, context)
         settings, self.counters = setup_component(storm_conf, context)
         self.batch_size = settings.embed_batch_size
+        self.handoff = build_handoff(settings)
+        if self.handoff is not None:  # files of tuples that died with an earlier worker: replayed long since
+            self.counters.log.info("embed.handoff", directory=str(self.handoff.directory),
+                                   swept=self.handoff.sweep(settings.message_timeout_s))
         started = time.perf_counter()
         self.embedder = build_embedder(settings)
         self.counters.log.info("embed.model_loaded", embedder=self.embedder.name, dim=self.embedder.dim,
                                seconds=round(time.perf_counter() - started, 2))
 
     def process_batch(self, tuples: list[Any]) -> None:
+        started = time.perf_counter()
+        tuples, prepared = self.load(tuples)
+        if not tuples:
+            return
         try:
-            started = time.perf_counter()
-            prepared = [prepared_from_values(t.values) for t in tuples]
             items = embed_images(self.embedder, prepared)
         except Exception as exc:  # noqa: BLE001 - the batch replays; a record failing every time is dead-lettered
             self.counters.log.exception("embed.error", batch=len(tuples), error=repr(exc))
@@ -44,3 +51,16 @@ class EmbedBolt(BatchBolt):
             self.ack(tup)
         self.counters.add("embedded", len(items))
         self.counters.add("embed_ms", round((time.perf_counter() - started) * 1000))
+
+    def load(self, tuples: list[Any]) -> tuple[list[Any], list[PreparedImage]]:
+        """The tuples whose image could be read, with their images; the others are failed (the spout replays them)."""
+        kept, prepared = [], []
+        for tup in tuples:
+            try:
+                prepared.append(prepared_from_values(tup.values, self.handoff))
+                kept.append(tup)
+            except Exception as exc:  # noqa: BLE001 - a handoff file gone, a corrupt payload
+                self.counters.log.warning("embed.unreadable", image_id=tup.values[0], error=repr(exc)[:300])
+                self.counters.add("unreadable")
+                self.fail(tup)
+        return kept, prepared

@@ -14,6 +14,7 @@ from snapmode.pipeline.steps import PreparedImage, Rejection, parse_record, prep
 from snapmode.platform import decode_limits, fetch_options
 from snapmode.records import Tombstone
 from snapmode.topologies.component import setup_component
+from snapmode.topologies.handoff import build_handoff
 from snapmode.topologies.payloads import (IMAGE_FIELDS, REJECTION_FIELDS, TOMBSTONE_FIELDS, image_values,
                                           rejection_values, tombstone_values)
 
@@ -34,6 +35,7 @@ class FetchBolt(Bolt):
         self.limits = decode_limits(settings)
         self.fetcher = Fetcher(fetch_options(settings))  # published records: http(s), local files under file_roots
         self.pool = ThreadPoolExecutor(settings.fetch_workers, thread_name_prefix="fetch")
+        self.handoff = build_handoff(settings)  # None: images travel inline
 
     def process(self, tup) -> None:  # type: ignore[no-untyped-def]
         key, raw = tup.values
@@ -58,7 +60,7 @@ class FetchBolt(Bolt):
                 self.emit(rejection_values(outcome), stream=REJECTED, anchors=[tup])
                 self.counters.add("rejected")
             else:
-                self.emit(image_values(outcome), anchors=[tup])
+                self.emit(image_values(outcome, self.handoff), anchors=[tup])
                 self.counters.add("images")
         self.ack(tup)
 

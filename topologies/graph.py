@@ -12,6 +12,7 @@ from snapmode.topologies.deadletter import DeadLetterBolt
 from snapmode.topologies.embed import EmbedBolt
 from snapmode.topologies.deletions import DeletionBolt
 from snapmode.topologies.fetch import DELETED, REJECTED, FetchBolt
+from snapmode.topologies.handoff import is_local
 from snapmode.topologies.spout import EXHAUSTED, KafkaRecordSpout
 from snapmode.topologies.writers import REFUSED, MetadataWriterBolt, VectorWriterBolt
 
@@ -36,12 +37,14 @@ def build_topology(settings: Settings) -> type[Topology]:
     product key; tombstones -> deletions; rejections, refused rows and records that failed too often -> dead
     letters."""
     tick = {"topology.tick.tuple.freq.secs": settings.batch_wait_s}
+    # an image handed off through a file is read by an embed task of the same worker, on the same host
+    to_embed = Grouping.LOCAL_OR_SHUFFLE if is_local(settings) else Grouping.SHUFFLE
 
     class IngestTopology(Topology):
         config = topology_config(settings)
         records = KafkaRecordSpout.spec(par=settings.spout_parallelism)
         fetch = FetchBolt.spec(inputs={records["default"]: Grouping.SHUFFLE}, par=settings.fetch_parallelism)
-        embed = EmbedBolt.spec(inputs={fetch["default"]: Grouping.SHUFFLE}, par=settings.embed_parallelism,
+        embed = EmbedBolt.spec(inputs={fetch["default"]: to_embed}, par=settings.embed_parallelism,
                                config=tick)
         vectors = VectorWriterBolt.spec(inputs={embed["default"]: Grouping.fields("product_key")},
                                         par=settings.writer_parallelism, config=tick)

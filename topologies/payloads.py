@@ -13,10 +13,11 @@ from PIL import Image
 from snapmode.interfaces import VectorItem
 from snapmode.pipeline.steps import PreparedImage, Rejection
 from snapmode.records import ImageRef, ProductRecord, Tombstone
+from snapmode.topologies.handoff import PREFIX as HANDOFF_PREFIX, ImageHandoff
 
 # Output fields of each stream, in the order of the values below.
 RECORD_FIELDS = ["key", "record"]
-IMAGE_FIELDS = ["image_id", "record", "ref", "jpeg"]
+IMAGE_FIELDS = ["image_id", "record", "ref", "image"]  # image: base64 JPEG, or a handoff file's name
 ITEM_FIELDS = ["image_id", "product_key", "record", "item"]  # the writers group by product key
 REJECTION_FIELDS = ["rejection"]
 TOMBSTONE_FIELDS = ["key", "tombstone"]
@@ -42,15 +43,21 @@ def decode_image_payload(data: str) -> Image.Image:
     return image
 
 
-def image_values(prepared: PreparedImage) -> list[str]:
-    return [prepared.ref.image_id, prepared.record.to_json(), prepared.ref.model_dump_json(),
-            encode_image(prepared.image)]
+def image_values(prepared: PreparedImage, handoff: ImageHandoff | None = None) -> list[str]:
+    """The image goes in a handoff file when one is given, else inline."""
+    image = handoff.put(prepared.image) if handoff is not None else encode_image(prepared.image)
+    return [prepared.ref.image_id, prepared.record.to_json(), prepared.ref.model_dump_json(), image]
 
 
-def prepared_from_values(values: list[str] | tuple[str, ...]) -> PreparedImage:
-    _, record, ref, jpeg = values
-    return PreparedImage(record=ProductRecord.from_json(record), ref=ImageRef.model_validate_json(ref),
-                         image=decode_image_payload(jpeg))
+def prepared_from_values(values: list[str] | tuple[str, ...], handoff: ImageHandoff | None = None) -> PreparedImage:
+    _, record, ref, image = values
+    if image.startswith(HANDOFF_PREFIX):
+        if handoff is None:
+            raise ValueError("an image handed off through a file reached a bolt without a handoff directory")
+        decoded = handoff.take(image)
+    else:
+        decoded = decode_image_payload(image)
+    return PreparedImage(record=ProductRecord.from_json(record), ref=ImageRef.model_validate_json(ref), image=decoded)
 
 
 def item_values(item: VectorItem, record: ProductRecord) -> list[str]:

@@ -78,3 +78,17 @@ def test_writer_fails_the_batch_when_the_store_stays_unavailable(settings: Setti
     assert sorted(m["id"] for m in commands(sent, "fail")) == ["a", "b"]
     assert commands(sent, "ack") == []
     assert bolt.counters.totals["store_unavailable"] == 2
+
+
+def test_embed_bolt_fails_alone_a_tuple_whose_handoff_file_is_gone(settings: Settings, tmp_path,  # type: ignore[no-untyped-def]
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(embed_module, "build_embedder", lambda s: MeanColourEmbedder())
+    bolt = start(EmbedBolt, settings.model_copy(update={"embed_batch_size": 3, "handoff_dir": tmp_path / "h"}), "embed")
+    values = [image_values(p, bolt.handoff) for i in range(3) for p in prepared(i)]
+    (tmp_path / "h" / values[1][-1].removeprefix("handoff:")).unlink()
+    for n, v in enumerate(values):
+        bolt.process(tup(v, tup_id=f"i{n}"))
+    sent = messages(bolt)
+    assert [m["id"] for m in commands(sent, "fail")] == ["i1"]
+    assert [m["id"] for m in commands(sent, "ack")] == ["i0", "i2"]
+    assert list((tmp_path / "h").iterdir()) == []

@@ -20,9 +20,9 @@ from tests.topologies.harness import commands, messages, start, tup
 
 
 @pytest.fixture
-def bolt(settings: Settings):  # type: ignore[no-untyped-def]
-    return start(FetchBolt, settings.model_copy(update={"allow_private_urls": True, "fetch_timeout_s": 2.0}),
-                 "fetch")
+def bolt(settings: Settings, tmp_path: Path):  # type: ignore[no-untyped-def]
+    return start(FetchBolt, settings.model_copy(update={"allow_private_urls": True, "fetch_timeout_s": 2.0,
+                                                        "handoff_dir": tmp_path / "handoff"}), "fetch")
 
 
 def record(*urls: str, product_id: str = "p1") -> str:
@@ -48,9 +48,27 @@ def test_emits_each_decoded_image_anchored_then_acks(bolt, shop: str, tmp_path: 
     sent = messages(bolt)
     images = commands(sent, "emit")
     assert len(images) == 2 and all(m["anchors"] == ["r1"] for m in images)
-    prepared = prepared_from_values(images[0]["tuple"])
+    prepared = prepared_from_values(images[0]["tuple"], bolt.handoff)
     assert max(prepared.image.size) <= 256 and prepared.record.product_id == "p1"
     assert commands(sent, "ack") == [{"command": "ack", "id": "r1"}]
+
+
+def test_images_go_through_handoff_files_with_one_worker_and_inline_with_more(settings: Settings, shop: str,
+                                                                               tmp_path: Path) -> None:
+    url = write(tmp_path / "a.jpg", jpeg_bytes(size=(600, 300)), shop)
+    base = settings.model_copy(update={"allow_private_urls": True, "handoff_dir": tmp_path / "handoff"})
+    local = start(FetchBolt, base, "fetch")
+    local.process(tup(["shop:p1", record(url)], tup_id="r1"))
+    values = commands(messages(local), "emit")[0]["tuple"]
+    assert values[-1].startswith("handoff:") and len(values[-1]) < 100  # a name, not the pixels
+    assert len(list((tmp_path / "handoff").iterdir())) == 1
+    assert prepared_from_values(values, local.handoff).image.size == (256, 128)
+    assert list((tmp_path / "handoff").iterdir()) == []  # the reader removed it
+
+    inline = start(FetchBolt, base.model_copy(update={"topology_workers": 2}), "fetch")
+    assert inline.handoff is None
+    inline.process(tup(["shop:p1", record(url)], tup_id="r1"))
+    assert prepared_from_values(commands(messages(inline), "emit")[0]["tuple"]).image.size == (256, 128)
 
 
 def test_refused_images_and_malformed_records_go_to_dead_letters(bolt, shop: str, tmp_path: Path):  # type: ignore[no-untyped-def]

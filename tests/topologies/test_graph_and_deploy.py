@@ -37,6 +37,16 @@ def test_parallelism_and_batching_come_from_settings(monkeypatch: pytest.MonkeyP
         assert [g.fields for g in bolts[name].common.inputs.values()] == [["product_key"]]
 
 
+def test_fetch_to_embed_stays_in_the_worker_when_images_go_through_files() -> None:
+    def grouping(**update: object) -> object:
+        settings = Settings(_env_file=None).model_copy(update=update)  # type: ignore[call-arg]
+        return next(iter(build_topology(settings).thrift_bolts["embed"].common.inputs.values()))
+
+    assert grouping().local_or_shuffle is not None  # one worker: handoff files, read by an embed task beside
+    assert grouping(topology_workers=2).shuffle is not None  # workers may be on several hosts: inline
+    assert grouping(image_handoff="inline").shuffle is not None
+
+
 def test_components_read_the_submitted_settings_from_the_topology_config(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, milvus_uri="http://milvus:19530", embed_batch_size=7,  # type: ignore[call-arg]
                         _env_file=None)

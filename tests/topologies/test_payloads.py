@@ -1,17 +1,22 @@
 """Values between components survive the JSON multi-lang protocol unchanged."""
 
 import json
+import os
+import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from snapmode.catalog.generate import generate_catalog
+from snapmode.config import Settings
 from snapmode.interfaces import VectorItem
 from snapmode.model.embedder import CbirGanEmbedder
 from snapmode.pipeline.steps import PreparedImage, Rejection
 from snapmode.records import ProductRecord
 from snapmode.topologies import payloads
+from snapmode.topologies.handoff import ImageHandoff, build_handoff, handoff_dir, is_local
 
 
 def record() -> ProductRecord:
@@ -48,3 +53,38 @@ def test_item_round_trip_keeps_vector_and_fields() -> None:
 def test_rejection_round_trip() -> None:
     rejection = Rejection(reason="not_found", detail="gone", product_key="shop:p1", retryable=False)
     assert payloads.rejection_from_values(json.loads(json.dumps(payloads.rejection_values(rejection)))) == rejection
+
+
+def test_handoff_keeps_the_pixels_and_its_reader_removes_the_file(tmp_path: Path) -> None:
+    handoff = ImageHandoff(tmp_path / "handoff")
+    image = Image.fromarray(np.random.default_rng(2).integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    rec = record()
+    values = payloads.image_values(PreparedImage(record=rec, ref=rec.images()[0], image=image.convert("RGBA")), handoff)
+    assert values[-1].startswith("handoff:")
+    back = payloads.prepared_from_values(json.loads(json.dumps(values)), handoff)
+    assert back.image.mode == "RGB" and np.array_equal(np.asarray(back.image), np.asarray(image))
+    assert list(handoff.directory.iterdir()) == []
+    with pytest.raises(FileNotFoundError):  # taken once only
+        payloads.prepared_from_values(values, handoff)
+    with pytest.raises(ValueError):  # a handoff name without a handoff
+        payloads.prepared_from_values(values)
+    with pytest.raises(ValueError):
+        handoff.take("handoff:../../etc/passwd-1x1")
+
+
+def test_sweep_removes_only_old_files(tmp_path: Path) -> None:
+    handoff = ImageHandoff(tmp_path)
+    old, new = (handoff.put(Image.new("RGB", (4, 4))) for _ in range(2))
+    old_path = tmp_path / old.removeprefix("handoff:")
+    os.utime(old_path, (time.time() - 600, time.time() - 600))
+    assert handoff.sweep(older_than_s=300) == 1
+    assert not old_path.exists() and handoff.take(new).size == (4, 4)
+
+
+def test_handoff_is_local_with_one_worker_unless_set(tmp_path: Path) -> None:
+    base = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert is_local(base) and build_handoff(base.model_copy(update={"handoff_dir": tmp_path})) is not None
+    assert not is_local(base.model_copy(update={"topology_workers": 2}))
+    assert is_local(base.model_copy(update={"topology_workers": 2, "image_handoff": "local"}))
+    assert build_handoff(base.model_copy(update={"image_handoff": "inline"})) is None
+    assert handoff_dir(base).name == "snapmode-handoff-snapmode-ingest"
