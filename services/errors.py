@@ -28,6 +28,7 @@ REJECTION_STATUS = {
     "unreachable": 504,
     "busy": 503,
     "decode_timeout": 422,
+    "scan_bomb": 422,
 }
 
 MESSAGES = {
@@ -43,6 +44,7 @@ MESSAGES = {
     "unreachable": "The image URL could not be reached.",
     "busy": "The server is decoding as many images as it can; try again shortly.",
     "decode_timeout": "The image takes too long to decode.",
+    "scan_bomb": "The JPEG has too many scans to decode safely.",
 }
 
 

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     concurrent_decodes: int = Field(2, ge=1)  # decodes at once per process: bounds their memory to this many
     decode_wait_s: float = Field(10.0, gt=0)  # a decode that waits longer for its turn is refused (API: 503)
     decode_timeout_s: float = Field(10.0, gt=0)  # a decode that runs longer is refused (`decode_timeout`, API: 422)
+    max_jpeg_scans: int = Field(100, ge=1)  # a JPEG of more is refused unread (`scan_bomb`): each scan walks every block
     fetch_timeout_s: float = Field(10.0, gt=0)  # each connect, read or write of an image fetch
     fetch_deadline_s: float = Field(30.0, gt=0)  # one image fetch in all: redirects, headers and body
     fetch_workers: int = Field(8, ge=1)

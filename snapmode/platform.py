@@ -19,7 +19,7 @@ def decode_limits(settings: Settings) -> DecodeLimits:
     return DecodeLimits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels,
                         max_side=settings.max_image_side, max_decode_bytes=settings.max_decode_bytes,
                         concurrent_decodes=settings.concurrent_decodes, slot_wait_s=settings.decode_wait_s,
-                        time_limit_s=settings.decode_timeout_s)
+                        time_limit_s=settings.decode_timeout_s, max_jpeg_scans=settings.max_jpeg_scans)
 
 
 def fetch_options(settings: Settings, *, allow_files: bool = False) -> FetchOptions:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import threading
 import warnings
 from dataclasses import dataclass
@@ -36,6 +37,34 @@ _DEFAULT_STORED_BYTES = 4  # RGB, RGBA, CMYK, YCbCr, LA, PA, I, F, ...
 _PROGRESSIVE_CHUNK = 1024
 
 
+# In a JPEG's entropy-coded data a 0xFF byte is followed by 0x00 (stuffing), a restart marker or more 0xFF fill;
+# any other byte after it is the next marker.
+_NEXT_MARKER = re.compile(rb"\xff(?=[^\x00\xd0-\xd7\xff])")
+
+
+def jpeg_scans(data: bytes, stop_after: int) -> int:
+    """How many scans (SOS segments) a JPEG holds, counting no further than `stop_after` + 1: segments are skipped
+    by their length (an EXIF thumbnail's scans are not counted) and entropy-coded data up to the next marker."""
+    at, scans = 2, 0  # after SOI
+    while at + 4 <= len(data) and scans <= stop_after:
+        if data[at] != 0xFF:
+            break  # not a marker where one belongs: the decoder will say what is wrong
+        marker = data[at + 1]
+        if marker == 0xFF or 0xD0 <= marker <= 0xD7 or marker == 0x01:  # fill byte, or a marker without a length
+            at += 1 if marker == 0xFF else 2
+            continue
+        if marker == 0xD9:  # EOI
+            break
+        at += 2 + int.from_bytes(data[at + 2:at + 4], "big")
+        if marker == 0xDA:
+            scans += 1
+            found = _NEXT_MARKER.search(data, at)
+            if found is None:
+                break
+            at = found.start()
+    return scans
+
+
 class DecodeStopped(Exception):
     """Raised inside a decode that ran past its time limit, at its next read or strip, to end it early."""
 
@@ -62,6 +91,7 @@ class DecodeLimits:
     concurrent_decodes: int = 2  # decodes at once in this process; more wait for a slot
     slot_wait_s: float = 10.0  # the longest a decode waits for a slot before it is refused as busy (retryable)
     time_limit_s: float | None = 10.0  # a decode that runs longer is refused (`decode_timeout`); None: no limit
+    max_jpeg_scans: int = 100  # each scan of a progressive JPEG walks every block: more are refused (`scan_bomb`)
 
 
 def decode_footprint(mode: str, width: int, height: int) -> int:
@@ -119,6 +149,8 @@ def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits()) -> Image.Im
     if footprint > limits.max_decode_bytes:
         raise ImageRejected("pixel_bomb", f"{width}x{height} {image.mode} takes {footprint} bytes decoded > limit "
                                           f"{limits.max_decode_bytes}")
+    if fmt == "JPEG" and jpeg_scans(data, limits.max_jpeg_scans) > limits.max_jpeg_scans:
+        raise ImageRejected("scan_bomb", f"{width}x{height} JPEG with more than {limits.max_jpeg_scans} scans")
     if fmt == "JPEG" and image.info.get("progressive"):
         image.decodermaxblock = _PROGRESSIVE_CHUNK
     slots = decode_slots(limits.concurrent_decodes)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from snapmode.pipeline.decode import DecodeLimits, decode_image, decode_slots, sniff_format, to_rgb
+from snapmode.pipeline.decode import DecodeLimits, decode_image, decode_slots, jpeg_scans, sniff_format, to_rgb
 from snapmode.pipeline.errors import ImageRejected
 from tests.conftest import jpeg_bytes, png_bomb_bytes
 from tests.imagefiles import (BLUE, HTML_PAGE, RED, cmyk_jpeg, encode, exif_rotated_jpeg, halves,
@@ -147,7 +147,7 @@ def test_a_decode_waits_for_a_slot_then_is_refused_as_busy() -> None:
 def test_a_decode_past_its_time_limit_is_refused_and_stops_soon_after() -> None:
     """A 20 KB progressive JPEG of 2,000 empty scans takes seconds to decode: the caller is answered at the limit,
     and the decode, told to stop, gives its slot back at its next chunk of input."""
-    limits = DecodeLimits(concurrent_decodes=5, time_limit_s=0.5)  # slots of their own
+    limits = DecodeLimits(concurrent_decodes=5, time_limit_s=0.5, max_jpeg_scans=10_000)  # slots of their own
     slots = decode_slots(5)
     started = time.perf_counter()
     with pytest.raises(ImageRejected) as refused:
@@ -162,6 +162,23 @@ def test_a_decode_past_its_time_limit_is_refused_and_stops_soon_after() -> None:
     assert refused.value.reason == "decode_timeout" and not refused.value.retryable
     assert "longer than 0.5 s" in refused.value.detail
     assert answered < 2.0 and stopped < 4.0  # generous: two shared cores; a full decode takes about 6 s
+
+
+def test_a_jpeg_of_too_many_scans_is_refused_unread() -> None:
+    started = time.perf_counter()
+    assert reason_of(progressive_scan_bomb(scans=101), DecodeLimits(max_jpeg_scans=100)) == "scan_bomb"
+    assert time.perf_counter() - started < 0.5  # counted from the markers, not decoded
+    assert decode_image(progressive_scan_bomb(400, 400, scans=100), DecodeLimits(max_jpeg_scans=100)).mode == "RGB"
+
+
+def test_scans_are_counted_by_the_jpeg_structure() -> None:
+    progressive = encode(halves((800, 400)), "JPEG", progressive=True)
+    assert (jpeg_scans(jpeg_bytes(), 100), jpeg_scans(progressive, 100)) == (1, 10)
+    # 0xFF 0xDA inside a segment's payload (an APP segment, as an EXIF thumbnail would be) is not a scan
+    baseline = jpeg_bytes()
+    app15 = b"\xff\xef" + (2 + 400).to_bytes(2, "big") + b"\xff\xda" * 200
+    assert jpeg_scans(baseline[:2] + app15 + baseline[2:], 100) == 1
+    assert jpeg_scans(progressive_scan_bomb(scans=5000), 100) == 101  # stops counting past the limit
 
 
 def test_within_the_limit_a_progressive_jpeg_decodes_as_before() -> None:

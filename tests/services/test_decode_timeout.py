@@ -20,7 +20,8 @@ from tests.services.conftest import Catalog
 
 @pytest.fixture(scope="module")
 def hurried(api_settings: Settings, embedder: BackboneEmbedder) -> Iterator[TestClient]:
-    with TestClient(create_app(api_settings.model_copy(update={"decode_timeout_s": 0.5}), embedder=embedder)) as c:
+    update = {"decode_timeout_s": 0.5, "max_jpeg_scans": 10_000}  # the scan bomb reaches the decoder
+    with TestClient(create_app(api_settings.model_copy(update=update), embedder=embedder)) as c:
         yield c
 
 
@@ -44,3 +45,8 @@ def test_a_slow_decode_is_refused_counted_and_blocks_nothing(hurried: TestClient
     assert 'snapmode_images_rejected_total{reason="decode_timeout"} 1.0' in metrics
     answer = hurried.post("/search", files={"file": ("q.jpg", catalog.held_out["red-disc"], "image/jpeg")})
     assert answer.status_code == 200 and answer.json()["results"]  # its decode slot came back
+
+
+def test_with_the_default_scan_limit_the_bomb_is_refused_unread(client: TestClient) -> None:
+    refused = client.post("/search", files={"file": ("q.jpg", progressive_scan_bomb(), "image/jpeg")})
+    assert refused.status_code == 422 and refused.json()["reason"] == "scan_bomb"
