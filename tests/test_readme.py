@@ -78,8 +78,9 @@ WALKTHROUGH: dict[str, Step] = {
     "snapmode publish CATALOG [--limit N]": Step("snapmode publish shop --limit 5", ("published 5 records",),
                                                  "cluster"),
     "snapmode topology status [--json]": Step("snapmode topology status", ("snapmode-ingest: ACTIVE",), "cluster"),
-    "snapmode bench ingest [--products 100] [--json]": Step("snapmode bench ingest --products 8",
-                                                            ("images/s", "ratio"), "cluster"),
+    "snapmode bench ingest [--products 100] [--rounds 2] [--loads 0.5,0.8] [--json]": Step(
+        "snapmode bench ingest --products 8 --rounds 1 --loads 0.5", ("images/s", "ratio", "load_50pct_freshness_p99_s",
+                                                                     "ms per image"), "cluster"),
     "snapmode topology kill": Step("snapmode topology kill", ("killed snapmode-ingest",), "cluster"),
     "snapmode bench hybrid [--products 300] [--views 4] [--seed 7] [--json]": Step(
         "snapmode bench hybrid --products 12 --views 2", ("Hybrid search, 12 products", "photo + words")),

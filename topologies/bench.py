@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from snapmode.config import Settings
 from snapmode.embedding import build_embedder, embedder_dim
@@ -18,8 +20,9 @@ from snapmode.platform import decode_limits
 from snapmode.queue import KafkaProducerQueue
 from snapmode.records import ProductRecord
 from snapmode.stores.factory import build_vector_store
+from snapmode.topologies.bench_load import Watch, offer_at_once, offer_at_rate, percentiles
+from snapmode.topologies.bench_profile import add_cpu, cpu_profile, cpu_seconds
 from snapmode.topologies.nimbus import topology_status
-from snapmode.topologies.publish import publish
 
 BENCH_SEED = 11
 
@@ -29,23 +32,63 @@ class TopologyNotReady(RuntimeError):
 
 
 @dataclass
-class IngestBench:
+class LoadRun:
+    """Records offered at a fixed share of the measured capacity, and how fresh the index stayed."""
+
+    load: float  # share of the pipeline's capacity
+    offered_ips: float  # images/s asked for
+    achieved_ips: float  # images/s the publisher kept to
     images: int
-    embedder_ips: float
-    pipeline_ips: float
     freshness_s: list[float] = field(default_factory=list)  # publish -> searchable, per image
-    profile: dict[str, Any] = field(default_factory=dict)  # per component: executed tuples, process latency
+
+    def as_dict(self) -> dict[str, Any]:
+        p50, p99 = percentiles(self.freshness_s)
+        tag = f"load_{round(self.load * 100)}pct"
+        return {f"{tag}_ips": round(self.achieved_ips, 2), f"{tag}_images": self.images,
+                f"{tag}_searchable": len(self.freshness_s),
+                f"{tag}_freshness_p50_s": round(p50, 2), f"{tag}_freshness_p99_s": round(p99, 2)}
+
+
+@dataclass
+class IngestBench:
+    images: int  # per capacity round
+    embedder_runs: list[float]  # bare embedder images/s: a pass before the first round and one after each
+    pipeline_runs: list[float]  # images/s from Kafka to searchable, one per capacity round
+    freshness_s: list[float] = field(default_factory=list)  # capacity rounds: publish -> searchable (the backlog)
+    loads: list[LoadRun] = field(default_factory=list)
+    profile: dict[str, Any] = field(default_factory=dict)  # per component: CPU seconds, process latency
+
+    @property
+    def embedder_ips(self) -> float:
+        return float(np.median(self.embedder_runs)) if self.embedder_runs else 0.0
+
+    @property
+    def pipeline_ips(self) -> float:
+        return float(np.median(self.pipeline_runs)) if self.pipeline_runs else 0.0
+
+    @property
+    def ratios(self) -> list[float]:
+        """Each round's pipeline rate over the mean of the embedder passes just before and just after it."""
+        return [p / ((self.embedder_runs[i] + self.embedder_runs[i + 1]) / 2)
+                for i, p in enumerate(self.pipeline_runs) if i + 1 < len(self.embedder_runs)]
 
     @property
     def ratio(self) -> float:
-        return self.pipeline_ips / self.embedder_ips if self.embedder_ips else 0.0
+        return float(np.median(self.ratios)) if self.ratios else 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        fresh = np.asarray(self.freshness_s or [float("nan")])
-        return {"images": self.images, "embedder_ips": round(self.embedder_ips, 2),
-                "pipeline_ips": round(self.pipeline_ips, 2), "ratio": round(self.ratio, 3),
-                "freshness_p50_s": round(float(np.percentile(fresh, 50)), 2),
-                "freshness_p99_s": round(float(np.percentile(fresh, 99)), 2), "profile": self.profile}
+        p50, p99 = percentiles(self.freshness_s)
+        embedder = np.asarray(self.embedder_runs or [0.0])
+        figures: dict[str, Any] = {
+            "images": self.images, "embedder_ips": round(self.embedder_ips, 2),
+            "embedder_ips_runs": [round(r, 2) for r in self.embedder_runs],
+            "embedder_spread": round(float(np.ptp(embedder) / self.embedder_ips), 3) if self.embedder_ips else None,
+            "pipeline_ips": round(self.pipeline_ips, 2), "pipeline_ips_runs": [round(r, 2) for r in self.pipeline_runs],
+            "ratio": round(self.ratio, 3), "ratio_runs": [round(r, 3) for r in self.ratios],
+            "freshness_p50_s": round(p50, 2), "freshness_p99_s": round(p99, 2)}
+        for run in self.loads:
+            figures.update(run.as_dict())
+        return {**figures, "profile": self.profile}
 
 
 def bench_records(settings: Settings, products: int, catalog: Path | None, site: str) -> list[ProductRecord]:
@@ -66,58 +109,47 @@ def bench_records(settings: Settings, products: int, catalog: Path | None, site:
     return records[:products + 1]
 
 
-def measure_embedder(settings: Settings, records: list[ProductRecord]) -> float:
-    """Images/s of one batched forward pass after another, images decoded beforehand: the model alone."""
-    limits = decode_limits(settings)
-    with Fetcher(FetchOptions(timeout_s=settings.fetch_timeout_s, allow_private=True, allow_files=True)) as fetcher:
-        prepared = [prepare_image(r, ref, limits, fetcher) for r in records for ref in r.images()]
-    embedder = build_embedder(settings)
-    size = settings.embed_batch_size
-    embed_images(embedder, prepared[:size])  # warm-up
-    started = time.perf_counter()
-    for i in range(0, len(prepared), size):
-        embed_images(embedder, prepared[i:i + size])
-    return len(prepared) / (time.perf_counter() - started)
+class BareEmbedder:
+    """The model alone on the benchmark's images, decoded beforehand: one batched forward pass after another."""
+
+    def __init__(self, settings: Settings, records: list[ProductRecord]) -> None:
+        limits = decode_limits(settings)
+        with Fetcher(FetchOptions(timeout_s=settings.fetch_timeout_s, allow_private=True, allow_files=True)) as fetcher:
+            self.prepared = [prepare_image(r, ref, limits, fetcher) for r in records for ref in r.images()]
+        self.embedder = build_embedder(settings)
+        self.size = settings.embed_batch_size
+        embed_images(self.embedder, self.prepared[:self.size])  # warm-up
+
+    def run(self, min_s: float = 3.0) -> float:
+        """Images/s of passes over every image, for at least `min_s`."""
+        done, started = 0, time.perf_counter()
+        while not done or time.perf_counter() - started < min_s:
+            for i in range(0, len(self.prepared), self.size):
+                embed_images(self.embedder, self.prepared[i:i + self.size])
+            done += len(self.prepared)
+        return done / (time.perf_counter() - started)
 
 
-# Local processes whose CPU time the profile reports, by a piece of their command line.
-PROCESSES = {"streamparse_run": None, "org.apache.storm.daemon.worker.Worker": "storm worker (JVM)",
-             "milvus run": "milvus", "SolrNode": "solr", "kafka.Kafka": "kafka"}
+def tracker(progress: Console | None, label: str, total: int) -> tuple[Callable[[int], None], Callable[[], None]]:
+    """(on_poll, close) of a progress bar of images found searchable; no-ops without a console."""
+    if progress is None:
+        return (lambda n: None), (lambda: None)
+    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=progress,
+                   transient=True)
+    task = bar.add_task(label, total=total)
+    bar.start()
+    return (lambda n: bar.update(task, completed=n)), bar.stop
 
 
-def cpu_seconds() -> dict[str, float]:
-    """CPU seconds used so far by the local processes of the topology (per component class) and of the services."""
-    import psutil
+def bench_ingest(settings: Settings, *, products: int = 100, catalog: Path | None = None, rounds: int = 2,
+                 loads: Sequence[float] = (0.5, 0.8), progress: Console | None = None,
+                 timeout_s: float = 900.0) -> IngestBench:
+    """The bare embedder and the pipeline's capacity in turns, then freshness at each of `loads` x that capacity.
 
-    used: dict[str, float] = {}
-    for proc in psutil.process_iter(["cmdline", "cpu_times"]):
-        cmdline = " ".join(proc.info["cmdline"] or [])
-        for marker, name in PROCESSES.items():
-            if marker in cmdline and proc.info["cpu_times"] is not None:
-                name = name or cmdline.split()[-1].rsplit(".", 1)[-1]
-                used[name] = used.get(name, 0.0) + proc.info["cpu_times"].user + proc.info["cpu_times"].system
-                break
-    return used
-
-
-def wait_searchable(vectors, ids: list[str], timeout_s: float, poll_s: float = 0.2) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """When (time.time()) each id first became searchable; stops at `timeout_s`."""
-    seen: dict[str, float] = {}
-    deadline = time.monotonic() + timeout_s
-    while len(seen) < len(ids) and time.monotonic() < deadline:
-        pending = [i for i in ids if i not in seen]
-        now = time.time()
-        for start in range(0, len(pending), 500):
-            seen.update({i: now for i in vectors.existing(pending[start:start + 500])})
-        time.sleep(poll_s)
-    return seen
-
-
-def bench_ingest(settings: Settings, *, products: int = 100, catalog: Path | None = None,
-                 progress: Console | None = None, timeout_s: float = 900.0) -> IngestBench:
-    """Embedder alone, then the same images published to Kafka and polled in Milvus until searchable.
-
-    The topology must run (`snapmode topology submit`); a first record warms it up (model loaded, stores open).
+    Capacity: `products` records published at once, polled in Milvus until every image is searchable; `rounds` of it,
+    each between two passes of the bare embedder over the same photos. Load: as many records again (the same photos
+    under another site), published one by one at the rate asked for. The topology must run
+    (`snapmode topology submit`); a first record warms it up (model loaded, stores open).
     """
     say = progress.print if progress else (lambda *a: None)
     if not topology_status(settings).running:
@@ -126,33 +158,55 @@ def bench_ingest(settings: Settings, *, products: int = 100, catalog: Path | Non
     site = f"bench-{int(time.time())}"
     warm, *records = bench_records(settings, products, catalog, site)
     images = sum(len(r.image_urls) for r in records)
-    say(f"embedder alone on {images} images ...")
-    embedder_ips = measure_embedder(settings, records)
-    say(f"  {embedder_ips:.1f} images/s")
+    say(f"bare embedder on {images} images ...")
+    bare = BareEmbedder(settings, records)
+    result = IngestBench(images=images, embedder_runs=[bare.run()], pipeline_runs=[])
+    say(f"  {result.embedder_runs[-1]:.1f} images/s")
 
     vectors = build_vector_store(settings, dim=embedder_dim(settings))
     producer = KafkaProducerQueue(settings)
+    topic = settings.records_topic
     try:
         say("warming the topology up ...")
-        publish(producer, settings.records_topic, [warm])
-        wait_searchable(vectors, [ref.image_id for ref in warm.images()], timeout_s=300)
-        before, cpu_before = topology_status(settings), cpu_seconds()
-        say(f"publishing {len(records)} records ({images} images) ...")
-        sent_at: dict[str, float] = {}
-        publish(producer, settings.records_topic, records,
-                on_sent=lambda chunk, at: sent_at.update({ref.image_id: at for r in chunk for ref in r.images()}))
-        seen = wait_searchable(vectors, list(sent_at), timeout_s=timeout_s)
-        after, cpu_after = topology_status(settings), cpu_seconds()
+        warm_up = Watch(vectors)
+        offer_at_once(producer, topic, warm_up, [warm], timeout_s=300)
+        spent: dict[str, float] = {}  # CPU seconds per component while the capacity rounds ran
+        for n in range(rounds):
+            batch = records if n == 0 else bench_records(settings, products, catalog, f"{site}-r{n}")[1:]
+            watch = Watch(vectors)
+            on_poll, close = tracker(progress, f"capacity round {n + 1}/{rounds}: {len(batch)} records at once", images)
+            cpu_before = cpu_seconds(settings)
+            try:
+                offer_at_once(producer, topic, watch, batch, timeout_s=timeout_s, on_poll=on_poll)
+            finally:
+                close()
+            add_cpu(spent, cpu_before, cpu_seconds(settings))
+            if not watch.done:
+                say(f"[yellow]{len(watch.sent_at) - len(watch.seen_at)} images not searchable within {timeout_s:.0f} s")
+            result.pipeline_runs.append(watch.images_per_s())
+            result.freshness_s += watch.freshness_s()
+            say(f"  pipeline {result.pipeline_runs[-1]:.1f} images/s; bare embedder again ...")
+            result.embedder_runs.append(bare.run())
+            say(f"  {result.embedder_runs[-1]:.1f} images/s")
+        result.profile = cpu_profile(spent, len(result.freshness_s))
+        status = topology_status(settings)
+        result.profile["storm_process_latency_ms"] = {name: round(stats.latency_ms, 1)
+                                                      for name, stats in status.components.items()
+                                                      if not name.startswith("__")}
+        for load in loads:
+            rate = load * result.pipeline_ips
+            batch = bench_records(settings, products, catalog, f"{site}-load{round(load * 100)}")[1:]
+            watch = Watch(vectors)
+            on_poll, close = tracker(progress, f"{load:.0%} load: {rate:.1f} images/s", images)
+            try:
+                achieved = offer_at_rate(producer, topic, watch, batch, rate, timeout_s=120, on_poll=on_poll)
+            finally:
+                close()
+            result.loads.append(LoadRun(load=load, offered_ips=rate, achieved_ips=achieved, images=images,
+                                        freshness_s=watch.freshness_s()))
+            p50, p99 = percentiles(watch.freshness_s())
+            say(f"  {load:.0%} load ({achieved:.1f} images/s): freshness p50 {p50:.2f} s, p99 {p99:.2f} s")
     finally:
         producer.close()
         vectors.close()
-    if len(seen) < len(sent_at):
-        say(f"[yellow]{len(sent_at) - len(seen)} images not searchable within {timeout_s:.0f} s")
-    elapsed = max(seen.values()) - min(sent_at.values()) if seen else float("inf")
-    cpu = {name: round(used - cpu_before.get(name, 0.0), 1) for name, used in cpu_after.items()}
-    profile = {"storm_process_latency_ms": {name: round(stats.latency_ms, 1) for name, stats in after.components.items()
-                                            if not name.startswith("__")},
-               "cpu_s": dict(sorted(cpu.items(), key=lambda kv: -kv[1])),
-               "wall_s": round(elapsed, 1)}
-    return IngestBench(images=len(seen), embedder_ips=embedder_ips, pipeline_ips=len(seen) / elapsed,
-                       freshness_s=[seen[i] - sent_at[i] for i in seen], profile=profile)
+    return result
