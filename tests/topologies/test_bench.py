@@ -124,3 +124,11 @@ def test_cpu_seconds_count_this_topology_and_this_cluster_only(tmp_path) -> None
     assert set(used) >= {"EmbedBolt", "storm worker (JVM)", "milvus", "bench (this process)"}
     assert 0.2 <= used["EmbedBolt"] < 0.38  # one of the two workers' children: the other topology's left out
     assert 0.2 <= used["milvus"] < 0.38  # the other cluster's left out
+
+
+def test_steady_rate_leaves_out_filling_and_draining() -> None:
+    watch = Watch(DelayedStore(0))  # type: ignore[arg-type]
+    watch.sent_at = {f"i{n}": 0.0 for n in range(100)}
+    watch.seen_at = {f"i{n}": 5.0 + n / 10 for n in range(99)} | {"i99": 40.0}  # 10 images/s, a slow last one
+    assert watch.steady_images_per_s() == pytest.approx(10.0, rel=0.02)
+    assert watch.images_per_s() == pytest.approx(2.5)
