@@ -25,9 +25,9 @@ class EmbedBolt(BatchBolt):
         settings, self.counters = setup_component(storm_conf, context)
         self.batch_size = settings.embed_batch_size
         self.handoff = build_handoff(settings)
-        if self.handoff is not None:  # files of tuples that died with an earlier worker: replayed long since
-            self.counters.log.info("embed.handoff", directory=str(self.handoff.directory),
-                                   swept=self.handoff.sweep(settings.message_timeout_s))
+        self.stale_s = settings.message_timeout_s  # a handoff file this old belongs to a record replayed since
+        self.swept_at = 0.0
+        self.sweep()
         started = time.perf_counter()
         self.embedder = build_embedder(settings)
         self.counters.log.info("embed.model_loaded", embedder=self.embedder.name, dim=self.embedder.dim,
@@ -51,6 +51,17 @@ class EmbedBolt(BatchBolt):
             self.ack(tup)
         self.counters.add("embedded", len(items))
         self.counters.add("embed_ms", round((time.perf_counter() - started) * 1000))
+
+    def process_tick(self, tup) -> None:  # type: ignore[no-untyped-def]
+        super().process_tick(tup)
+        if time.monotonic() - self.swept_at >= self.stale_s:
+            self.sweep()
+
+    def sweep(self) -> None:
+        """Remove handoff files left by tuples that never reached an embed bolt (their worker died)."""
+        self.swept_at = time.monotonic()
+        if self.handoff is not None and (removed := self.handoff.sweep(self.stale_s)):
+            self.counters.log.info("embed.handoff_swept", directory=str(self.handoff.directory), files=removed)
 
     def load(self, tuples: list[Any]) -> tuple[list[Any], list[PreparedImage]]:
         """The tuples whose image could be read, with their images; the others are failed (the spout replays them)."""

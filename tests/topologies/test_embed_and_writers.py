@@ -92,3 +92,20 @@ def test_embed_bolt_fails_alone_a_tuple_whose_handoff_file_is_gone(settings: Set
     assert [m["id"] for m in commands(sent, "fail")] == ["i1"]
     assert [m["id"] for m in commands(sent, "ack")] == ["i0", "i2"]
     assert list((tmp_path / "h").iterdir()) == []
+
+
+def test_embed_bolt_sweeps_stale_handoff_files(settings: Settings, tmp_path,  # type: ignore[no-untyped-def]
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import time
+
+    monkeypatch.setattr(embed_module, "build_embedder", lambda s: MeanColourEmbedder())
+    bolt = start(EmbedBolt, settings.model_copy(update={"handoff_dir": tmp_path / "h", "message_timeout_s": 30}),
+                 "embed")
+    stale, fresh = (image_values(p, bolt.handoff)[-1].removeprefix("handoff:") for p in prepared(0, views=2))
+    os.utime(tmp_path / "h" / stale, (time.time() - 60, time.time() - 60))
+    bolt.process_tick(tick())  # swept at start: not again before `message_timeout_s`
+    assert (tmp_path / "h" / stale).exists()
+    bolt.swept_at -= 31
+    bolt.process_tick(tick())
+    assert [p.name for p in (tmp_path / "h").iterdir()] == [fresh]

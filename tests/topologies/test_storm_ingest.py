@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from snapmode.queue import KafkaConsumerQueue, KafkaProducerQueue
 from snapmode.records import ProductRecord
 from snapmode.stores.factory import build_metadata_store, build_vector_store
 from snapmode.topologies.deploy import submit
+from snapmode.topologies.handoff import handoff_dir
 from snapmode.topologies.nimbus import kill, topology_status
 from snapmode.topologies.publish import publish
 
@@ -63,6 +65,7 @@ def topology(native_cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         yield settings
     finally:
         kill(settings, wait_s=0)
+        shutil.rmtree(handoff_dir(settings), ignore_errors=True)  # images of tuples the killed worker left
 
 
 def image_ids(records: list[ProductRecord]) -> list[str]:
