@@ -19,6 +19,7 @@ from snapmode.infra.services.milvus import MilvusService
 from snapmode.infra.services.redis import RedisService
 from snapmode.infra.services.solr import SolrService
 from snapmode.infra.services.storm import StormService
+from snapmode.waiting import WaitTimeout, wait_until
 
 SERVICES: dict[str, type[Service]] = {"kafka": KafkaService, "storm": StormService, "solr": SolrService,
                                       "milvus": MilvusService, "redis": RedisService}
@@ -97,21 +98,28 @@ class Cluster:
             if self.ctx.table.pid(spec.name) is None:
                 self.ctx.table.start(spec)
             service.after_start(spec, deadline)
-        while True:
+        last = [""]
+
+        def healthy() -> bool:
             probe = service.probe()
+            last[0] = probe.detail
             if probe.healthy:
-                ready_s = round(time.monotonic() - t0, 1)
-                on_event(service.name, f"healthy in {ready_s:.1f} s ({probe.detail})")
-                return ready_s
+                return True
             for spec in specs:
                 if self.ctx.table.pid(spec.name) is None:
                     raise ClusterError(f"{service.name}: process {spec.name} exited while starting "
                                        f"(log: {self.ctx.table.log(spec.name)})", tail(self.ctx.table.log(spec.name)))
-            if time.monotonic() > deadline:
-                logs = "\n".join(f"[{s.name}]\n{tail(self.ctx.table.log(s.name), 15)}" for s in specs)
-                raise ClusterError(f"{service.name}: not healthy after {self.start_timeout_s:.0f} s "
-                                   f"(last probe: {probe.detail})", logs)
-            time.sleep(0.5)
+            return False
+
+        try:
+            wait_until(healthy, timeout_s=max(0.0, deadline - time.monotonic()), interval_s=0.5)
+        except WaitTimeout:
+            logs = "\n".join(f"[{s.name}]\n{tail(self.ctx.table.log(s.name), 15)}" for s in specs)
+            raise ClusterError(f"{service.name}: not healthy after {self.start_timeout_s:.0f} s "
+                               f"(last probe: {last[0]})", logs) from None
+        ready_s = round(time.monotonic() - t0, 1)
+        on_event(service.name, f"healthy in {ready_s:.1f} s ({last[0]})")
+        return ready_s
 
     def down(self, names: Iterable[str] | None = None) -> list[str]:
         """Stop the processes this run dir started (dependents first); returns the names of those that ran."""

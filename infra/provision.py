@@ -4,7 +4,6 @@ at the addresses the settings name; idempotent. The native cluster's `up` calls 
 from __future__ import annotations
 
 import io
-import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ import httpx
 
 from snapmode.config import Settings
 from snapmode.infra.errors import ClusterError
+from snapmode.waiting import WaitTimeout, wait_until
 
 SOLR_CORE_CONFIG = Path(__file__).resolve().parent / "solr" / "products" / "conf"
 CONFIGSET_PREFIX = "snapmode-"  # the configset of core C is `snapmode-C`
@@ -123,11 +123,11 @@ class SolrAdmin:
                 return f"created from configset {configset}"
             if not _core_already_there(_error(created)):  # registered, still loading after a restart: wait for it
                 raise self._refused(f"creation of core {core!r}", created)
-            deadline = time.monotonic() + load_timeout_s
-            while not self._core_loaded(core):
-                if time.monotonic() > deadline:
-                    raise ClusterError(f"solr: core {core!r} exists but was not loaded within {load_timeout_s:.0f} s")
-                time.sleep(0.5)
+            try:
+                wait_until(lambda: self._core_loaded(core), timeout_s=load_timeout_s, interval_s=0.5)
+            except WaitTimeout:
+                raise ClusterError(f"solr: core {core!r} exists but was not loaded within {load_timeout_s:.0f} s") \
+                    from None
         self._call("GET", f"{self.node}/admin/cores", f"reload of core {core!r}",
                    params={"action": "RELOAD", "core": core, "wt": "json"})
         return f"exists (configset {configset} uploaded, reloaded)"

@@ -84,9 +84,19 @@ class Settings(BaseSettings):
     writer_batch_size: int = Field(64, ge=1)
     batch_wait_s: int = Field(1, ge=1)  # the longest a partial batch waits (tick tuple interval)
     max_spout_pending: int = Field(64, ge=1)  # records in flight per spout task
-    max_attempts: int = Field(5, ge=1)  # tries of a record before it goes to the dead-letter topic
+    # Tries of a record before the spout dead-letters it as `max_attempts`; 0: never. Bolts dead-letter what can never
+    # succeed themselves, so a failed tuple means a transient failure (a store away): by default it replays until done.
+    max_attempts: int = Field(0, ge=0)
     message_timeout_s: int = Field(120, ge=5)  # a record not fully written by then is replayed
-    store_retries: int = Field(4, ge=0)  # retries of a store write that found the store unavailable
+
+    # Retries of transient failures (a store or the broker away, an image host's 503), snapmode/retries.py: the delay
+    # starts at `retry_first_delay_s` and doubles up to `retry_max_delay_s`. One store write retries for at most
+    # `store_retry_budget_s`, then hands its record back (the spout replays it later, with the same growing delay).
+    retry_first_delay_s: float = Field(0.5, ge=0)
+    retry_max_delay_s: float = Field(30.0, ge=0)
+    store_retry_budget_s: float = Field(30.0, ge=0)
+    solr_timeout_s: float = Field(10.0, gt=0)  # each request to Solr
+    milvus_timeout_s: float = Field(30.0, gt=0)  # each Milvus call (pymilvus reconnects within it)
     # How a decoded image goes from the fetch bolt to the embed bolt: `inline` as JPEG in the tuple (through the worker
     # JVM and the multilang JSON twice), `local` as a raw file in `handoff_dir` on the worker's host, the tuple carrying
     # its name (fetch -> embed grouped local-or-shuffle: only for workers all on one host), `auto`: local with one worker.

@@ -9,6 +9,7 @@ from snapmode.config import Settings
 from snapmode.embedding import build_embedder
 from snapmode.interfaces import Embedder, MetadataStore, VectorStore
 from snapmode.pipeline.deadletter import JsonlDeadLetter
+from snapmode.retries import Backoff
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.runner import IngestRunner
 from snapmode.pipeline.fetch import FetchOptions
@@ -59,7 +60,8 @@ class Platform:
         return IngestRunner(embedder=self.embedder, vectors=self.vectors, metadata=self.metadata,
                             limits=self.limits, fetch=fetch_options(s, allow_files=allow_files),
                             dead_letter=JsonlDeadLetter(self.dead_letter_path),
-                            batch_size=s.embed_batch_size, workers=s.fetch_workers, skip_indexed=skip_indexed)
+                            batch_size=s.embed_batch_size, workers=s.fetch_workers, skip_indexed=skip_indexed,
+                            backoff=Backoff.from_settings(s))
 
     @cached_property
     def search(self):  # type: ignore[no-untyped-def]

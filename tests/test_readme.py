@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ import httpx
 import pytest
 import yaml
 
+from snapmode.waiting import wait_until
 from tests.loopback import LoopbackServer, directory_handler
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -256,16 +256,14 @@ def serve_and_use_a_second_terminal(terminal: Terminal, step: Step, new_photos: 
 
 
 def wait_for_api(base: str, server: subprocess.Popen[bytes], log: Path, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         assert server.poll() is None, f"snapmode serve exited:\n{log.read_text()}"
         try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return
+            return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"snapmode serve did not answer within {timeout_s} s:\n{log.read_text()}")
+            return False
+
+    wait_until(answers, timeout_s=timeout_s, what="snapmode serve", detail=log.read_text)
 
 
 @pytest.mark.integration

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from streamparse import Bolt
+from streamparse import Bolt, Stream
 
 from snapmode.embedding import embedder_dim
 from snapmode.interfaces import MetadataStore, VectorStore
-from snapmode.pipeline.steps import delete_products
+from snapmode.pipeline.steps import Rejection, delete_products, refusal_reason
 from snapmode.records import Tombstone
+from snapmode.retries import Backoff
 from snapmode.stores.factory import build_metadata_store, build_vector_store
 from snapmode.topologies.component import setup_component
-from snapmode.topologies.payloads import tombstone_from_values
-from snapmode.topologies.writers import with_retries
+from snapmode.topologies.payloads import REJECTION_FIELDS, rejection_values, tombstone_from_values
+from snapmode.topologies.writers import REFUSED, with_retries
 
 
 class DeletionBolt(Bolt):
     """Acks a tombstone once both stores applied it (or hold a newer version of the product); fails it, so the spout
-    replays it, while a store stays away or on an unexpected error."""
+    replays it, while a store stays away; dead-letters it when a store refuses it."""
 
+    outputs = [Stream(REJECTION_FIELDS, name=REFUSED)]
     auto_ack = False
     vectors: VectorStore | None = None
     metadata: MetadataStore | None = None
@@ -30,11 +32,15 @@ class DeletionBolt(Bolt):
     def process(self, tup) -> None:  # type: ignore[no-untyped-def]
         tombstone = tombstone_from_values(tup.values)
         try:
-            deleted = with_retries(lambda: self.delete(tombstone), retries=self.settings.store_retries,
-                                   base_delay_s=0.5, counters=self.counters)
-        except Exception as exc:  # noqa: BLE001 - replayed, and dead-lettered by the spout after max attempts
-            self.counters.log.exception("deletion.error", product=tombstone.key, error=repr(exc)[:300])
-            deleted = None
+            deleted = with_retries(lambda: self.delete(tombstone), backoff=Backoff.from_settings(self.settings),
+                                   counters=self.counters)
+        except Exception as exc:  # noqa: BLE001 - retrying cannot cure it: dead-lettered with its reason
+            self.counters.log.exception("deletion.refused", product=tombstone.key, error=repr(exc)[:300])
+            self.emit(rejection_values(Rejection.of_refusal(refusal_reason(exc), product_key=tombstone.key)),
+                      stream=REFUSED, anchors=[tup])
+            self.counters.add("refused")
+            self.ack(tup)
+            return
         if deleted is None:
             self.fail(tup)
             self.counters.add("failed")

@@ -41,10 +41,10 @@ class FetchBolt(Bolt):
         key, raw = tup.values
         try:
             outcomes = self.prepare(key, raw)
-        except Exception as exc:  # noqa: BLE001 - unexpected: replayed, and dead-lettered after max attempts
+        except Exception as exc:  # noqa: BLE001 - no retry cures it (transient failures are rejections): dead-lettered
             self.counters.log.exception("fetch.error", key=key, error=repr(exc))
-            self.fail(tup)
-            return
+            outcomes = [Rejection(reason="unexpected_error", detail=f"{type(exc).__name__}: {exc}"[:2000],
+                                  product_key=key or None, payload=raw[:10_000])]
         transient = [o for o in outcomes if isinstance(o, Rejection) and o.retryable]
         if transient:
             self.counters.log.warning("fetch.transient", key=key, reason=transient[0].reason,

@@ -54,6 +54,7 @@ def build_topology(settings: Settings) -> type[Topology]:
         dead_letters = DeadLetterBolt.spec(inputs={fetch[REJECTED]: Grouping.SHUFFLE,
                                                    records[EXHAUSTED]: Grouping.SHUFFLE,
                                                    vectors[REFUSED]: Grouping.SHUFFLE,
-                                                   metadata[REFUSED]: Grouping.SHUFFLE})
+                                                   metadata[REFUSED]: Grouping.SHUFFLE,
+                                                   deletions[REFUSED]: Grouping.SHUFFLE})
 
     return IngestTopology

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections import defaultdict
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 from snapmode.config import Settings
 from snapmode.interfaces import StoreUnavailable
+from snapmode.waiting import WaitTimeout, wait_until
 
 ALL_TIME = ":all-time"
 
@@ -114,9 +115,8 @@ def kill(settings: Settings, name: str | None = None, wait_s: int = 3, *, until_
     if not _listed(client, name):
         return False
     client.killTopologyWithOpts(name=name, options=KillOptions(wait_secs=wait_s))
-    deadline = time.monotonic() + until_gone_s
-    while time.monotonic() < deadline and _listed(client, name):
-        time.sleep(0.5)
+    with suppress(WaitTimeout):  # still listed: the caller goes on, as Storm finishes the kill by itself
+        wait_until(lambda: not _listed(client, name), timeout_s=until_gone_s, interval_s=0.5)
     return True
 
 

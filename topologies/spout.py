@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import heapq
 import time
-from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from streamparse import Spout, Stream
@@ -12,20 +12,22 @@ from streamparse import Spout, Stream
 from snapmode.config import Settings
 from snapmode.pipeline.steps import Rejection
 from snapmode.queue import KafkaConsumerQueue
+from snapmode.retries import Backoff
 from snapmode.topologies.component import setup_component
 from snapmode.topologies.offsets import OffsetTracker
 from snapmode.topologies.payloads import RECORD_FIELDS, REJECTION_FIELDS, rejection_values
 
-EXHAUSTED = "exhausted"  # records that failed `max_attempts` times, for the dead-letter bolt
+EXHAUSTED = "exhausted"  # records that failed `max_attempts` times (when set), for the dead-letter bolt
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, order=True)
 class InFlight:
-    partition: int
-    offset: int
-    key: str
-    value: str
-    attempts: int = 1
+    partition: int = field(compare=False)
+    offset: int = field(compare=False)
+    key: str = field(compare=False)
+    value: str = field(compare=False)
+    attempts: int = field(default=1, compare=False)
+    due: float = 0.0  # when a failed record is replayed
 
 
 def tuple_id(partition: int, offset: int) -> str:
@@ -48,7 +50,8 @@ class KafkaRecordSpout(Spout):
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         settings, self.counters = setup_component(storm_conf, context)
-        self.max_attempts = settings.max_attempts
+        self.max_attempts = settings.max_attempts  # 0: a failed record replays until it is done
+        self.backoff = Backoff.from_settings(settings)
         self.max_pending = settings.max_spout_pending
         self.consumer = self.connect(settings)
         self.topic = settings.records_topic
@@ -58,7 +61,7 @@ class KafkaRecordSpout(Spout):
         self.assigned = False
         self.tracker = OffsetTracker()
         self.in_flight: dict[str, InFlight] = {}
-        self.replays: deque[InFlight] = deque()
+        self.replays: list[InFlight] = []  # failed records, a heap by when they are due again
         self.commit_every_s = 1.0
         self._last_commit = time.monotonic()
 
@@ -70,8 +73,8 @@ class KafkaRecordSpout(Spout):
         if not self.assigned and not self.assign():
             time.sleep(0.1)
             return
-        if self.replays:
-            message = self.replays.popleft()
+        if self.replays and self.replays[0].due <= time.monotonic():
+            message = heapq.heappop(self.replays)
             self.emit([message.key, message.value], tup_id=tuple_id(message.partition, message.offset))
             return
         if len(self.in_flight) < self.max_pending:
@@ -106,7 +109,7 @@ class KafkaRecordSpout(Spout):
         message = self.in_flight.get(tup_id)
         if message is None:
             return
-        if message.attempts >= self.max_attempts:
+        if self.max_attempts and message.attempts >= self.max_attempts:
             rejection = Rejection(reason="max_attempts", detail=f"failed {message.attempts} times "
                                   f"(partition {message.partition}, offset {message.offset})",
                                   product_key=message.key or None, payload=message.value[:10_000])
@@ -114,8 +117,9 @@ class KafkaRecordSpout(Spout):
             self.counters.add("exhausted")
             message.attempts += 1
             return
+        message.due = time.monotonic() + self.backoff.delay(message.attempts)
         message.attempts += 1
-        self.replays.append(message)
+        heapq.heappush(self.replays, message)
         self.counters.add("retried")
 
     def maybe_commit(self) -> None:

@@ -6,7 +6,6 @@ dead-lettered alone with the store's reason; the rest of the batch is acknowledg
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -18,6 +17,7 @@ from snapmode.interfaces import MetadataStore, StoreUnavailable, VectorItem, Vec
 from snapmode.pipeline.steps import (Rejection, current_records, isolate_refusals, newest, write_metadata,
                                      write_product_vectors)
 from snapmode.records import ProductRecord
+from snapmode.retries import Backoff, retry_transient
 from snapmode.stores.factory import build_metadata_store, build_vector_store
 from snapmode.topologies.batching import BatchBolt
 from snapmode.topologies.component import Counters, setup_component
@@ -47,18 +47,22 @@ class AppliedVersions:
             self._at.popitem(last=False)
 
 
-def with_retries(write: Callable[[], T], *, retries: int, base_delay_s: float, counters: Counters) -> T | None:
-    """Run `write`, retrying `StoreUnavailable` with exponential backoff; its result, or None when every try failed.
-    Any other error propagates."""
-    for attempt in range(retries + 1):
-        try:
-            return write()
-        except StoreUnavailable as exc:
-            counters.add("store_unavailable")
-            counters.log.warning("writer.store_unavailable", attempt=attempt + 1, error=str(exc)[:300])
-            if attempt < retries:
-                time.sleep(base_delay_s * 2 ** attempt)
-    return None
+def with_retries(write: Callable[[], T], *, backoff: Backoff, counters: Counters) -> T | None:
+    """Run `write`, retrying a store that is away with a growing delay for the backoff's budget; its result, or None
+    when the store stayed away (the caller fails its tuples: the spout replays them later). Any other error
+    propagates."""
+
+    def retrying(error: BaseException, attempt: int, delay_s: float) -> None:
+        counters.add("store_unavailable")
+        counters.log.warning("writer.store_unavailable", attempt=attempt, retry_in_s=round(delay_s, 2),
+                             error=str(error)[:300])
+
+    try:
+        return retry_transient(write, backoff, on_retry=retrying)
+    except StoreUnavailable as exc:
+        counters.add("store_unavailable")
+        counters.log.warning("writer.store_away", budget_s=backoff.budget_s, error=str(exc)[:300])
+        return None
 
 
 class WriterBolt(BatchBolt):
@@ -75,8 +79,8 @@ class WriterBolt(BatchBolt):
     def process_batch(self, tuples: list[Any]) -> None:
         decoded = [item_from_values(t.values) for t in tuples]
         try:
-            refused = with_retries(lambda: self.write(decoded), retries=self.settings.store_retries,
-                                   base_delay_s=0.5, counters=self.counters)
+            refused = with_retries(lambda: self.write(decoded), backoff=Backoff.from_settings(self.settings),
+                                   counters=self.counters)
         except Exception as exc:  # noqa: BLE001 - replayed, and dead-lettered by the spout after max attempts
             self.counters.log.exception("writer.error", batch=len(tuples), error=repr(exc)[:300])
             refused = None

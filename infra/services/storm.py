@@ -11,6 +11,7 @@ from pathlib import Path
 from snapmode.infra.errors import ClusterError
 from snapmode.infra.process import ProcessSpec, tail
 from snapmode.infra.services.base import CONF_DIR, HOST, Probe, Service
+from snapmode.waiting import WaitTimeout, wait_until
 
 NIMBUS_IDL = Path(__file__).resolve().parent.parent / "storm" / "nimbus.thrift"
 
@@ -115,13 +116,17 @@ class StormService(Service):
     def after_start(self, spec: ProcessSpec, deadline: float) -> None:
         if spec.name != "zookeeper":
             return
-        while time.monotonic() < deadline:
+        def serving() -> bool:
             if self._zookeeper_serving():
-                return
+                return True
             if self.ctx.table.pid("zookeeper") is None:
-                break
-            time.sleep(0.3)
-        raise ClusterError("storm: ZooKeeper did not come up", tail(self.ctx.table.log("zookeeper")))
+                raise ClusterError("storm: ZooKeeper did not come up", tail(self.ctx.table.log("zookeeper")))
+            return False
+
+        try:
+            wait_until(serving, timeout_s=max(0.0, deadline - time.monotonic()), interval_s=0.3)
+        except WaitTimeout:
+            raise ClusterError("storm: ZooKeeper did not come up", tail(self.ctx.table.log("zookeeper"))) from None
 
     def probe(self) -> Probe:
         if not self._zookeeper_serving():

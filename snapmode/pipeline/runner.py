@@ -8,6 +8,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from snapmode.interfaces import Embedder, MetadataStore, VectorItem, VectorStore
 from snapmode.logs import get_logger
@@ -17,8 +18,10 @@ from snapmode.pipeline.fetch import Fetcher
 from snapmode.pipeline.steps import (FetchOptions, PreparedImage, Rejection, delete_products, embed_images,
                                      isolate_refusals, prepare_or_reject, write_batch)
 from snapmode.records import ImageRef, ProductRecord, Tombstone, Versioned
+from snapmode.retries import Backoff, retry_transient
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -49,7 +52,8 @@ class IngestRunner:
 
     def __init__(self, *, embedder: Embedder, vectors: VectorStore, metadata: MetadataStore,
                  limits: DecodeLimits, fetch: FetchOptions, dead_letter: DeadLetterSink,
-                 batch_size: int = 32, workers: int = 4, skip_indexed: bool = False) -> None:
+                 batch_size: int = 32, workers: int = 4, skip_indexed: bool = False,
+                 backoff: Backoff = Backoff()) -> None:
         self.embedder = embedder
         self.vectors = vectors
         self.metadata = metadata
@@ -59,6 +63,7 @@ class IngestRunner:
         self.batch_size = batch_size
         self.workers = workers
         self.skip_indexed = skip_indexed
+        self.backoff = backoff  # a store away is waited for this long per write, then the run stops with its error
 
     def run(self, records: Iterable[Versioned | Rejection],
             on_image: Callable[[int], None] | None = None) -> IngestReport:
@@ -82,7 +87,8 @@ class IngestRunner:
                     batch = []
                     self._write(unchanged, [], report)
                     unchanged = []
-                    report.deleted += len(delete_products(self.vectors, self.metadata, [outcome]))
+                    report.deleted += len(self._retrying(
+                        lambda: delete_products(self.vectors, self.metadata, [outcome])))
                     tick(1)
                     continue
                 if isinstance(outcome, ProductRecord):
@@ -159,10 +165,17 @@ class IngestRunner:
             write_batch(self.vectors, self.metadata, [r for r in records if r.key in chosen],
                         [i for i in items if i.product_key in chosen])
 
-        refused = isolate_refusals(write, sorted({r.key for r in records}), row_id=str)
+        refused = self._retrying(lambda: isolate_refusals(write, sorted({r.key for r in records}), row_id=str))
         for key, reason in refused.items():
             self._reject(Rejection.of_refusal(reason, product_key=key), report)
         return set(refused)
+
+    def _retrying(self, call: Callable[[], T]) -> T:
+        def retrying(error: BaseException, attempt: int, delay_s: float) -> None:
+            log.warning("ingest.store_unavailable", attempt=attempt, retry_in_s=round(delay_s, 2),
+                        error=str(error)[:300])
+
+        return retry_transient(call, self.backoff, on_retry=retrying)
 
     def _reject(self, rejection: Rejection, report: IngestReport) -> None:
         report.rejected[rejection.reason] += 1

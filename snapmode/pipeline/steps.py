@@ -145,9 +145,12 @@ def write_product_vectors(store: VectorStore, records: Sequence[ProductRecord], 
 def write_batch(vectors: VectorStore, metadata: MetadataStore, records: Sequence[ProductRecord],
                 items: Sequence[VectorItem]) -> list[ProductRecord]:
     """Metadata first, then vectors: every searchable vector has its product's metadata. Only the records the
-    metadata store took (none older than its version) change the vectors. Returns those records."""
+    metadata store took (none older than its version) change the vectors, and those whose very version it already
+    held (a retry after the vectors failed, a replay). Returns the records it took."""
     stored = write_metadata(metadata, records)
-    write_product_vectors(vectors, stored, items)
+    taken = {r.key for r in stored}
+    held = [r for r in newest(records) if r.key not in taken]
+    write_product_vectors(vectors, [*stored, *(current_records(metadata, held) if held else [])], items)
     return stored
 
 
@@ -165,22 +168,28 @@ def delete_products(vectors: VectorStore, metadata: MetadataStore, tombstones: S
 
 def isolate_refusals(write: Callable[[list[T]], object], rows: Sequence[T],
                      row_id: Callable[[T], str]) -> dict[str, str]:
-    """Write `rows` as one batch; when the store refuses it (a `StoreError` other than `StoreUnavailable`), write
-    them one at a time. Returns the refused rows' ids with the store's reasons; `StoreUnavailable` propagates."""
+    """Write `rows` as one batch; when it fails for a reason retrying cannot cure (a store's refusal, a row no code
+    path can write), write them one at a time. Returns the refused rows' ids with their reasons; a transient error
+    (`StoreUnavailable`) propagates, for the caller to retry."""
     try:
         write(list(rows))
         return {}
     except StoreUnavailable:
         raise
-    except StoreError as exc:
+    except Exception as exc:  # noqa: BLE001 - refused: found out row by row below
         if len(rows) == 1:
-            return {row_id(rows[0]): str(exc)}
+            return {row_id(rows[0]): refusal_reason(exc)}
     refused: dict[str, str] = {}
     for row in rows:
         try:
             write([row])
         except StoreUnavailable:
             raise
-        except StoreError as exc:
-            refused[row_id(row)] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - this row only
+            refused[row_id(row)] = refusal_reason(exc)
     return refused
+
+
+def refusal_reason(exc: BaseException) -> str:
+    """A store's own message for its refusals; the error's type too for anything else."""
+    return str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"

@@ -15,7 +15,7 @@ def build_vector_store(settings: Settings, dim: int, *, streaming: bool = False,
 
     if settings.milvus_uri:
         return MilvusVectorStore(uri=settings.milvus_uri, collection=settings.collection, dim=dim,
-                                 flush_writes=not streaming)
+                                 flush_writes=not streaming, timeout_s=settings.milvus_timeout_s)
     from snapmode.stores.lite import CLIENT_GRPC_OPTIONS, open_engine, release_engine
 
     path = settings.milvus_lite_path.resolve()
@@ -27,7 +27,7 @@ def build_metadata_store(settings: Settings) -> MetadataStore:
     if settings.solr_url:
         from snapmode.stores.solr import SolrMetadataStore
 
-        return SolrMetadataStore(settings.solr_url, auth=settings.solr_auth)
+        return SolrMetadataStore(settings.solr_url, auth=settings.solr_auth, timeout_s=settings.solr_timeout_s)
     from snapmode.stores.sqlite import SqliteMetadataStore
 
     return SqliteMetadataStore(settings.sqlite_path)

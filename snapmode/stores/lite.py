@@ -16,13 +16,13 @@ import os
 import shlex
 import socket
 import sys
-import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 from snapmode.interfaces import StoreUnavailable
+from snapmode.waiting import WaitTimeout, wait_until
 
 HOLDER_SUFFIX = ".holder.json"
 # milvus-lite's gRPC server keeps gRPC's default minimum ping interval (5 min): pymilvus's 10 s keepalive pings made
@@ -59,8 +59,8 @@ def read_holder(db_path: Path) -> Holder | None:
 
 def open_engine(db_path: Path, *, serving: bool) -> str:
     """The gRPC URI of `db_path`'s engine: a serving holder's, else one opened in this process."""
-    deadline = time.monotonic() + OPEN_RETRY_S
-    while True:
+
+    def attempt() -> str | None:
         holder = read_holder(db_path)
         if holder is not None and holder.pid != os.getpid():
             if holder.serving:
@@ -72,11 +72,13 @@ def open_engine(db_path: Path, *, serving: bool) -> str:
             if _opened[db_path] == 1:  # the first user here: withdraw the file when this process ends
                 atexit.register(_unpublish, holder_path(db_path), os.getpid())
             _publish(db_path, Holder(os.getpid(), uri, _this_command(), serving or _serving(db_path)))
-            return uri
-        if time.monotonic() > deadline:
-            raise StoreUnavailable(f"milvus-lite could not open {db_path}: locked by a process that left no holder "
-                                   f"file ({holder_path(db_path).name}); stop the other snapmode process and retry")
-        time.sleep(0.2)
+        return uri
+
+    try:
+        return wait_until(attempt, timeout_s=OPEN_RETRY_S, interval_s=0.2)
+    except WaitTimeout:
+        raise StoreUnavailable(f"milvus-lite could not open {db_path}: locked by a process that left no holder "
+                               f"file ({holder_path(db_path).name}); stop the other snapmode process and retry") from None
 
 
 def release_engine(db_path: Path) -> None:

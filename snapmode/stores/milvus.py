@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import grpc
 import numpy as np
 from pymilvus import DataType, MilvusClient, MilvusException
+from pymilvus import exceptions as milvus_errors
 
 from snapmode.interfaces import SearchFilter, StoreError, StoreUnavailable, VectorHit, VectorItem
 from snapmode.logs import get_logger
@@ -20,6 +23,46 @@ QUERY_LIMIT = 16_384  # Milvus's largest query result (a product has at most 100
 IMAGES_OF_CHUNK = 100  # product keys per query: at most 10,000 rows
 # Reads that decide what to delete or rewrite see every earlier write, even unflushed ones on a server fed by a stream
 READ_YOUR_WRITES = "Strong"
+
+# gRPC statuses of a server that is away, restarting or overloaded: the same call may succeed later
+_TRANSIENT_GRPC = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED,
+                   grpc.StatusCode.ABORTED, grpc.StatusCode.CANCELLED, grpc.StatusCode.UNKNOWN,
+                   grpc.StatusCode.INTERNAL}
+# Raised by pymilvus itself when it cannot reach the server
+_UNREACHABLE_TYPES = (milvus_errors.MilvusUnavailableException, milvus_errors.ConnectError,
+                      milvus_errors.ConnectionNotExistException)
+_UNREACHABLE_TEXT = re.compile(r"Fail connecting|unavailable|Retry timeout|not ready|not loaded|rate limit|"
+                               r"deadline|connection|no available|not healthy|stopping", re.IGNORECASE)
+# Raised by pymilvus before sending, or answered by the server, for a request that is wrong in itself
+_INPUT_TYPES = (milvus_errors.ParamError, milvus_errors.DataTypeNotMatchException,
+                milvus_errors.DataNotMatchException, milvus_errors.PrimaryKeyException,
+                milvus_errors.FieldTypeException, milvus_errors.FieldsTypeException)
+_INPUT_TEXT = re.compile(r"exceeds max_length|unexpected character|invalid|mismatch|not match|should be|"
+                         r"out of range|cannot parse|illegal|not supported|duplicate", re.IGNORECASE)
+
+
+def is_transient_error(exc: BaseException) -> bool:
+    """Whether a Milvus error may go away by itself (server away, restarting, overloaded). A request the server or
+    pymilvus refused as wrong is not; nor, by its text, a refusal the server did not flag. What is neither is
+    taken as transient: retrying an unknown error loses nothing, refusing it would dead-letter good rows."""
+    if isinstance(exc, grpc.RpcError):
+        return exc.code() in _TRANSIENT_GRPC  # type: ignore[attr-defined]
+    if not isinstance(exc, MilvusException):
+        return isinstance(exc, (ConnectionError, TimeoutError))
+    if isinstance(exc.code, grpc.StatusCode):  # a gRPC failure after pymilvus's own retries
+        return exc.code in _TRANSIENT_GRPC
+    if isinstance(exc, _UNREACHABLE_TYPES) or exc.retriable or _UNREACHABLE_TEXT.search(exc.message or ""):
+        return True
+    if isinstance(exc, _INPUT_TYPES) or exc.is_input_error or _INPUT_TEXT.search(exc.message or ""):
+        return False
+    return True
+
+
+def store_error(exc: BaseException, what: str) -> StoreError:
+    """The `StoreUnavailable` (retry) or `StoreError` (refused: dead-letter) that a Milvus error means."""
+    if is_transient_error(exc):
+        return StoreUnavailable(f"{what}: unavailable: {exc}")
+    return StoreError(f"{what}: refused: {exc}")
 
 
 def filter_expression(where: SearchFilter | None) -> str:
@@ -59,8 +102,8 @@ class MilvusVectorStore:
         try:
             self.client = MilvusClient(uri=uri, timeout=timeout_s, grpc_options=grpc_options or {})
             self._ensure_collection()
-        except MilvusException as exc:
-            raise StoreUnavailable(f"Milvus at {uri} unavailable: {exc}") from exc
+        except (MilvusException, grpc.RpcError) as exc:
+            raise store_error(exc, f"Milvus at {uri}") from exc
 
     def _ensure_collection(self) -> None:
         if self.client.has_collection(self.collection):
@@ -153,5 +196,5 @@ class MilvusVectorStore:
     def _call(self, method, *args, **kwargs):  # type: ignore[no-untyped-def]
         try:
             return method(*args, timeout=self.timeout_s, **kwargs)
-        except MilvusException as exc:
-            raise StoreUnavailable(f"Milvus {method.__name__} failed at {self.uri}: {exc}") from exc
+        except (MilvusException, grpc.RpcError) as exc:
+            raise store_error(exc, f"Milvus {method.__name__} at {self.uri}") from exc

@@ -12,7 +12,6 @@ import os
 import shutil
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from snapmode.catalog.manifest import load_catalog
 from snapmode.config import Settings
 from snapmode.pipeline.sources import iter_records
 from snapmode.platform import Platform
+from snapmode.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -64,10 +64,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
+    def started() -> bool:
+        assert thread.is_alive(), "the server did not start"
+        return uv.started
+
+    wait_until(started, timeout_s=30, interval_s=0.05, what="the server")
     try:
         yield Server(f"http://127.0.0.1:{config.port}", catalog,
                      {p.product_id: p.model_dump() for p in load_catalog(catalog)})

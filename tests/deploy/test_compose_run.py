@@ -13,7 +13,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import pytest
 from snapmode.catalog.generate import generate_catalog
 from snapmode.catalog.manifest import load_catalog
 from snapmode.config import Settings
+from snapmode.waiting import wait_until
 from tests.cluster import NativeCluster
 from tests.deploy.rendering import ROOT, SECRETS, render
 from tests.loopback import LoopbackServer, directory_handler
@@ -110,11 +110,11 @@ def redis_with_password(tmp_path: Path) -> Iterator[str]:
 
 def wait_for(what: str, check: Callable[[], bool], timeout_s: float, alive: subprocess.Popen[str] | None = None,
              log: Path | None = None) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
+    def done() -> bool:
         assert alive is None or alive.poll() is None, f"{what}: the process exited: {log.read_text() if log else ''}"
-        assert time.monotonic() < deadline, f"{what}: not within {timeout_s:.0f} s"
-        time.sleep(2)
+        return check()
+
+    wait_until(done, timeout_s=timeout_s, interval_s=2, what=what)
 
 
 def test_rendered_services_run_against_the_native_cluster(native_cluster: NativeCluster, tmp_path: Path,

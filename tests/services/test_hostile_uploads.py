@@ -24,6 +24,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from snapmode.waiting import wait_until
 from tests.conftest import jpeg_bytes
 
 SIDE = 6300  # 39.7 MP, under the default 40 MP limit
@@ -70,16 +71,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                               stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 40
-        while True:
+        def answers() -> bool:
             assert server.poll() is None, (root / "serve.log").read_text()[-2000:]
-            assert time.monotonic() < deadline, "the server did not start in 40 s"
             try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
+                return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
             except httpx.TransportError:
-                pass
-            time.sleep(0.2)
+                return False
+
+        wait_until(answers, timeout_s=40, interval_s=0.2, what="the server")
         yield Served(base, server.pid)
     finally:
         server.terminate()

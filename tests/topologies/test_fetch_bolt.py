@@ -98,3 +98,17 @@ def test_a_transient_failure_fails_the_record_so_it_replays(bolt, shop: str, tmp
     assert commands(sent, "emit") == []  # nothing half-done: the whole record comes back
     assert commands(sent, "fail") == [{"command": "fail", "id": "r1"}]
     assert commands(sent, "ack") == []
+
+
+def test_an_unexpected_error_is_dead_lettered_with_the_record_instead_of_replayed(bolt: FetchBolt) -> None:
+    def broken(key: str, raw: str) -> list[object]:
+        raise RuntimeError("a bug")
+
+    bolt.prepare = broken  # type: ignore[method-assign]
+    bolt.process(tup(["shop:p1", record("https://shop.example/a.jpg")], tup_id="r1"))
+    sent = messages(bolt)
+    [letter] = commands(sent, "emit", REJECTED)
+    rejection = rejection_from_values(letter["tuple"])
+    assert rejection.reason == "unexpected_error" and rejection.detail == "RuntimeError: a bug"
+    assert rejection.product_key == "shop:p1" and rejection.payload is not None
+    assert [m["id"] for m in commands(sent, "ack")] == ["r1"] and commands(sent, "fail") == []

@@ -30,7 +30,8 @@ def test_parallelism_and_batching_come_from_settings(monkeypatch: pytest.MonkeyP
     assert {s.componentId for s in bolts["vectors"].common.inputs} == {"embed"}
     assert {s.componentId for s in bolts["metadata"].common.inputs} == {"embed"}
     assert {(s.componentId, s.streamId) for s in bolts["dead_letters"].common.inputs} == {
-        ("fetch", "rejected"), ("records", "exhausted"), ("vectors", "refused"), ("metadata", "refused")}
+        ("fetch", "rejected"), ("records", "exhausted"), ("vectors", "refused"), ("metadata", "refused"),
+        ("deletions", "refused")}
     assert {(s.componentId, s.streamId) for s in bolts["deletions"].common.inputs} == {("fetch", "deleted")}
     # one product's versions reach one writer task, in order
     for name in ("vectors", "metadata"):

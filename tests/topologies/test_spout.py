@@ -5,6 +5,7 @@ Kafka itself is replaced by a stand-in here; the real consumer group runs in tes
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 
 import pytest
@@ -44,8 +45,8 @@ class StandInConsumer:
 def spout(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> KafkaRecordSpout:
     consumer = StandInConsumer(["r0", "r1", "r2"])
     monkeypatch.setattr(KafkaRecordSpout, "connect", lambda self, s: consumer)
-    spout = start(KafkaRecordSpout, settings.model_copy(update={"records_topic": TOPIC, "max_attempts": 2}),
-                  "records")
+    spout = start(KafkaRecordSpout, settings.model_copy(update={"records_topic": TOPIC, "max_attempts": 2,
+                                                                "retry_first_delay_s": 0.0}), "records")
     spout.commit_every_s = 0
     return spout
 
@@ -83,3 +84,31 @@ def test_replays_a_failed_record_then_dead_letters_it(spout: KafkaRecordSpout) -
 def test_spout_tasks_share_the_partitions_by_rank() -> None:
     shares = [my_partitions({0, 1, 2, 3, 4}, task, [12, 10, 11]) for task in (10, 11, 12)]
     assert shares == [[0, 3], [1, 4], [2]]
+
+
+def test_by_default_a_failed_record_replays_after_a_growing_delay_and_is_never_given_up(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    consumer = StandInConsumer(["r0"])
+    monkeypatch.setattr(KafkaRecordSpout, "connect", lambda self, s: consumer)
+    spout = start(KafkaRecordSpout, settings.model_copy(update={"records_topic": TOPIC, "retry_first_delay_s": 0.25,
+                                                                "retry_max_delay_s": 0.5}), "records")
+    spout.commit_every_s = 0
+    clock = [float(int(time.monotonic()) + 1024)]  # steps of 1/8 s add up exactly
+    monkeypatch.setattr("snapmode.topologies.spout.time.monotonic", lambda: clock[0])
+    spout.next_tuple()
+    messages(spout)
+    delays = []
+    for _ in range(12):  # a store away for a long time: every try fails
+        spout.fail("0:0")
+        assert commands(messages(spout), "emit", EXHAUSTED) == []
+        waited = 0.0
+        while True:
+            spout.next_tuple()
+            if commands(messages(spout), "emit"):
+                break
+            clock[0] += 0.125
+            waited += 0.125
+        delays.append(waited)
+    assert delays[:3] == [0.25, 0.5, 0.5] and set(delays[3:]) == {0.5}
+    spout.ack("0:0")
+    assert spout.consumer.commits[-1] == {0: 1}

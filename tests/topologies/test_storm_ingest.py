@@ -27,6 +27,7 @@ from snapmode.topologies.deploy import submit
 from snapmode.topologies.handoff import handoff_dir
 from snapmode.topologies.nimbus import kill, topology_status
 from snapmode.topologies.publish import publish
+from snapmode.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
@@ -76,17 +77,16 @@ def wait_until_indexed(settings: Settings, records: list[ProductRecord], timeout
                        on_progress=lambda n: None) -> None:  # type: ignore[no-untyped-def]
     vectors, metadata = build_vector_store(settings, dim=embedder_dim(settings)), build_metadata_store(settings)
     ids, keys = image_ids(records), [r.key for r in records]
-    deadline = time.monotonic() + timeout_s
+    seen = [0, 0]
+
+    def indexed() -> bool:
+        seen[:] = sum(len(vectors.existing(ids[i:i + 500])) for i in range(0, len(ids), 500)), len(metadata.get(keys))
+        on_progress(seen[0])
+        return seen == [len(ids), len(keys)]
+
     try:
-        while True:
-            found = sum(len(vectors.existing(ids[i:i + 500])) for i in range(0, len(ids), 500))
-            products = len(metadata.get(keys))
-            on_progress(found)
-            if found == len(ids) and products == len(keys):
-                return
-            assert time.monotonic() < deadline, f"after {timeout_s} s: {found}/{len(ids)} images, " \
-                                                f"{products}/{len(keys)} products indexed"
-            time.sleep(1)
+        wait_until(indexed, timeout_s=timeout_s, interval_s=1, what="indexing",
+                   detail=lambda: f"{seen[0]}/{len(ids)} images, {seen[1]}/{len(keys)} products indexed")
     finally:
         vectors.close()
         metadata.close()
@@ -126,14 +126,16 @@ def wait_committed_to_the_end(settings: Settings, timeout_s: float = 60) -> None
                       for p in consumer.partitions_for_topic(settings.records_topic)]
         end = {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()
                if offset > 0}  # a partition that never had a record has no committed offset
-        deadline = time.monotonic() + timeout_s
-        while True:
-            committed = {tp.partition: meta.offset
-                         for tp, meta in admin.list_group_offsets(settings.topology_name)[settings.topology_name].items()}
-            if committed == end:
-                return
-            assert time.monotonic() < deadline, f"committed {committed}, end of partitions {end}"
-            time.sleep(1)
+        committed: dict[int, int] = {}
+
+        def at_the_end() -> bool:
+            committed.clear()
+            committed.update({tp.partition: meta.offset for tp, meta in
+                              admin.list_group_offsets(settings.topology_name)[settings.topology_name].items()})
+            return committed == end
+
+        wait_until(at_the_end, timeout_s=timeout_s, interval_s=1, what="commits",
+                   detail=lambda: f"committed {committed}, end of partitions {end}")
     finally:
         admin.close()
         consumer.close()

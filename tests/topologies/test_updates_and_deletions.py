@@ -156,3 +156,34 @@ def test_the_vector_writer_keeps_its_newest_version_before_the_metadata_store_ha
     write(bolt, [newer])
     write(bolt, [older])
     assert prices(vectors, "shop:a") == {ref.image_id: 80.0 for ref in newer.images()}
+
+
+def test_a_tombstone_a_store_refuses_is_dead_lettered_not_replayed(settings: Settings) -> None:
+    class Refusing:
+        def delete(self, keys: Sequence[str], at: object = None) -> list[str]:
+            raise StoreError("Solr refused add: HTTP 400: bad key")
+
+    tombstone = Tombstone(site="shop", product_id="a", reason="gone", crawled_at=T0)
+    deletions = start(DeletionBolt, settings, "deletions")
+    deletions.metadata, deletions.vectors = Refusing(), object()  # type: ignore[assignment]
+    deletions.process(tup(tombstone_values(tombstone), tup_id="d1"))
+    sent = messages(deletions)
+    [refused] = commands(sent, "emit", stream=REFUSED)
+    rejection = rejection_from_values(refused["tuple"])
+    assert rejection.reason == "store_refused" and rejection.product_key == "shop:a" and "HTTP 400" in rejection.detail
+    assert [m["id"] for m in commands(sent, "ack")] == ["d1"] and commands(sent, "fail") == []
+
+
+def test_a_row_no_code_path_can_write_is_refused_alone(settings: Settings) -> None:
+    class Picky(RefusingStore):
+        def upsert(self, records: Sequence[ProductRecord]) -> list[ProductRecord]:
+            if any(r.key == "shop:bad" for r in records):
+                raise ValueError("cannot encode this row")
+            return super().upsert(records)
+
+    bolt = start(MetadataWriterBolt, settings, "metadata")
+    bolt.store = Picky()
+    sent = write(bolt, [version("ok", [0], price=1.0), version("bad", [0], price=1.0)])
+    assert bolt.store.stored == ["shop:ok"] and commands(sent, "fail") == []
+    [refused] = commands(sent, "emit", stream=REFUSED)
+    assert rejection_from_values(refused["tuple"]).detail == "ValueError: cannot encode this row"
