@@ -186,6 +186,35 @@ class KafkaConsumerQueue:
         self._consumer.close(autocommit=False)
 
 
+def read_topic(settings: Settings, topic: str) -> list[Message]:
+    """Every message of `topic`, from the first offset of each partition to its end when called, as one reader of no
+    group: nothing is committed, other readers are not disturbed. [] when the topic does not exist."""
+    from kafka import KafkaConsumer
+    from kafka.structs import TopicPartition
+
+    with _kafka_errors(f"reading {topic}", settings.kafka_bootstrap):
+        consumer = KafkaConsumer(**{**consumer_config(settings, group="unused"), "group_id": None})
+        try:
+            partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+            if not partitions:
+                return []
+            consumer.assign(partitions)
+            consumer.seek_to_beginning(*partitions)
+            end = consumer.end_offsets(partitions)
+            out: list[Message] = []
+            while left := [tp for tp in partitions if consumer.position(tp) < end[tp]]:
+                batches = consumer.poll(timeout_ms=int(settings.kafka_timeout_s * 1000))
+                if not batches:
+                    raise QueueUnavailable(f"Kafka at {settings.kafka_bootstrap}: no message of {topic} within "
+                                           f"{settings.kafka_timeout_s:g} s, {len(left)} partitions not read to the end")
+                out += [Message(r.topic, r.partition, r.offset, r.key.decode("utf-8", "replace") if r.key is not None
+                                else None, r.value) for tp, records in batches.items() for r in records
+                        if r.offset < end[tp]]
+            return sorted(out, key=lambda m: (m.partition, m.offset))
+        finally:
+            consumer.close(autocommit=False)
+
+
 # -- In process ---------------------------------------------------------------------------------------------------
 
 class MemoryBroker:

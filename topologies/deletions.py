@@ -36,8 +36,9 @@ class DeletionBolt(Bolt):
                                    counters=self.counters)
         except Exception as exc:  # noqa: BLE001 - retrying cannot cure it: dead-lettered with its reason
             self.counters.log.exception("deletion.refused", product=tombstone.key, error=repr(exc)[:300])
-            self.emit(rejection_values(Rejection.of_refusal(refusal_reason(exc), product_key=tombstone.key)),
-                      stream=REFUSED, anchors=[tup])
+            rejection = Rejection.of_refusal(refusal_reason(exc), product_key=tombstone.key,
+                                             payload=tombstone.to_json())
+            self.emit(rejection_values(rejection), stream=REFUSED, anchors=[tup])
             self.counters.add("refused")
             self.ack(tup)
             return

@@ -91,8 +91,9 @@ class WriterBolt(BatchBolt):
             return
         for key, reason in refused.items():
             anchors = [t for t, (item, _) in zip(tuples, decoded) if item.product_key == key]
-            self.emit(rejection_values(Rejection.of_refusal(reason, product_key=key)), stream=REFUSED,
-                      anchors=anchors)
+            [record] = newest([r for item, r in decoded if item.product_key == key])
+            self.emit(rejection_values(Rejection.of_refusal(reason, product_key=key, payload=record.to_json())),
+                      stream=REFUSED, anchors=anchors)
             self.counters.log.warning("writer.refused", product=key, reason=reason[:300])
         for tup in tuples:
             self.ack(tup)

@@ -12,6 +12,7 @@ from snapmode.cli import cluster
 from snapmode.cli import dataset
 from snapmode.cli import bench_hybrid
 from snapmode.cli import delete as delete_cli
+from snapmode.cli import deadletters as deadletters_cli
 
 app = typer.Typer(name="snapmode", help="SnapMode: query-by-image product search.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
@@ -30,6 +31,7 @@ model_cli.bench_app.command("ingest")(topology_cli.bench_ingest)
 model_cli.bench_app.command("hybrid")(bench_hybrid.bench_hybrid)
 app.add_typer(cluster.app, name="cluster")
 app.add_typer(dataset.app, name="dataset")
+app.add_typer(deadletters_cli.app, name="deadletters")
 
 
 @app.callback()

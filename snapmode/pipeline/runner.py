@@ -16,7 +16,7 @@ from snapmode.pipeline.deadletter import DeadLetterSink
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.fetch import Fetcher
 from snapmode.pipeline.steps import (FetchOptions, PreparedImage, Rejection, delete_products, embed_images,
-                                     isolate_refusals, prepare_or_reject, write_batch)
+                                     isolate_refusals, newest, prepare_or_reject, write_batch)
 from snapmode.records import ImageRef, ProductRecord, Tombstone, Versioned
 from snapmode.retries import Backoff, retry_transient
 
@@ -166,8 +166,9 @@ class IngestRunner:
                         [i for i in items if i.product_key in chosen])
 
         refused = self._retrying(lambda: isolate_refusals(write, sorted({r.key for r in records}), row_id=str))
+        latest = {r.key: r for r in newest(records)}
         for key, reason in refused.items():
-            self._reject(Rejection.of_refusal(reason, product_key=key), report)
+            self._reject(Rejection.of_refusal(reason, product_key=key, payload=latest[key].to_json()), report)
         return set(refused)
 
     def _retrying(self, call: Callable[[], T]) -> T:

@@ -44,19 +44,21 @@ class Rejection:
     product_key: str | None = None
     image_id: str | None = None
     url: str | None = None
-    payload: str | None = None  # the raw input when it could not be parsed
+    payload: str | None = None  # the input it was made from (raw when unparsable), for `snapmode deadletters replay`
     at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
     retryable: bool = False  # a later try may succeed (timeout, HTTP 503): a streaming pipeline replays it
 
     @classmethod
-    def of_refusal(cls, reason: str, *, product_key: str, image_id: str | None = None) -> Rejection:
-        """A row that a store refused, with the store's reason."""
-        return cls(reason="store_refused", detail=reason[:2000], product_key=product_key, image_id=image_id)
+    def of_refusal(cls, reason: str, *, product_key: str, image_id: str | None = None,
+                   payload: str | None = None) -> Rejection:
+        """A row that a store refused, with the store's reason (and the record or tombstone it came from)."""
+        return cls(reason="store_refused", detail=reason[:2000], product_key=product_key, image_id=image_id,
+                   payload=payload)
 
     @classmethod
     def of_image(cls, record: ProductRecord, ref: ImageRef, error: ImageRejected) -> Rejection:
         return cls(reason=error.reason, detail=error.detail, product_key=record.key, image_id=ref.image_id,
-                   url=ref.url, retryable=error.retryable)
+                   url=ref.url, retryable=error.retryable, payload=record.to_json())
 
 
 def parse_record(raw: str | bytes, origin: str) -> Versioned | Rejection:
