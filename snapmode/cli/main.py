@@ -10,7 +10,7 @@ from snapmode.cli import catalog
 from snapmode.cli import topology as topology_cli
 from snapmode.cli import cluster
 from snapmode.cli import dataset
-from snapmode.cli import bench_hybrid
+from snapmode.cli import bench_hybrid, bench_query
 from snapmode.cli import delete as delete_cli
 from snapmode.cli import deadletters as deadletters_cli
 
@@ -29,6 +29,7 @@ app.add_typer(topology_cli.app, name="topology")
 app.command("publish")(topology_cli.publish)
 model_cli.bench_app.command("ingest")(topology_cli.bench_ingest)
 model_cli.bench_app.command("hybrid")(bench_hybrid.bench_hybrid)
+model_cli.bench_app.command("query")(bench_query.bench_query)
 app.add_typer(cluster.app, name="cluster")
 app.add_typer(dataset.app, name="dataset")
 app.add_typer(deadletters_cli.app, name="deadletters")

@@ -1,0 +1,134 @@
+"""The processes `snapmode bench query` measures against: a `snapmode serve` on a free port, a native Milvus server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+
+from snapmode.config import Settings
+
+START_TIMEOUT_S = 120.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def free_port_range(count: int, low: int = 20_000, high: int = 60_000) -> int:
+    """The first port of `count` consecutive free loopback ports."""
+    for base in range(low, high - count, count + 7):
+        if all(_free(base + i) for i in range(count)):
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports between {low} and {high}")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its descendants, MiB."""
+    try:
+        process = psutil.Process(pid)
+        members = [process, *process.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0
+    for member in members:
+        try:
+            total += member.memory_info().rss
+        except psutil.Error:
+            pass
+    return round(total / 2**20, 1)
+
+
+@dataclass(frozen=True)
+class ServedApi:
+    base: str
+    pid: int
+
+    def rss_mb(self) -> float:
+        return tree_rss_mb(self.pid)
+
+
+def serve_env(settings: Settings, *, searches: int, extra: dict[str, str]) -> dict[str, str]:
+    """This environment without SNAPMODE_* variables, plus the settings the served API needs from `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPMODE_")}
+    env |= {"SNAPMODE_ENV_FILE": str(settings.data_dir / "none.env"), "SNAPMODE_DATA_DIR": str(settings.data_dir),
+            "SNAPMODE_COLLECTION": settings.collection, "SNAPMODE_EMBEDDER": settings.embedder,
+            "SNAPMODE_DEVICE": settings.device, "SNAPMODE_EMBED_BATCH_SIZE": str(settings.embed_batch_size),
+            "SNAPMODE_CACHE_TTL_S": "0", "SNAPMODE_MAX_CONCURRENT_SEARCHES": str(searches),
+            "SNAPMODE_LOG_LEVEL": "WARNING"}
+    if settings.model_checkpoint is not None:
+        env["SNAPMODE_MODEL_CHECKPOINT"] = str(settings.model_checkpoint)
+    if settings.milvus_uri:
+        env["SNAPMODE_MILVUS_URI"] = settings.milvus_uri
+    return env | extra
+
+
+@contextmanager
+def serve_process(settings: Settings, port: int, log_path: Path, *, env: dict[str, str] | None = None,
+                  searches: int = 8) -> Iterator[ServedApi]:
+    """`snapmode serve` for `settings` on `port` until the block ends; waits for /healthz."""
+    command = [str(Path(sys.executable).parent / "snapmode"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with log_path.open("w") as log:
+        server = subprocess.Popen(command, cwd=settings.data_dir.parent, stdout=log, stderr=subprocess.STDOUT,
+                                  env=serve_env(settings, searches=searches, extra=env or {}))
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while True:
+                if server.poll() is not None:
+                    raise RuntimeError(f"snapmode serve exited with {server.returncode}: "
+                                       f"{log_path.read_text()[-2000:]}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"snapmode serve did not answer /healthz in {START_TIMEOUT_S:.0f} s")
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.3)
+            yield ServedApi(base, server.pid)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+@contextmanager
+def start_milvus_server(settings: Settings, run_dir: Path) -> Iterator[tuple[str, Callable[[], float]]]:
+    """A native Milvus standalone on free ports in `run_dir` (`snapmode cluster up --only milvus`), stopped at the
+    end: its URI and an RSS probe."""
+    from snapmode.infra.cluster import Cluster, context_from_settings
+    from snapmode.infra.services.milvus_server import milvus_ports
+
+    port = free_port_range(len(milvus_ports(0)) + 1)
+    local = settings.model_copy(update={"cluster_dir": run_dir, "milvus_port": port})
+    cluster = Cluster(context_from_settings(local), start_timeout_s=settings.cluster_start_timeout_s)
+    try:
+        cluster.up(["milvus"])
+        service = cluster.services["milvus"]
+        yield service.url, lambda: cluster.ctx.table.rss_mb("milvus") or 0.0
+    finally:
+        cluster.down(["milvus"])
