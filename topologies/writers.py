@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 from streamparse import Stream
 
 from snapmode.interfaces import MetadataStore, StoreUnavailable, VectorItem, VectorStore
-from snapmode.pipeline.steps import (Rejection, current_records, isolate_refusals, newest, write_metadata,
-                                     write_product_vectors)
+from snapmode.pipeline.steps import (Rejection, current_records, drop_deleted_since, isolate_refusals, newest,
+                                     write_metadata, write_product_vectors)
 from snapmode.records import ProductRecord
 from snapmode.retries import Backoff, retry_transient
 from snapmode.stores.factory import build_metadata_store, build_vector_store
@@ -123,7 +123,8 @@ class VectorWriterBolt(WriterBolt):
             self.store = build_vector_store(self.settings, dim=len(decoded[0][0].vector), streaming=True)
         if self.metadata is None:
             self.metadata = build_metadata_store(self.settings)
-        records = self.versions.current(current_records(self.metadata, [record for _, record in decoded]))
+        metadata = self.metadata
+        records = self.versions.current(current_records(metadata, [record for _, record in decoded]))
         items = [item for item, _ in decoded]
         store = self.store
 
@@ -133,7 +134,9 @@ class VectorWriterBolt(WriterBolt):
                                   [i for i in items if i.product_key in chosen])
 
         refused = isolate_refusals(write, [r.key for r in records], row_id=str)
-        self.versions.applied([r for r in records if r.key not in refused])
+        written = [r for r in records if r.key not in refused]
+        self.versions.applied(written)
+        drop_deleted_since(store, metadata, written)  # the deletion bolt runs apart: it may have raced this write
         return refused
 
 

@@ -21,7 +21,8 @@ from snapmode.records import (ImageRef, InvalidRecord, ProductRecord, Tombstone,
 
 __all__ = ["FetchOptions", "Fetcher", "PreparedImage", "Rejection", "parse_record", "prepare_image",
            "prepare_or_reject", "embed_images", "write_metadata", "write_vectors", "write_batch",
-           "write_product_vectors", "newest", "current_records", "delete_products", "isolate_refusals"]
+           "write_product_vectors", "newest", "current_records", "delete_products", "isolate_refusals",
+           "drop_deleted_since"]
 
 T = TypeVar("T")
 
@@ -142,6 +143,22 @@ def write_product_vectors(store: VectorStore, records: Sequence[ProductRecord], 
     store.upsert(rows)
     gone = [image for key, ids in stored.items() for image in ids - wanted[key]]
     store.delete(gone)
+
+
+def drop_deleted_since(vectors: VectorStore, metadata: MetadataStore, records: Sequence[ProductRecord]) -> list[str]:
+    """Delete again the vectors just written for `records` whose product the metadata store deleted meanwhile: a
+    deletion applied between this writer's version check and its upsert found no vectors to delete. Returns those
+    keys. (A deletion applied after this check sees the vectors, the upsert being done: nothing is left behind.)"""
+    latest = newest(records)
+    stored = metadata.versions([r.key for r in latest])
+    newer = [r.key for r in latest if r.key in stored and stored[r.key] > r.crawled_at]
+    if not newer:
+        return []
+    live = metadata.get(newer)
+    gone = [key for key in newer if key not in live]
+    images = vectors.images_of(gone) if gone else {}
+    vectors.delete([image for ids in images.values() for image in ids])
+    return gone
 
 
 def write_batch(vectors: VectorStore, metadata: MetadataStore, records: Sequence[ProductRecord],

@@ -8,9 +8,10 @@ writer: the topology groups its writers by product key).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import pysolr
 
@@ -21,6 +22,8 @@ _UNREACHABLE = ("Connection to server", "Failed to connect", "Unhandled error")
 _HTTP_STATUS = re.compile(r"HTTP (\d{3})")
 _TEXT_FIELDS = ("title", "brand_text", "description")
 LIVE = "-deleted:true"  # the filter that leaves tombstones out
+CONFLICT_TRIES = 5  # read-compare-writes of one call that may find another writer in between
+T = TypeVar("T")
 
 
 def _phrase(value: str) -> str:
@@ -78,6 +81,24 @@ def to_document(record: ProductRecord) -> dict[str, Any]:
     return doc
 
 
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What Solr holds for a key: its version (crawl time), whether it is a tombstone, and Solr's own `_version_`."""
+
+    at: datetime
+    deleted: bool
+    solr_version: int
+
+
+class VersionConflict(StoreUnavailable):
+    """Another write changed a document between this write's read and its update: read again and retry."""
+
+
+def guarded(doc: dict[str, Any], stored: Stored | None) -> dict[str, Any]:
+    """`doc` written only over the document read (or only where none exists): Solr's optimistic concurrency."""
+    return {**doc, "_version_": stored.solr_version if stored is not None else -1}
+
+
 class SolrMetadataStore:
     """Product records in the Solr core at `url` (e.g. http://127.0.0.1:8983/solr/products), keyed by product key.
 
@@ -93,27 +114,45 @@ class SolrMetadataStore:
         latest = newest_per_key(records)
         if not latest:
             return []
-        stored = self._stored(list(latest))
-        fresh = [r for r in latest.values() if r.key not in stored
-                 or stored[r.key][0] < r.crawled_at or (stored[r.key][0] == r.crawled_at and not stored[r.key][1])]
-        if fresh:
-            self._call(self._solr.add, [to_document(r) for r in fresh], commit=True)
-        return fresh
+
+        def once() -> list[ProductRecord]:
+            stored = self._stored(list(latest))
+            fresh = [r for r in latest.values() if r.key not in stored or stored[r.key].at < r.crawled_at
+                     or (stored[r.key].at == r.crawled_at and not stored[r.key].deleted)]
+            if fresh:
+                self._call(self._solr.add, [guarded(to_document(r), stored.get(r.key)) for r in fresh], commit=True)
+            return fresh
+
+        return self._optimistic(once)
 
     def versions(self, keys: Sequence[str]) -> dict[str, datetime]:
-        return {key: at for key, (at, _) in self._stored(keys).items()}
+        return {key: stored.at for key, stored in self._stored(keys).items()}
 
-    def _stored(self, keys: Sequence[str]) -> dict[str, tuple[datetime, bool]]:
-        """(version, deleted) of each of `keys` that has a document, tombstones included."""
-        out: dict[str, tuple[datetime, bool]] = {}
+    def _stored(self, keys: Sequence[str]) -> dict[str, Stored]:
+        """What each of `keys` that has a document holds, tombstones included."""
+        out: dict[str, Stored] = {}
         for start in range(0, len(keys), 500):
             chunk = list(keys[start:start + 500])
-            results = self._call(self._solr.search, "*:*", fq=_keys_filter(chunk), fl="key,crawled_at,deleted",
-                                 rows=len(chunk))
+            results = self._call(self._solr.search, "*:*", fq=_keys_filter(chunk),
+                                 fl="key,crawled_at,deleted,_version_", rows=len(chunk))
             for doc in results:
                 at = datetime.fromisoformat(doc["crawled_at"].replace("Z", "+00:00"))
-                out[doc["key"]] = (as_utc(at), bool(doc.get("deleted", False)))
+                out[doc["key"]] = Stored(as_utc(at), bool(doc.get("deleted", False)), int(doc["_version_"]))
         return out
+
+    def _optimistic(self, write: Callable[[], T]) -> T:
+        """Run a read-compare-write until no other writer changed one of its documents in between (Solr refuses a
+        document whose `_version_` moved with 409): a deletion racing an older record's upsert cannot be undone.
+        Before reading again, a commit makes visible what a failed batch left uncommitted (its rows before the one
+        refused went in)."""
+        for attempt in range(CONFLICT_TRIES):
+            try:
+                return write()
+            except VersionConflict:
+                if attempt == CONFLICT_TRIES - 1:
+                    raise
+                self._call(self._solr.commit)
+        raise AssertionError("unreachable")
 
     def get(self, keys: Sequence[str]) -> dict[str, ProductRecord]:
         if not keys:
@@ -144,12 +183,17 @@ class SolrMetadataStore:
     def delete(self, keys: Sequence[str], at: datetime | None = None) -> list[str]:
         when = as_utc(at) if at is not None else datetime.now(timezone.utc)
         keys = list(dict.fromkeys(keys))
-        stored = self._stored(keys)
-        gone = [k for k in keys if not (k in stored and not stored[k][1] and stored[k][0] > when)]
-        if gone:  # a tombstone replaces the product's document and keeps the newest deletion time
-            self._call(self._solr.add, [tombstone_document(k, max(when, stored[k][0]) if k in stored else when)
-                                        for k in gone], commit=True)
-        return gone
+
+        def once() -> list[str]:
+            stored = self._stored(keys)
+            gone = [k for k in keys if not (k in stored and not stored[k].deleted and stored[k].at > when)]
+            if gone:  # a tombstone replaces the product's document and keeps the newest deletion time
+                self._call(self._solr.add, [guarded(tombstone_document(k, max(when, stored[k].at) if k in stored
+                                                                       else when), stored.get(k)) for k in gone],
+                           commit=True)
+            return gone
+
+        return self._optimistic(once)
 
     def count(self) -> int:
         return int(self._call(self._solr.search, "*:*", fq=LIVE, rows=0).hits)
@@ -167,6 +211,9 @@ class SolrMetadataStore:
         except pysolr.SolrError as exc:
             message = str(exc)
             status = _HTTP_STATUS.search(message)
+            if status and status.group(1) == "409":
+                raise VersionConflict(f"Solr at {self.url}: a document changed during this write: {message[:300]}") \
+                    from exc
             if message.startswith(_UNREACHABLE) or (status and status.group(1).startswith("5")):
                 raise StoreUnavailable(f"Solr at {self.url} unavailable: {message[:500]}") from exc
             hint = " (does the core exist? `snapmode cluster init` creates it)" if status and status.group(1) == "404" \

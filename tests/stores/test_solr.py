@@ -86,3 +86,29 @@ def test_a_value_pysolr_cannot_encode_is_a_refusal_not_an_outage() -> None:
         store.upsert([ProductRecord.model_construct(**{**dict(record("a")), "price": float("inf")})])
     assert not isinstance(info.value, StoreUnavailable)
     store.close()
+
+
+@pytest.mark.integration
+def test_a_deletion_racing_an_older_upsert_is_not_undone(solr: SolrMetadataStore, native_cluster: NativeCluster,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The upsert read no tombstone, then a deletion landed before its write: Solr refuses the stale write (409), the
+    upsert reads again and leaves the tombstone."""
+    from datetime import datetime, timedelta, timezone
+
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    solr.upsert([record("a", crawled_at=t0)])
+    other = SolrMetadataStore(native_cluster.core_url)
+    read = solr._stored
+    raced = []
+
+    def read_then_race(keys):  # type: ignore[no-untyped-def]
+        seen = read(keys)
+        if not raced:
+            raced.append(other.delete(["shop:a"], at=t0 + timedelta(minutes=10)))
+        return seen
+
+    monkeypatch.setattr(solr, "_stored", read_then_race)
+    assert solr.upsert([record("a", crawled_at=t0 + timedelta(minutes=5), title="Late")]) == []
+    assert raced == [["shop:a"]] and solr.get(["shop:a"]) == {}
+    assert solr.versions(["shop:a"]) == {"shop:a": t0 + timedelta(minutes=10)}
+    other.close()

@@ -187,3 +187,18 @@ def test_a_row_no_code_path_can_write_is_refused_alone(settings: Settings) -> No
     assert bolt.store.stored == ["shop:ok"] and commands(sent, "fail") == []
     [refused] = commands(sent, "emit", stream=REFUSED)
     assert rejection_from_values(refused["tuple"]).detail == "ValueError: cannot encode this row"
+
+
+def test_vectors_written_while_a_deletion_raced_them_are_deleted_again(settings: Settings, stores: Stores) -> None:
+    from snapmode.pipeline.steps import drop_deleted_since
+
+    vectors, metadata = stores
+    kept, raced = version("kept", [0], price=1.0), version("raced", [0, 1], price=1.0)
+    newer = version("kept", [0], price=2.0, minutes=10)
+    # the vector writer checked the versions before either change reached the metadata store, then upserted
+    vectors.upsert([VectorItem.from_record(r, ref.image_id, np.ones(DIM, np.float32) / np.sqrt(DIM))
+                    for r in (kept, raced) for ref in r.images()])
+    metadata.upsert([newer])  # a newer version of one product: its own write replaces the vectors
+    metadata.delete(["shop:raced"], at=T0 + timedelta(minutes=10))  # the other deleted: nobody else will
+    assert drop_deleted_since(vectors, metadata, [kept, raced]) == ["shop:raced"]
+    assert vectors.images_of(["shop:kept", "shop:raced"]).keys() == {"shop:kept"}
