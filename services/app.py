@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from snapmode.batching import QueryBatcher
 from snapmode.config import Settings
 from snapmode.embedding import build_embedder
 from snapmode.interfaces import Embedder
@@ -41,14 +42,20 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         vectors, metadata = build_stores(settings, model.dim, serving=True)
         cache = build_cache(redis_url=settings.redis_url, ttl_s=settings.cache_ttl_s,
                             max_items=settings.cache_max_items, redis_password=settings.redis_secret)
+        search = SearchService(model, vectors, metadata, decode_limits(settings), hybrid_depth=settings.hybrid_depth,
+                               rrf_k=settings.rrf_k)
+        batcher = QueryBatcher(search, wait_s=settings.query_batch_wait_ms / 1000, max_batch=settings.query_batch_max,
+                               workers=settings.query_batch_workers, on_batch=metrics.query_batch.observe
+                               ) if settings.query_batch_wait_ms > 0 else None
         app.state.snapmode = AppState(settings=settings, embedder=model, vectors=vectors, metadata=metadata,
-                                      search=SearchService(model, vectors, metadata, decode_limits(settings),
-                                                           hybrid_depth=settings.hybrid_depth, rrf_k=settings.rrf_k),
-                                      cache=cache)
-        log.info("api.started", embedder=model.name, vectors=vectors.count(), products=metadata.count())
+                                      search=search, cache=cache, batcher=batcher)
+        log.info("api.started", embedder=model.name, vectors=vectors.count(), products=metadata.count(),
+                 query_batch_wait_ms=settings.query_batch_wait_ms if batcher else 0)
         try:
             yield
         finally:
+            if batcher is not None:
+                batcher.close()
             vectors.close()
             metadata.close()
             if close := getattr(cache, "close", None):

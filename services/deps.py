@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from snapmode.batching import QueryBatcher
 from snapmode.config import Settings
 from snapmode.interfaces import Embedder, MetadataStore, VectorStore
 from snapmode.search import SearchService
@@ -24,6 +25,7 @@ class AppState:
     metadata: MetadataStore
     search: SearchService
     cache: ResultCache
+    batcher: QueryBatcher | None = None  # None: each photo search runs alone (SNAPMODE_QUERY_BATCH_WAIT_MS=0)
 
 
 def get_state(request: Request) -> AppState:

@@ -23,6 +23,8 @@ class Metrics:
                                registry=self.registry)
         self.cache = Counter("snapmode_search_cache", "Search result cache lookups", ["result"],
                              registry=self.registry)
+        self.query_batch = Histogram("snapmode_query_batch_size", "Photo queries answered by one forward pass",
+                                     buckets=(1, 2, 4, 8, 16, 32, 64), registry=self.registry)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -7,6 +7,10 @@ from snapmode.interfaces import Embedder
 
 
 def build_embedder(settings: Settings) -> Embedder:
+    if settings.torch_threads:
+        import torch
+
+        torch.set_num_threads(settings.torch_threads)  # process-wide
     if settings.embedder == "backbone":
         from snapmode.model.backbone import BackboneEmbedder
 

@@ -76,6 +76,7 @@ class QueryReport:
     load_avg: dict[str, list[float]]  # 1, 5, 15 min at the start and end of the measurement
     floor: Latency
     api: dict[str, dict[str, Latency]] = field(default_factory=dict)  # variant -> "1" / "C" -> figures
+    mean_batch: dict[str, float] = field(default_factory=dict)  # variant -> queries per forward pass at C clients
 
     def ratios(self) -> dict[str, dict[str, float]]:
         """p50 of each API figure over the floor's p50."""
@@ -123,6 +124,7 @@ def bench_query(settings: Settings, *, vectors: int = 10_000, clients: int = 8, 
         floor_s: list[float] = []
         api: dict[str, dict[str, Latency]] = {}
         memory: dict[str, float] = {}
+        mean_batch: dict[str, float] = {}
         for name, env in variants:
             with serve_process(local, free_port(), Path(tmp) / f"serve-{name}.log", env=env,
                                searches=max(8, clients)) as served, \
@@ -131,12 +133,17 @@ def bench_query(settings: Settings, *, vectors: int = 10_000, clients: int = 8, 
                 floor_s += floor
                 api[name] = {"1": one}
                 if clients > 1:
+                    before = batches(served)
                     api[name][str(clients)] = measure_http(served, photos, clients, queries, k, progress)
+                    after = batches(served)
+                    if after[1] > before[1]:
+                        mean_batch[name] = round((after[0] - before[0]) / (after[1] - before[1]), 2)
                 memory[f"{name}_process"] = served.rss_mb()
         if store == "server":
             memory["milvus_server"] = store_rss()  # else milvus-lite runs inside the API process
         return QueryReport(store=store, vectors=vectors, dim=platform.embedder.dim, clients=clients, k=k, fill=fill,
                            memory_mb=memory, floor=Latency.of(floor_s, sum(floor_s)), api=api,
+                           mean_batch=mean_batch,
                            load_avg={"start": [round(x, 2) for x in load_start],
                                      "end": [round(x, 2) for x in os.getloadavg()]})
 
@@ -165,9 +172,15 @@ def fill_store(platform: Platform, records: Sequence, target: int, progress: Pro
                ) -> FillReport:
     """Index `records` (real photos), then add synthetic products until the store holds `target` vectors."""
     started = time.perf_counter()
-    runner = platform.runner()
-    runner.run(records)
     real_ids = [ref.image_id for r in records for ref in r.images()]
+    embedded = 0
+
+    def on_image(n: int) -> None:
+        nonlocal embedded
+        embedded += n
+        progress("embed real", embedded, len(real_ids))
+
+    platform.runner().run(records, on_image=on_image)
     real = platform.vectors.fetch(real_ids)
     embed_s = time.perf_counter() - started
     count = len(real)
@@ -250,6 +263,18 @@ def measure_paired(api: ServedApi, search: SearchService, photos: Sequence[bytes
             seconds.append(time.perf_counter() - t)
             progress("floor + api", i + 1, requests)
     return floor, Latency.of(seconds, time.perf_counter() - started - sum(floor), errors)
+
+
+def batches(api: ServedApi) -> tuple[float, float]:
+    """(queries, forward passes) the server's query batcher has answered so far, from its /metrics."""
+    import httpx
+
+    values = {}
+    for line in httpx.get(f"{api.base}/metrics", timeout=30).text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("snapmode_query_batch_size_sum", "snapmode_query_batch_size_count"):
+            values[name] = float(value)
+    return values.get("snapmode_query_batch_size_sum", 0.0), values.get("snapmode_query_batch_size_count", 0.0)
 
 
 def _post(client: object, data: bytes, k: int) -> bool:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psutil
 
 from snapmode.config import Settings
 
@@ -44,7 +43,16 @@ def _free(port: int) -> bool:
 
 
 def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and its descendants, MiB."""
+    """Resident memory of a process and its descendants, MiB (the process alone without psutil)."""
+    try:
+        import psutil
+    except ImportError:
+        try:
+            line = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                        if line.startswith("VmRSS:"))
+        except (OSError, StopIteration):
+            return 0.0
+        return round(int(line.split()[1]) / 1024, 1)
     try:
         process = psutil.Process(pid)
         members = [process, *process.children(recursive=True)]
@@ -75,7 +83,10 @@ def serve_env(settings: Settings, *, searches: int, extra: dict[str, str]) -> di
             "SNAPMODE_COLLECTION": settings.collection, "SNAPMODE_EMBEDDER": settings.embedder,
             "SNAPMODE_DEVICE": settings.device, "SNAPMODE_EMBED_BATCH_SIZE": str(settings.embed_batch_size),
             "SNAPMODE_CACHE_TTL_S": "0", "SNAPMODE_MAX_CONCURRENT_SEARCHES": str(searches),
-            "SNAPMODE_LOG_LEVEL": "WARNING"}
+            "SNAPMODE_LOG_LEVEL": "WARNING", "SNAPMODE_TORCH_THREADS": str(settings.torch_threads),
+            "SNAPMODE_QUERY_BATCH_WAIT_MS": str(settings.query_batch_wait_ms),
+            "SNAPMODE_QUERY_BATCH_MAX": str(settings.query_batch_max),
+            "SNAPMODE_QUERY_BATCH_WORKERS": str(settings.query_batch_workers)}
     if settings.model_checkpoint is not None:
         env["SNAPMODE_MODEL_CHECKPOINT"] = str(settings.model_checkpoint)
     if settings.milvus_uri:

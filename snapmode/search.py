@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel
@@ -49,6 +51,15 @@ class SearchResult(BaseModel):
                    title=record.title, brand=record.brand, category=record.category, colour=record.colour,
                    price=record.price, currency=record.currency, url=record.url, image_id=image_id,
                    image_url=urls.get(image_id, record.image_urls[0]))
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Which results one query wants: `k` from rank `offset`, among the products `where` admits."""
+
+    k: int = 10
+    where: SearchFilter | None = None
+    offset: int = 0
 
 
 class UnknownProduct(LookupError):
@@ -106,6 +117,28 @@ class SearchService:
         best = self.nearest_products(np.asarray(vector, dtype=np.float32)[None, :], k + offset, where)
         return self._page(best, k, offset)
 
+    def search_vectors(self, vectors: np.ndarray, pages: Sequence[Page]) -> list[list[SearchResult]]:
+        """`search_vector` for each row of `vectors` with its page (k, filter, offset), the same results in fewer
+        calls: one vector search per distinct (filter, depth), one metadata read for them all."""
+        queries = np.asarray(vectors, dtype=np.float32).reshape(len(pages), -1)
+        for page in pages:
+            _check_page(page.k, page.offset)
+        best: list[dict[str, VectorHit]] = [{} for _ in pages]
+        groups: dict[tuple[SearchFilter | None, int], list[int]] = {}
+        for i, page in enumerate(pages):
+            groups.setdefault((page.where, min((page.k + page.offset) * self.oversample, self.max_hits)), []).append(i)
+        for (where, limit), rows in groups.items():
+            for i, hits in zip(rows, self.vectors.search(queries[rows], limit, where)):
+                count = pages[i].k + pages[i].offset
+                found = best_per_product(sorted(hits, key=lambda hit: -hit.score))
+                if len(found) < count and len(hits) >= limit and limit < self.max_hits:  # widen, as alone
+                    found = self.nearest_products(queries[i:i + 1], count, where)
+                best[i] = found
+        keys = list(dict.fromkeys(key for i, page in enumerate(pages)
+                                  for key in list(best[i])[page.offset:page.offset + page.k]))
+        records = self.metadata.get(keys) if keys else {}
+        return [self._page(best[i], page.k, page.offset, records) for i, page in enumerate(pages)]
+
     def similar(self, key: str, k: int = 10, where: SearchFilter | None = None, offset: int = 0) -> list[SearchResult]:
         """The `k` other products nearest to any stored image of product `key`; raises `UnknownProduct`."""
         _check_page(k, offset)
@@ -157,10 +190,17 @@ class SearchService:
                 return best
             limit = min(limit * 4, self.max_hits)
 
-    def _page(self, best: dict[str, VectorHit], k: int, offset: int) -> list[SearchResult]:
-        """Results `offset` to `offset + k` of the ranked hits, metadata joined; orphan vectors skipped."""
+    def _page(self, best: dict[str, VectorHit], k: int, offset: int,
+              records: dict[str, ProductRecord] | None = None) -> list[SearchResult]:
+        """Results `offset` to `offset + k` of the ranked hits, metadata joined (`records` already read, the rest
+        read here): the first `k` keys are read, more only when some of them are orphan vectors, which are skipped."""
         keys = list(best)[offset:]
-        records = self.metadata.get(keys)
+        records = dict(records or {})
+        missing = [key for key in keys[:k] if key not in records]
+        if missing:
+            records.update(self.metadata.get(missing))
+        if sum(key in records for key in keys[:k]) < k < len(keys):  # orphans among them: read the rest once
+            records.update(self.metadata.get([key for key in keys[k:] if key not in records]))
         results = []
         for key in keys:
             record = records.get(key)

@@ -7,17 +7,17 @@ import time
 from typing import Annotated, Literal
 from urllib.parse import quote, urlparse
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Query, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from snapmode.interfaces import SearchFilter
 from snapmode.pipeline.errors import ImageRejected
 from snapmode.pipeline.fetch import fetch_bytes
 from snapmode.platform import fetch_options
-from snapmode.search import SearchResult, has_words
+from snapmode.search import Page, SearchResult, has_words
 from snapmode.services.access import ApiKeyDep, SearchSlotDep
-from snapmode.services.cache import cache_key
+from snapmode.services.cache import NoCache, cache_key
 from snapmode.services.deps import AppState, MetricsDep, StateDep
 from snapmode.services.metrics import Metrics
 from snapmode.services.ratelimit import RateLimitDep
@@ -57,6 +57,9 @@ class ApiResult(SearchResult):
     image_path: str = Field(description="where this API serves the matched image")
 
 
+_API_RESULTS = TypeAdapter(list[ApiResult])
+
+
 class SearchResponse(BaseModel):
     k: int
     offset: int = 0
@@ -92,8 +95,9 @@ def find(state: AppState, data: bytes | None, text: str | None, k: int, where: S
     return state.search.search_hybrid(vector, text, k, where, offset)
 
 
-async def run_search(state: AppState, metrics: Metrics, data: bytes | None, params: SearchParams) -> SearchResponse:
-    """Answer from the cache, or search in a worker thread and cache the answer."""
+async def run_search(state: AppState, metrics: Metrics, data: bytes | None, params: SearchParams) -> Response:
+    """Answer from the cache, or search (a photo alone through the query batcher, else in a worker thread) and cache
+    the answer. The results are serialised once: the cache keeps those bytes and the response carries them."""
     started = time.perf_counter()
     k = checked_k(params.k, state.settings.search_k_max)
     offset = checked_offset(params.offset, state.settings.search_offset_max)
@@ -103,23 +107,30 @@ async def run_search(state: AppState, metrics: Metrics, data: bytes | None, para
     where = params.where()
     ranking = "image" if text is None else "text" if data is None else "hybrid"
     key = cache_key(state.embedder.name, data or b"", k, where, offset=offset, text=text)
-    if (raw := await run_in_threadpool(state.cache.get, key)) is not None:
+    cached = not isinstance(state.cache, NoCache) and (raw := await run_in_threadpool(state.cache.get, key)) is not None
+    if cached:
         metrics.cache.labels("hit").inc()
-        results = [ApiResult.model_validate(r) for r in json.loads(raw)]
-        cached = True
     else:
         metrics.cache.labels("miss").inc()
-        found = await run_in_threadpool(find, state, data, text, k, where, offset)
-        results = api_results(found)
-        payload = json.dumps([r.model_dump(mode="json") for r in results]).encode()
-        await run_in_threadpool(state.cache.set, key, payload)
-        cached = False
-    return SearchResponse(k=k, offset=offset, ranking=ranking, took_ms=round((time.perf_counter() - started) * 1000, 2),
-                          cached=cached, results=results)
+        if state.batcher is not None and text is None and data is not None:
+            found = await state.batcher.asearch_image(data, Page(k, where, offset))
+        else:
+            found = await run_in_threadpool(find, state, data, text, k, where, offset)
+        raw = results_json(found)
+        if not isinstance(state.cache, NoCache):
+            await run_in_threadpool(state.cache.set, key, raw)
+    head = {"k": k, "offset": offset, "ranking": ranking,
+            "took_ms": round((time.perf_counter() - started) * 1000, 2), "cached": cached}
+    return Response(json.dumps(head)[:-1].encode() + b', "results": ' + raw + b"}", media_type="application/json")
+
+
+def results_json(found: list[SearchResult]) -> bytes:
+    """The JSON array of `found` as `ApiResult`s."""
+    return _API_RESULTS.dump_json(api_results(found))
 
 
 def api_results(found: list[SearchResult]) -> list[ApiResult]:
-    return [ApiResult(**r.model_dump(), image_path=image_path(r)) for r in found]
+    return [ApiResult.model_construct(**dict(r), image_path=image_path(r)) for r in found]
 
 
 def image_path(result: SearchResult) -> str:
@@ -132,7 +143,7 @@ async def search_upload(state: StateDep, metrics: MetricsDep,
                         form: Annotated[SearchParams, Form()],
                         query: Annotated[SearchParams, Query()],
                         file: Annotated[UploadFile | None, File(description="the query photo; optional with q")]
-                        = None) -> SearchResponse:
+                        = None) -> Response:
     if file is None:
         return await run_search(state, metrics, None, form.merged(query))
     limit = state.settings.max_image_bytes
@@ -145,7 +156,7 @@ async def search_upload(state: StateDep, metrics: MetricsDep,
 
 
 @router.post("/url", response_model=SearchResponse, summary="Products that look like the photo at a URL")
-async def search_url(state: StateDep, metrics: MetricsDep, body: UrlQuery) -> SearchResponse:
+async def search_url(state: StateDep, metrics: MetricsDep, body: UrlQuery) -> Response:
     parsed = urlparse(body.url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise ImageRejected("bad_url", f"only http(s) URLs are fetched, got {body.url[:200]!r}")

@@ -23,14 +23,22 @@ def bench_query(vectors: Annotated[int, typer.Option(min=1, help="Vectors in the
                 = "lite",
                 queries: Annotated[int, typer.Option(min=10, help="Queries per measured run")] = 200,
                 products: Annotated[int, typer.Option(min=2, help="Products of the sample catalog")] = 300,
+                compare: Annotated[bool, typer.Option(help="First measure the API with query batching off "
+                                                           "(SNAPMODE_QUERY_BATCH_WAIT_MS=0), then as configured")]
+                = False,
                 as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON")] = False) -> None:
     """Floor (decode + embed + vector search + metadata join in this process, no HTTP) and `POST /search` at 1 and C
     clients against a `snapmode serve` started for the run, without its result cache. The configured stores are
     not touched."""
+    import signal
+    import sys
+
     from snapmode.query_bench import bench_query as run_bench
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server and the cluster it started too
     err = Console(stderr=True)
-    variants = [("api", {})]
+    variants = [("unbatched", {"SNAPMODE_QUERY_BATCH_WAIT_MS": "0"})] if compare else []
+    variants.append(("api", {}))
     with Progress(TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=as_json) as bar:
         tasks: dict[str, int] = {}
@@ -60,6 +68,7 @@ def bench_query(vectors: Annotated[int, typer.Option(min=1, help="Vectors in the
     console = Console()
     console.print(table)
     console.print(f"fill: real {fill.embed_s} s, synthetic {fill.synthetic:,} in {fill.insert_s} s, index "
-                  f"{fill.index_s} s {fill.index}; memory MB {report.memory_mb}")
+                  f"{fill.index_s} s {fill.index}; memory MB {report.memory_mb}; queries per forward pass at "
+                  f"{clients} clients {report.mean_batch or '-'}")
     for name, goals in report.goals().items():
         console.print(f"goals ({name}): " + ", ".join(f"{g} {'yes' if ok else 'no'}" for g, ok in goals.items()))
