@@ -10,6 +10,7 @@ from typing import Any
 from streamparse import Spout, Stream
 
 from snapmode.config import Settings
+from snapmode.interfaces import StoreUnavailable
 from snapmode.pipeline.steps import Rejection
 from snapmode.queue import KafkaConsumerQueue
 from snapmode.retries import Backoff
@@ -18,6 +19,7 @@ from snapmode.topologies.offsets import OffsetTracker
 from snapmode.topologies.payloads import RECORD_FIELDS, REJECTION_FIELDS, rejection_values
 
 EXHAUSTED = "exhausted"  # records that failed `max_attempts` times (when set), for the dead-letter bolt
+PARTITIONS_CHECK_S = 10.0  # how often the spout looks for partitions added to the topic
 
 
 @dataclass(slots=True, order=True)
@@ -58,7 +60,8 @@ class KafkaRecordSpout(Spout):
         self.task_id = context.get("taskid", 0)
         self.task_ids = [int(t) for t, c in context.get("task->component", {}).items()
                          if c == context.get("componentid")] or [self.task_id]
-        self.assigned = False
+        self.assigned: list[int] = []
+        self._partitions_checked = 0.0
         self.tracker = OffsetTracker()
         self.in_flight: dict[str, InFlight] = {}
         self.replays: list[InFlight] = []  # failed records, a heap by when they are due again
@@ -70,7 +73,9 @@ class KafkaRecordSpout(Spout):
         return KafkaConsumerQueue(settings, (), group=settings.topology_name)
 
     def next_tuple(self) -> None:
-        if not self.assigned and not self.assign():
+        if time.monotonic() - self._partitions_checked >= (PARTITIONS_CHECK_S if self.assigned else 0.1):
+            self.assign()
+        if not self.assigned:
             time.sleep(0.1)
             return
         if self.replays and self.replays[0].due <= time.monotonic():
@@ -88,15 +93,20 @@ class KafkaRecordSpout(Spout):
         self.maybe_commit()
 
     def assign(self) -> bool:
-        """Take this task's partitions once the topic exists; reading resumes at the group's committed offsets."""
-        partitions = self.consumer.partitions(self.topic)
-        if not partitions:
-            return False
-        mine = my_partitions(partitions, self.task_id, self.task_ids)
-        self.consumer.assign(self.topic, mine)
-        self.assigned = True
-        self.counters.log.info("spout.assigned", topic=self.topic, partitions=mine)
-        return True
+        """Take this task's share of the topic's partitions, again whenever partitions were added: a new one is read
+        from the group's committed offset (from its start when none), the others go on where they are."""
+        self._partitions_checked = time.monotonic()
+        try:
+            partitions = self.consumer.partitions(self.topic)
+        except StoreUnavailable as exc:  # the broker away: the partitions we have are still ours
+            self.counters.log.warning("spout.partitions_unknown", error=str(exc)[:300])
+            return bool(self.assigned)
+        mine = my_partitions(partitions, self.task_id, self.task_ids) if partitions else []
+        if mine and mine != self.assigned:
+            self.consumer.assign(self.topic, mine)
+            self.counters.log.info("spout.assigned", topic=self.topic, partitions=mine, before=self.assigned)
+            self.assigned = mine
+        return bool(self.assigned)
 
     def ack(self, tup_id: str) -> None:
         message = self.in_flight.pop(tup_id, None)

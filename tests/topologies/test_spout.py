@@ -13,7 +13,7 @@ import pytest
 from snapmode.config import Settings
 from snapmode.queue import Message
 from snapmode.topologies.payloads import rejection_from_values
-from snapmode.topologies.spout import EXHAUSTED, KafkaRecordSpout, my_partitions
+from snapmode.topologies.spout import EXHAUSTED, PARTITIONS_CHECK_S, KafkaRecordSpout, my_partitions
 from tests.topologies.harness import commands, messages, start
 
 TOPIC = "records"
@@ -112,3 +112,25 @@ def test_by_default_a_failed_record_replays_after_a_growing_delay_and_is_never_g
     assert delays[:3] == [0.25, 0.5, 0.5] and set(delays[3:]) == {0.5}
     spout.ack("0:0")
     assert spout.consumer.commits[-1] == {0: 1}
+
+
+def test_the_spout_follows_partitions_added_to_the_topic(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    consumer = StandInConsumer([])
+    partitions, assigned = [{0}], []
+    consumer.partitions = lambda topic: partitions[0]  # type: ignore[method-assign]
+    consumer.assign = lambda topic, ps: assigned.append(list(ps))  # type: ignore[method-assign]
+    monkeypatch.setattr(KafkaRecordSpout, "connect", lambda self, s: consumer)
+    clock = [float(int(time.monotonic()) + 1024)]
+    monkeypatch.setattr("snapmode.topologies.spout.time.monotonic", lambda: clock[0])
+    spout = start(KafkaRecordSpout, settings.model_copy(update={"records_topic": TOPIC}), "records")
+    spout.next_tuple()
+    assert assigned == [[0]]
+    partitions[0] = {0, 1, 2}  # an operator added partitions
+    clock[0] += PARTITIONS_CHECK_S / 2
+    spout.next_tuple()
+    assert assigned == [[0]]
+    clock[0] += PARTITIONS_CHECK_S
+    spout.next_tuple()
+    assert assigned == [[0], [0, 1, 2]]
+    spout.next_tuple()
+    assert len(assigned) == 2  # unchanged: not assigned again
