@@ -172,18 +172,56 @@ class KafkaConsumerQueue:
         for topic in {t for t, _ in last}:
             self.commit_offsets(topic, {p: o + 1 for (t, p), o in last.items() if t == topic})
 
-    def commit_offsets(self, topic: str, next_offsets: Mapping[int, int]) -> None:
-        """Commit, per partition of `topic`, the offset of the next record to read: everything before it is done."""
+    def commit_offsets(self, topic: str, next_offsets: Mapping[int, int], metadata: str = "") -> None:
+        """Commit, per partition of `topic`, the offset of the next record to read: everything before it is done.
+        `metadata` is stored with each offset (the spout notes its retries there, see snapmode/backlog.py)."""
         from kafka.structs import OffsetAndMetadata, TopicPartition
 
         if not next_offsets:
             return
-        offsets = {TopicPartition(topic, p): OffsetAndMetadata(o, "", -1) for p, o in next_offsets.items()}
+        offsets = {TopicPartition(topic, p): OffsetAndMetadata(o, metadata, -1) for p, o in next_offsets.items()}
         with _kafka_errors("committing offsets", self.bootstrap):
             self._consumer.commit(offsets)
 
     def close(self) -> None:
         self._consumer.close(autocommit=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionLag:
+    partition: int
+    start: int  # the oldest offset still in the partition
+    end: int  # one past the newest record
+    committed: int | None  # the group's next record to read; None: nothing committed yet
+    metadata: str = ""  # what the committer stored with the offset
+
+    @property
+    def lag(self) -> int:
+        """Records the group has not finished."""
+        return self.end - max(self.start, self.committed if self.committed is not None else self.start)
+
+
+def group_lag(settings: Settings, topic: str, group: str) -> list[PartitionLag]:
+    """The committed offsets of `group` on each partition of `topic` against the partition's ends, read without
+    joining the group (nothing is rebalanced). [] when the topic does not exist."""
+    from kafka import KafkaConsumer
+    from kafka.structs import TopicPartition
+
+    with _kafka_errors(f"reading the offsets of {group} on {topic}", settings.kafka_bootstrap):
+        consumer = KafkaConsumer(**consumer_config(settings, group))
+        try:
+            partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+            if not partitions:
+                return []
+            start, end = consumer.beginning_offsets(partitions), consumer.end_offsets(partitions)
+            out = []
+            for tp in partitions:
+                committed = consumer.committed(tp, metadata=True)
+                out.append(PartitionLag(tp.partition, start[tp], end[tp], committed.offset if committed else None,
+                                        (committed.metadata or "") if committed else ""))
+            return out
+        finally:
+            consumer.close(autocommit=False)
 
 
 def read_topic(settings: Settings, topic: str) -> list[Message]:

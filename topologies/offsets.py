@@ -44,15 +44,14 @@ class OffsetTracker:
     def in_flight(self) -> int:
         return sum(len(p.in_flight) for p in self._partitions.values())
 
+    def positions(self) -> dict[int, int]:
+        """The offset to commit per partition (the next record to read), moved or not."""
+        return {partition: oldest if (oldest := state.oldest()) is not None else state.next_offset
+                for partition, state in self._partitions.items()}
+
     def committable(self) -> dict[int, int]:
-        """Offsets to commit per partition (the next record to read), only where they moved since `committed`."""
-        moved = {}
-        for partition, state in self._partitions.items():
-            oldest = state.oldest()
-            position = oldest if oldest is not None else state.next_offset
-            if self._committed.get(partition) != position:
-                moved[partition] = position
-        return moved
+        """Offsets to commit per partition, only where they moved since `committed`."""
+        return {p: position for p, position in self.positions().items() if self._committed.get(p) != position}
 
     def committed(self, offsets: dict[int, int]) -> None:
         self._committed.update(offsets)

@@ -9,6 +9,7 @@ from typing import Any
 
 from streamparse import Spout, Stream
 
+from snapmode.backlog import spout_note
 from snapmode.config import Settings
 from snapmode.interfaces import StoreUnavailable
 from snapmode.pipeline.steps import Rejection
@@ -66,6 +67,7 @@ class KafkaRecordSpout(Spout):
         self.in_flight: dict[str, InFlight] = {}
         self.replays: list[InFlight] = []  # failed records, a heap by when they are due again
         self.commit_every_s = 1.0
+        self._noted = 0  # records retrying, as last noted with the committed offsets
         self._last_commit = time.monotonic()
 
     def connect(self, settings: Settings) -> KafkaConsumerQueue:
@@ -137,14 +139,19 @@ class KafkaRecordSpout(Spout):
             self.commit()
 
     def commit(self) -> None:
+        """Commit what is done; the offsets carry how many records this task retries, for `topology status`."""
         self._last_commit = time.monotonic()
         offsets = self.tracker.committable()
+        retrying = sum(1 for message in self.in_flight.values() if message.attempts > 1)
+        if retrying != self._noted:  # every partition, unmoved ones too, carries the new count
+            offsets = self.tracker.positions()
         if not offsets:
             return
         try:
-            self.consumer.commit_offsets(self.topic, offsets)
+            self.consumer.commit_offsets(self.topic, offsets, metadata=spout_note(self.task_id, retrying))
         except Exception as exc:  # noqa: BLE001 - a rebalance or broker hiccup: the next commit covers it
             self.counters.log.warning("spout.commit_failed", error=repr(exc))
             return
         self.tracker.committed(offsets)
+        self._noted = retrying
         self.counters.maybe_log()

@@ -55,15 +55,36 @@ def kill(name: Annotated[str | None, typer.Option(help="Topology name [default: 
     console.print(f"killed {name or settings.topology_name}")
 
 
+def describe_backlog(waiting: dict[str, object]) -> str:
+    """One line: lag in all and per partition, records being retried, dead letters by reason."""
+    if "error" in waiting:
+        return f"backlog unknown: {waiting['error']}"
+    lag = waiting["lag"]
+    letters = waiting["dead_letters"]
+    assert isinstance(lag, dict) and isinstance(letters, dict)
+    per_partition = ", ".join(f"p{p} {n}" for p, n in sorted(lag.items()))
+    by_reason = ", ".join(f"{reason} {n}" for reason, n in letters.items()) or "none"
+    return (f"lag={waiting['total_lag']} ({per_partition or 'no partitions'}) retrying={waiting['retrying']} "
+            f"dead letters: {by_reason}")
+
+
 @app.command("status")
 def status(name: Annotated[str | None, typer.Option(help="Topology name [default: settings.topology_name]")] = None,
            as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout")] = False) -> None:
-    """Whether the topology runs, its counters (processed, retried, dead-lettered) and per-component statistics."""
+    """Whether the topology runs, its counters (processed, retried, dead-lettered) and per-component statistics; from
+    Kafka, its backlog: records not done per partition (lag), records being retried, dead letters by reason."""
+    from snapmode.backlog import backlog
+    from snapmode.interfaces import StoreError
     from snapmode.topologies.nimbus import topology_status
 
-    state = topology_status(get_settings(), name)
+    settings = get_settings()
+    state = topology_status(settings, name)
+    try:
+        waiting: dict[str, object] = backlog(settings, name).as_dict()
+    except StoreError as exc:  # Kafka away: Storm's own view still helps
+        waiting = {"error": str(exc)}
     if as_json:
-        print(json.dumps(state.as_dict(), indent=2))
+        print(json.dumps({**state.as_dict(), "backlog": waiting}, indent=2))
     else:
         table = Table(title=f"{state.name}: {state.status}, up {state.uptime_s} s, {state.workers} worker(s)")
         for column in ("component", "executors", "emitted", "acked", "failed", "latency ms"):
@@ -73,6 +94,7 @@ def status(name: Annotated[str | None, typer.Option(help="Topology name [default
                           f"{stats.latency_ms:.1f}")
         console.print(table)
         console.print(" ".join(f"{k}={v}" for k, v in state.counters.items()))
+        console.print(describe_backlog(waiting))
         for component, error in state.errors.items():
             console.print(f"[yellow]{component}: {error}")
     if not state.running:

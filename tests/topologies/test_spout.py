@@ -25,6 +25,7 @@ class StandInConsumer:
     def __init__(self, values: list[str]) -> None:
         self.pending = [Message(TOPIC, 0, i, f"shop:p{i}", v.encode()) for i, v in enumerate(values)]
         self.commits: list[dict[int, int]] = []
+        self.notes: list[str] = []
 
     def partitions(self, topic: str) -> set[int]:
         return {0}
@@ -36,9 +37,10 @@ class StandInConsumer:
         taken, self.pending = self.pending[:max_records], self.pending[max_records:]
         return taken
 
-    def commit_offsets(self, topic: str, next_offsets: Mapping[int, int]) -> None:
+    def commit_offsets(self, topic: str, next_offsets: Mapping[int, int], metadata: str = "") -> None:
         assert topic == TOPIC
         self.commits.append(dict(next_offsets))
+        self.notes.append(metadata)
 
 
 @pytest.fixture
@@ -134,3 +136,20 @@ def test_the_spout_follows_partitions_added_to_the_topic(settings: Settings, mon
     assert assigned == [[0], [0, 1, 2]]
     spout.next_tuple()
     assert len(assigned) == 2  # unchanged: not assigned again
+
+
+def test_the_committed_offsets_note_how_many_records_are_retrying(spout: KafkaRecordSpout) -> None:
+    import json
+
+    spout.next_tuple()
+    messages(spout)
+    spout.ack("0:0")
+    assert json.loads(spout.consumer.notes[-1]) == {"task": spout.task_id, "retrying": 0}
+    spout.fail("0:1")
+    spout.commit()  # the offset has not moved, the count has: committed again with it
+    assert spout.consumer.commits[-1] == {0: 1} and json.loads(spout.consumer.notes[-1])["retrying"] == 1
+    spout.next_tuple()
+    messages(spout)
+    spout.ack("0:1")
+    spout.ack("0:2")
+    assert spout.consumer.commits[-1] == {0: 3} and json.loads(spout.consumer.notes[-1])["retrying"] == 0
