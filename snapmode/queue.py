@@ -244,7 +244,8 @@ def read_topic(settings: Settings, topic: str) -> list[Message]:
                 batches = consumer.poll(timeout_ms=int(settings.kafka_timeout_s * 1000))
                 if not batches:
                     raise QueueUnavailable(f"Kafka at {settings.kafka_bootstrap}: no message of {topic} within "
-                                           f"{settings.kafka_timeout_s:g} s, {len(left)} partitions not read to the end")
+                                           f"{settings.kafka_timeout_s:g} s, {len(left)} partitions not read to the "
+                                           "end")
                 out += [Message(r.topic, r.partition, r.offset, r.key.decode("utf-8", "replace") if r.key is not None
                                 else None, r.value) for tp, records in batches.items() for r in records
                         if r.offset < end[tp]]

@@ -78,7 +78,8 @@ def open_engine(db_path: Path, *, serving: bool) -> str:
         return wait_until(attempt, timeout_s=OPEN_RETRY_S, interval_s=0.2)
     except WaitTimeout:
         raise StoreUnavailable(f"milvus-lite could not open {db_path}: locked by a process that left no holder "
-                               f"file ({holder_path(db_path).name}); stop the other snapmode process and retry") from None
+                               f"file ({holder_path(db_path).name}); stop the other snapmode process and retry") \
+            from None
 
 
 def release_engine(db_path: Path) -> None:

@@ -42,8 +42,8 @@ class Scenario:
                 scenario.changes.append(Tombstone(site=product.site, product_id=product.product_id, reason="http_410",
                                                   crawled_at=NEWER))
         site = creates[0].site
-        scenario.malformed = [(f"{site}:{name}-junk", b"{not json"),
-                              (f"{site}:{name}-half", json.dumps({"site": site, "product_id": f"{name}-half"}).encode())]
+        half = json.dumps({"site": site, "product_id": f"{name}-half"}).encode()  # no title, url or images
+        scenario.malformed = [(f"{site}:{name}-junk", b"{not json"), (f"{site}:{name}-half", half)]
         return scenario
 
     @property
@@ -86,8 +86,9 @@ def audit(settings: Settings, scenario: Scenario) -> Audit:
             for record in expected.values() for ref in record.images()}
     vectors, metadata = build_vector_store(settings, dim=embedder_dim(settings)), build_metadata_store(settings)
     try:
-        rows = vectors.client.query(settings.collection, filter=f"product_key in {json.dumps(scenario.keys)}",  # type: ignore[attr-defined]
-                                    output_fields=["image_id", "price"], limit=16_384, consistency_level="Strong")
+        client = vectors.client  # type: ignore[attr-defined]
+        rows = client.query(settings.collection, filter=f"product_key in {json.dumps(scenario.keys)}",
+                            output_fields=["image_id", "price"], limit=16_384, consistency_level="Strong")
         docs = metadata.get(scenario.keys)
         site = SearchFilter(site=scenario.creates[0].site)
         solr_keys = [r.key for r in metadata.query(where=site, limit=10_000) if r.key in set(scenario.keys)]

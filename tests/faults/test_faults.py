@@ -6,7 +6,6 @@ malformed records. The table of every fault is printed and written to test-artif
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import time
@@ -29,7 +28,7 @@ from snapmode.topologies.deploy import submit
 from snapmode.topologies.handoff import handoff_dir
 from snapmode.topologies.nimbus import kill
 from snapmode.topologies.publish import publish
-from snapmode.waiting import WaitTimeout, wait_until
+from snapmode.waiting import wait_until
 from tests.cluster import NativeCluster
 from tests.faults.scenario import Audit, Scenario, audit
 

@@ -1,4 +1,5 @@
-"""Milvus errors are told apart: a server away is retried (`StoreUnavailable`), a row it refuses is not (`StoreError`)."""
+"""Milvus errors are told apart: a server away is retried (`StoreUnavailable`), a row it refuses is not
+(`StoreError`)."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ import shutil
 import signal
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
@@ -20,14 +21,14 @@ from snapmode.embedding import build_embedder, embedder_dim
 from snapmode.interfaces import SearchFilter
 from snapmode.pipeline.decode import decode_image
 from snapmode.platform import decode_limits
-from snapmode.queue import KafkaConsumerQueue, KafkaProducerQueue
+from snapmode.queue import KafkaProducerQueue, read_topic
 from snapmode.records import ProductRecord
 from snapmode.stores.factory import build_metadata_store, build_vector_store
 from snapmode.topologies.deploy import submit
 from snapmode.topologies.handoff import handoff_dir
 from snapmode.topologies.nimbus import kill, topology_status
 from snapmode.topologies.publish import publish
-from snapmode.waiting import wait_until
+from snapmode.waiting import WaitTimeout, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
@@ -104,14 +105,16 @@ def storm_worker(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def dead_letters(settings: Settings, expected: int, timeout_s: float = 60) -> list[dict]:  # type: ignore[type-arg]
-    consumer = KafkaConsumerQueue(settings, [settings.dead_letter_topic], group=f"check-{time.time()}")
+    """The letters of the dead-letter topic once `expected` are there (or the timeout passed: the caller's checks name
+    what is missing)."""
     found: list[dict] = []  # type: ignore[type-arg]
-    deadline = time.monotonic() + timeout_s
-    try:
-        while len(found) < expected and time.monotonic() < deadline:
-            found += [json.loads(m.value) for m in consumer.poll(timeout_s=1.0)]
-    finally:
-        consumer.close()
+
+    def enough() -> bool:
+        found[:] = [json.loads(m.value) for m in read_topic(settings, settings.dead_letter_topic)]
+        return len(found) >= expected
+
+    with suppress(WaitTimeout):
+        wait_until(enough, timeout_s=timeout_s, interval_s=1)
     return found
 
 
