@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     retry_first_delay_s: float = Field(0.5, ge=0)
     retry_max_delay_s: float = Field(30.0, ge=0)
     store_retry_budget_s: float = Field(30.0, ge=0)
+    # An image that keeps failing transiently (its host away, timeouts, 503) this long, over the replays of its record,
+    # is dead-lettered alone with its reason and the rest of its product is indexed.
+    fetch_retry_window_s: float = Field(3600.0, ge=0)
     solr_timeout_s: float = Field(10.0, gt=0)  # each request to Solr
     milvus_timeout_s: float = Field(30.0, gt=0)  # each Milvus call (pymilvus reconnects within it)
     # How a decoded image goes from the fetch bolt to the embed bolt: `inline` as JPEG in the tuple (through the worker

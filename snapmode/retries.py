@@ -8,7 +8,9 @@ record give up.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -48,6 +50,29 @@ class Backoff:
         state = RetryCallState(None, None, (), {})  # type: ignore[arg-type]
         state.attempt_number = max(1, retry)
         return float(self.wait()(state))
+
+
+class FailingSince:
+    """When each key (an image) started failing transiently, for the most recent `limit` keys: one that has failed for
+    longer than `window_s` is given up (dead-lettered alone) instead of holding back the rest of its product."""
+
+    def __init__(self, window_s: float, limit: int = 100_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window_s, self.limit, self.clock = window_s, limit, clock
+        self._since: OrderedDict[str, float] = OrderedDict()
+
+    def failed(self, keys: Sequence[str]) -> list[str]:
+        """Note that `keys` failed now; returns those failing for longer than the window."""
+        now = self.clock()
+        for key in keys:
+            self._since.setdefault(key, now)
+            self._since.move_to_end(key)
+        while len(self._since) > self.limit:
+            self._since.popitem(last=False)
+        return [key for key in keys if now - self._since[key] >= self.window_s]
+
+    def succeeded(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self._since.pop(key, None)
 
 
 def retry_transient(call: Callable[[], T], backoff: Backoff,

@@ -13,6 +13,7 @@ from snapmode.pipeline.fetch import Fetcher
 from snapmode.pipeline.steps import PreparedImage, Rejection, parse_record, prepare_or_reject
 from snapmode.platform import decode_limits, fetch_options
 from snapmode.records import Tombstone
+from snapmode.retries import FailingSince
 from snapmode.topologies.component import setup_component
 from snapmode.topologies.handoff import build_handoff
 from snapmode.topologies.payloads import (IMAGE_FIELDS, REJECTION_FIELDS, TOMBSTONE_FIELDS, image_values,
@@ -24,8 +25,9 @@ DELETED = "deleted"
 
 class FetchBolt(Bolt):
     """One record in, one anchored tuple per decoded image out. A record whose images may succeed later (timeout,
-    HTTP 503) is failed as a whole, so the spout replays it; a malformed record or a refused image is dead-lettered.
-    """
+    HTTP 503) is failed as a whole, so the spout replays it, until those images have failed for
+    `fetch_retry_window_s`: then they are dead-lettered and the rest goes on. A malformed record or a refused image is
+    dead-lettered."""
 
     outputs = [Stream(IMAGE_FIELDS), Stream(REJECTION_FIELDS, name=REJECTED), Stream(TOMBSTONE_FIELDS, name=DELETED)]
     auto_ack = False
@@ -36,6 +38,7 @@ class FetchBolt(Bolt):
         self.fetcher = Fetcher(fetch_options(settings))  # published records: http(s), local files under file_roots
         self.pool = ThreadPoolExecutor(settings.fetch_workers, thread_name_prefix="fetch")
         self.handoff = build_handoff(settings)  # None: images travel inline
+        self.failing = FailingSince(settings.fetch_retry_window_s)
 
     def process(self, tup) -> None:  # type: ignore[no-untyped-def]
         key, raw = tup.values
@@ -46,12 +49,15 @@ class FetchBolt(Bolt):
             outcomes = [Rejection(reason="unexpected_error", detail=f"{type(exc).__name__}: {exc}"[:2000],
                                   product_key=key or None, payload=raw[:10_000])]
         transient = [o for o in outcomes if isinstance(o, Rejection) and o.retryable]
-        if transient:
+        self.failing.succeeded([o.ref.image_id for o in outcomes if isinstance(o, PreparedImage)])
+        if transient and len(self.failing.failed([o.image_id or "" for o in transient])) < len(transient):
             self.counters.log.warning("fetch.transient", key=key, reason=transient[0].reason,
                                       detail=transient[0].detail[:300])
             self.counters.add("transient")
             self.fail(tup)
             return
+        if transient:  # failing for longer than the window: dead-lettered below, the rest of the product indexed
+            self.counters.add("given_up", len(transient))
         for outcome in outcomes:
             if isinstance(outcome, Tombstone):
                 self.emit(tombstone_values(outcome), stream=DELETED, anchors=[tup])

@@ -112,3 +112,20 @@ def test_an_unexpected_error_is_dead_lettered_with_the_record_instead_of_replaye
     assert rejection.reason == "unexpected_error" and rejection.detail == "RuntimeError: a bug"
     assert rejection.product_key == "shop:p1" and rejection.payload is not None
     assert [m["id"] for m in commands(sent, "ack")] == ["r1"] and commands(sent, "fail") == []
+
+
+def test_an_image_failing_past_the_window_is_dead_lettered_alone(settings: Settings, shop: str,
+                                                                 tmp_path: Path) -> None:
+    bolt = start(FetchBolt, settings.model_copy(update={"allow_private_urls": True, "fetch_timeout_s": 2.0,
+                                                        "fetch_retry_window_s": 0.0}), "fetch")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    good = write(tmp_path / "good.jpg", jpeg_bytes(), shop)
+    bolt.process(tup(["shop:p1", record(good, f"http://127.0.0.1:{port}/a.jpg")], tup_id="r1"))
+    sent = messages(bolt)
+    assert len(commands(sent, "emit", "default")) == 1  # the good image goes on
+    [letter] = commands(sent, "emit", REJECTED)
+    rejection = rejection_from_values(letter["tuple"])
+    assert rejection.retryable and rejection.url == f"http://127.0.0.1:{port}/a.jpg" and rejection.payload
+    assert [m["id"] for m in commands(sent, "ack")] == ["r1"] and commands(sent, "fail") == []
