@@ -147,11 +147,12 @@ class Settings(BaseSettings):
     search_offset_max: int = Field(1000, ge=0)  # deepest page start of a search or product listing
     hybrid_depth: int = Field(100, ge=1)  # products each ranking (photo, words) contributes to a hybrid search
     rrf_k: int = Field(60, ge=1)  # reciprocal rank fusion constant: a product scores 1 / (rrf_k + rank) per ranking
-    # Photo searches that arrive together share one forward pass and one vector search (snapmode/batching.py): the
-    # batch waits at most `query_batch_wait_ms` after its first query, and only for queries already admitted; 0: off.
+    # Photo searches that arrive together share one forward pass and one vector search (snapmode/batching.py): a
+    # batch waits at most `query_batch_wait_ms` after its first query, only for queries still decoding or while fewer
+    # are queued than the last batch held; 0: off.
     query_batch_wait_ms: float = Field(5.0, ge=0, le=1000)
     query_batch_max: int = Field(32, ge=1)
-    query_batch_workers: int = Field(2, ge=1)  # batches formed and answered side by side
+    query_batch_workers: int = Field(1, ge=1)  # batches formed and answered side by side
     torch_threads: int = Field(0, ge=0)  # intra-op threads of the model in this process; 0: torch's default
 
     # Real-image development sets (`snapmode dataset build`): source packages are downloaded and unpacked here once
