@@ -111,27 +111,54 @@ def bench_records(settings: Settings, products: int, catalog: Path | None, site:
     return records[:products + 1]
 
 
+def _embedder_process(shared: dict[str, Any], records: list[str], most: int, conn: Any) -> None:
+    """Child process: loads the model and the images once, then answers each request with one pass's images/s."""
+    settings = Settings.from_shared(shared)
+    limits = decode_limits(settings)
+    parsed = [ProductRecord.from_json(r) for r in records]
+    refs = [(r, ref) for r in parsed for ref in r.images()][:most]
+    with Fetcher(FetchOptions(timeout_s=settings.fetch_timeout_s, allow_private=True, allow_files=True)) as fetcher:
+        prepared = [prepare_image(r, ref, limits, fetcher) for r, ref in refs]
+    embedder, size = build_embedder(settings), settings.embed_batch_size
+    embed_images(embedder, prepared[:size])  # warm-up
+    conn.send(len(prepared))
+    while (min_s := conn.recv()) is not None:
+        done, started = 0, time.perf_counter()
+        while not done or time.perf_counter() - started < min_s:
+            for i in range(0, len(prepared), size):
+                embed_images(embedder, prepared[i:i + size])
+            done += len(prepared)
+        conn.send(done / (time.perf_counter() - started))
+
+
 class BareEmbedder:
     """The model alone on the benchmark's images (the first `most` of them), decoded beforehand: one batched forward
-    pass after another."""
+    pass after another, in a process of its own as the embed bolt is (apart from this process's client threads)."""
 
     def __init__(self, settings: Settings, records: list[ProductRecord], most: int = 320) -> None:
-        limits = decode_limits(settings)
-        refs = [(r, ref) for r in records for ref in r.images()][:most]
-        with Fetcher(FetchOptions(timeout_s=settings.fetch_timeout_s, allow_private=True, allow_files=True)) as fetcher:
-            self.prepared = [prepare_image(r, ref, limits, fetcher) for r, ref in refs]
-        self.embedder = build_embedder(settings)
-        self.size = settings.embed_batch_size
-        embed_images(self.embedder, self.prepared[:self.size])  # warm-up
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_embedder_process, daemon=True,
+                                       args=(settings.shareable(), [r.to_json() for r in records], most, child))
+        self.process.start()
+        self.images = self.answer()
+
+    def answer(self, timeout_s: float = 600.0) -> Any:
+        if not self.conn.poll(timeout_s):
+            raise RuntimeError(f"the bare embedder's process did not answer within {timeout_s:.0f} s "
+                               f"(exit code {self.process.exitcode})")
+        return self.conn.recv()
 
     def run(self, min_s: float = 5.0) -> float:
         """Images/s of passes over every image, for at least `min_s`."""
-        done, started = 0, time.perf_counter()
-        while not done or time.perf_counter() - started < min_s:
-            for i in range(0, len(self.prepared), self.size):
-                embed_images(self.embedder, self.prepared[i:i + self.size])
-            done += len(self.prepared)
-        return done / (time.perf_counter() - started)
+        self.conn.send(min_s)
+        return float(self.answer())
+
+    def close(self) -> None:
+        self.conn.send(None)
+        self.process.join(timeout=10)
 
 
 def tracker(progress: Console | None, label: str, total: int) -> tuple[Callable[[int], None], Callable[[], None]]:
@@ -212,6 +239,7 @@ def bench_ingest(settings: Settings, *, products: int = 100, catalog: Path | Non
             p50, p99 = percentiles(watch.freshness_s())
             say(f"  {load:.0%} load ({achieved:.1f} images/s): freshness p50 {p50:.2f} s, p99 {p99:.2f} s")
     finally:
+        bare.close()
         producer.close()
         vectors.close()
     return result
