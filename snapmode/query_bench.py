@@ -171,6 +171,10 @@ def _vector_store(kind: StoreKind, tmp: Path, settings: Settings) -> Iterator[tu
 def fill_store(platform: Platform, records: Sequence, target: int, progress: Progress, *, seed: int = 0
                ) -> FillReport:
     """Index `records` (real photos), then add synthetic products until the store holds `target` vectors."""
+    vectors, metadata = platform.vectors, platform.metadata
+    flush = getattr(vectors, "flush_writes", None)
+    if flush is not None:
+        vectors.flush_writes = False  # type: ignore[attr-defined]  # one flush at the end, not one per batch
     started = time.perf_counter()
     real_ids = [ref.image_id for r in records for ref in r.images()]
     embedded = 0
@@ -186,10 +190,6 @@ def fill_store(platform: Platform, records: Sequence, target: int, progress: Pro
     count = len(real)
     missing = max(0, target - count)
     source = SyntheticSource.of(np.stack(list(real.values())), records)
-    vectors, metadata = platform.vectors, platform.metadata
-    flush = getattr(vectors, "flush_writes", None)
-    if flush is not None:
-        vectors.flush_writes = False  # type: ignore[attr-defined]  # one flush at the end, not one per batch
     started = time.perf_counter()
     done = 0
     progress("fill", done, missing)

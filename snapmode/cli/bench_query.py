@@ -33,6 +33,9 @@ def bench_query(vectors: Annotated[int, typer.Option(min=1, help="Vectors in the
     import signal
     import sys
 
+    from rich.markup import escape
+
+    from snapmode.infra.errors import ClusterError
     from snapmode.query_bench import bench_query as run_bench
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server and the cluster it started too
@@ -48,8 +51,12 @@ def bench_query(vectors: Annotated[int, typer.Option(min=1, help="Vectors in the
                 tasks[phase] = bar.add_task(phase, total=total)
             bar.update(tasks[phase], completed=done, total=total)
 
-        report = run_bench(get_settings(), vectors=vectors, clients=clients, store=store, queries=queries,
-                           products=products, variants=variants, progress=progress)
+        try:
+            report = run_bench(get_settings(), vectors=vectors, clients=clients, store=store, queries=queries,
+                               products=products, variants=variants, progress=progress)
+        except (ClusterError, RuntimeError) as exc:  # a Milvus server or `snapmode serve` that did not start
+            err.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+            raise typer.Exit(1) from None
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
         return
