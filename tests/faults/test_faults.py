@@ -16,6 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from snapmode.backlog import Backlog, backlog
 from snapmode.catalog.generate import GenerateOptions, generate_catalog
 from snapmode.catalog.manifest import catalog_records
 from snapmode.config import Settings
@@ -191,3 +192,12 @@ def test_a_killed_component_loses_nothing(fault: str, topology: Settings, produc
     result = seen[-1]
     assert (result.lost, result.duplicated, result.stale, result.dead_letters) == (0, 0, 0, 0)
     assert first < len(ids), "every image was indexed before the kill: nothing was in flight"
+    # what `snapmode topology status` shows: nothing left to do or retry, only the malformed records dead-lettered
+    left: list[Backlog] = []
+
+    def done() -> bool:
+        left[:] = [backlog(topology)]
+        return left[0].total_lag == 0 and left[0].retrying == 0
+
+    wait_until(done, timeout_s=60, interval_s=1, what="the backlog", detail=lambda: repr(left))
+    assert set(left[0].dead_letters) == {"invalid_record"}  # the malformed records of this run, nothing else
