@@ -11,6 +11,7 @@ from typing import Any
 
 from snapmode.config import Settings
 from snapmode.crawlers import problems
+from snapmode.crawlers.absence import SitemapAbsence
 from snapmode.crawlers.hashes import ContentHashes
 from snapmode.crawlers.settings import scrapy_settings
 from snapmode.crawlers.siteconfig import SiteConfig
@@ -28,7 +29,7 @@ class CrawlSummary:
     products_found: int = 0
     products_sent: int = 0
     products_unchanged: int = 0
-    products_deleted: int = 0  # tombstones sent for product pages that answered 404 or 410
+    products_deleted: int = 0  # tombstones sent: product pages that answered 404 or 410, or left the sitemap
     images_sent: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     warnings: dict[str, int] = field(default_factory=dict)
@@ -90,7 +91,8 @@ def open_redis(url: str | None, password: str | None = None) -> Any:
 
 def build_job(site: SiteConfig, settings: Settings, sink: RecordSink, *, redis: Any = None,
               max_pages: int | None = None, allow_private: bool = False, run_id: str | None = None) -> CrawlJob:
-    wiring = CrawlWiring(sink=sink, hashes=ContentHashes(site.name, redis), redis=redis)
+    wiring = CrawlWiring(sink=sink, hashes=ContentHashes(site.name, redis), redis=redis,
+                         absence=SitemapAbsence(site.name, redis, crawls=settings.sitemap_absent_crawls))
     return CrawlJob(site=site, wiring=wiring, scrapy=scrapy_settings(
         site, user_agent=settings.crawl_user_agent, max_redirects=settings.crawl_max_redirects,
         allow_private=allow_private or settings.allow_private_urls, max_pages=max_pages, use_redis=redis is not None,

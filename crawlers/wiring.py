@@ -7,6 +7,7 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
+from snapmode.crawlers.absence import SitemapAbsence
 from snapmode.crawlers.hashes import ContentHashes
 from snapmode.crawlers.sinks import RecordSink
 
@@ -18,6 +19,7 @@ class CrawlWiring:
     sink: RecordSink
     hashes: ContentHashes
     redis: Any = None  # a redis.Redis client, or None to keep request fingerprints in memory
+    absence: SitemapAbsence | None = None  # pages that left the sitemap; None: not tracked
 
     @staticmethod
     def of(crawler: Crawler) -> CrawlWiring:

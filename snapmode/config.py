@@ -115,6 +115,8 @@ class Settings(BaseSettings):
     crawl_user_agent: str = "SnapModeBot/0.1 (+https://github.com/snapmode/snapmode)"
     crawl_max_redirects: int = Field(5, ge=0, le=20)
     crawl_address_ttl_s: float = Field(300.0, ge=0)  # how long the crawler trusts a host's public/private verdict
+    # A product page missing from this many complete sitemap reads in a row gets a tombstone (needs Redis); 0: off
+    sitemap_absent_crawls: int = Field(3, ge=0)
 
     # Native cluster (`snapmode cluster`): real services on 127.0.0.1, started from official artifacts
     cluster_dir: Path | None = None  # None: data_dir / "cluster" (configs, data, logs and PID files)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import urlparse
+from xml.parsers import expat
 
-from scrapy import Request, Spider
-from scrapy.exceptions import IgnoreRequest
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import HtmlResponse, Response
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -37,10 +39,23 @@ class ProductSpider(Spider):
         self.allowed_domains = site.domains
         self.strip_params = tuple(site.strip_query_params)
         self.links = LinkExtractor(allow=site.follow, deny=site.deny, tags=("a", "area", "link"), attrs=("href",))
+        # The sitemap read of this crawl: it is complete when every sitemap requested was parsed and none failed
+        self.sitemaps_requested: set[str] = set()
+        self.sitemaps_read: set[str] = set()
+        self.sitemap_failed = False
+        self.listed: set[str] = set()  # product page URLs the sitemaps list
+        self.live: set[str] = set()  # page URLs that yielded a product in this crawl
+        self._absence_checked = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ProductSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        return spider  # type: ignore[return-value]
 
     async def start(self) -> AsyncIterator[Request]:
         for url in self.site.sitemap_urls:
-            yield Request(url, callback=self.parse_sitemap, errback=self.on_error, meta={"sitemap": True})
+            yield self._sitemap_request(url)
         for url in self.site.start_urls:
             yield Request(url, callback=self.parse, errback=self.on_error)
 
@@ -52,25 +67,61 @@ class ProductSpider(Spider):
                 body = gunzip(body, max_size=limit)  # stops inflating at the limit: no sitemap bomb
             except ValueError:  # Scrapy's size error
                 problems.report(self.crawler.stats, "too_large", response.url, f"inflates past {limit} bytes")
+                self.sitemap_failed = True
                 return
             except (OSError, EOFError) as exc:
                 problems.report(self.crawler.stats, "bad_sitemap", response.url, repr(exc))
+                self.sitemap_failed = True
                 return
         try:
             sitemap = Sitemap(body)
         except Exception as exc:  # noqa: BLE001 - lxml raises several kinds on broken XML
             problems.report(self.crawler.stats, "bad_sitemap", response.url, repr(exc))
+            self.sitemap_failed = True
             return
         self.crawler.stats.inc_value("snapmode/sitemaps")
+        if well_formed(body):
+            asked = response.request.meta.get("sitemap_url") if response.request is not None else None
+            self.sitemaps_read.add(asked or response.url)
+        else:  # Scrapy's parser recovers what it can: its pages are crawled, but the read is partial
+            problems.report(self.crawler.stats, "partial_sitemap", response.url, "malformed XML", level="warning")
+            self.sitemap_failed = True
         nested = sitemap.type == "sitemapindex"
         for entry in sitemap:
             url = entry.get("loc", "").strip()
             if not url or not self._on_site(url):
                 continue
             if nested:
-                yield Request(url, callback=self.parse_sitemap, errback=self.on_error, meta={"sitemap": True})
+                yield self._sitemap_request(url)
             else:
-                yield Request(strip_query(url, self.strip_params), callback=self.parse, errback=self.on_error)
+                page = strip_query(url, self.strip_params)
+                self.listed.add(page)
+                yield Request(page, callback=self.parse, errback=self.on_error)
+
+    def _sitemap_request(self, url: str) -> Request:
+        self.sitemaps_requested.add(url)
+        return Request(url, callback=self.parse_sitemap, errback=self.on_error,
+                       meta={"sitemap": True, "sitemap_url": url})  # the URL asked for, whatever redirects follow
+
+    @property
+    def sitemap_complete(self) -> bool:
+        """Every sitemap (and nested sitemap) asked for was read; only then can a missing page count as absent."""
+        return (bool(self.sitemaps_requested) and not self.sitemap_failed
+                and self.sitemaps_requested <= self.sitemaps_read)
+
+    def on_idle(self) -> None:
+        """Once, when the crawl has nothing left to do: tombstones for the pages gone from the sitemap long enough.
+        A crawl cut short (page limit, shutdown) closes without going idle, so it counts nothing."""
+        absence = self.wiring.absence if self.wiring is not None else None
+        if self._absence_checked or absence is None:
+            return
+        self._absence_checked = True
+        tombstones = absence.end_of_crawl(self.listed, complete=self.sitemap_complete,
+                                          product_at=self.wiring.hashes.product_at, live=self.live)
+        for tombstone in tombstones:  # through the item pipelines, like the 404/410 tombstones
+            self.crawler.engine.scraper._start_itemproc_nowait(tombstone)  # counted before the idle check
+        if tombstones:
+            raise DontCloseSpider
 
     def parse(self, response: Response) -> Iterator[Request | dict[str, Any]]:
         if not isinstance(response, HtmlResponse):
@@ -85,6 +136,10 @@ class ProductSpider(Spider):
             problems.report(self.crawler.stats, reason, response.url, detail, level=level)
         if found.fields is not None:
             self.crawler.stats.inc_value("snapmode/products/found")
+            self.live.add(response.url)
+            if response.request is not None:  # the pages asked for, through any redirects
+                asked = [response.request.url, *response.request.meta.get("redirect_urls", [])]
+                self.live.update(strip_query(u, self.strip_params) for u in asked)
             yield found.fields
         for link in self.links.extract_links(response):
             if self._on_site(link.url):
@@ -95,6 +150,8 @@ class ProductSpider(Spider):
         """Every failed request is counted under a reason; robots.txt and offsite refusals have Scrapy's own stats.
         A page that answers 404 or 410 where a product was found before yields that product's tombstone."""
         request = failure.request  # type: ignore[attr-defined]
+        if request.meta.get("sitemap"):
+            self.sitemap_failed = True  # this crawl's sitemap read is partial: absence is not counted
         if failure.check(HttpError):
             status = failure.value.response.status
             if request.meta.get("sitemap") and status == 404:
@@ -124,3 +181,12 @@ class ProductSpider(Spider):
         """On an allowed domain or its subdomains, whatever the port."""
         host = urlparse(url).hostname or ""
         return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
+
+
+def well_formed(body: bytes) -> bool:
+    """Whether a sitemap parses strictly to its end (no tree is built): a truncated or damaged one does not."""
+    try:
+        expat.ParserCreate().Parse(body, True)
+    except expat.ExpatError:
+        return False
+    return True
