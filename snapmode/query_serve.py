@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from snapmode.config import Settings
+from snapmode.waiting import WaitTimeout, wait_until
 
 START_TIMEOUT_S = 120.0
 
@@ -103,20 +103,19 @@ def serve_process(settings: Settings, port: int, log_path: Path, *, env: dict[st
         server = subprocess.Popen(command, cwd=settings.data_dir.parent, stdout=log, stderr=subprocess.STDOUT,
                                   env=serve_env(settings, searches=searches, extra=env or {}))
         base = f"http://127.0.0.1:{port}"
+        def answers() -> bool:
+            if server.poll() is not None:
+                raise RuntimeError(f"snapmode serve exited with {server.returncode}: {log_path.read_text()[-2000:]}")
+            try:
+                return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+            except httpx.TransportError:
+                return False
+
         try:
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while True:
-                if server.poll() is not None:
-                    raise RuntimeError(f"snapmode serve exited with {server.returncode}: "
-                                       f"{log_path.read_text()[-2000:]}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"snapmode serve did not answer /healthz in {START_TIMEOUT_S:.0f} s")
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.3)
+            try:
+                wait_until(answers, timeout_s=START_TIMEOUT_S, interval_s=0.3, what="snapmode serve")
+            except WaitTimeout:
+                raise RuntimeError(f"snapmode serve did not answer /healthz in {START_TIMEOUT_S:.0f} s") from None
             yield ServedApi(base, server.pid)
         finally:
             server.terminate()
