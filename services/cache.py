@@ -35,10 +35,12 @@ KEY_PREFIX = "snapmode:search:"
 
 
 def cache_key(embedder: str, data: bytes, k: int, where: SearchFilter | None, *, offset: int = 0,
-              text: str | None = None) -> str:
-    """Key of one query: the embedder, a hash of the image bytes, `k`, the filter, the page start and the words."""
+              text: str | None = None, collapse: bool = True) -> str:
+    """Key of one query: the embedder, a hash of the image bytes, `k`, the filter, the page start, the words and
+    whether near-duplicates are collapsed."""
     digest = hashlib.sha256(data).hexdigest()
-    extra = {**({"offset": offset} if offset else {}), **({"q": text} if text else {})}
+    extra = {**({"offset": offset} if offset else {}), **({"q": text} if text else {}),
+             **({} if collapse else {"collapse": False})}
     fields = json.dumps({**(asdict(where) if where else {}), **extra}, sort_keys=True)
     return f"{KEY_PREFIX}{embedder}:{digest}:{k}:{hashlib.sha1(fields.encode()).hexdigest()[:16]}"
 

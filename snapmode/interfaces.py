@@ -5,7 +5,7 @@ Each has an embedded implementation (milvus-lite, SQLite) and a real one (Milvus
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -139,9 +139,16 @@ def sorted_facet(counts: dict[str, int]) -> tuple[FacetValue, ...]:
 
 @runtime_checkable
 class MetadataStore(Protocol):
-    def upsert(self, records: Sequence[ProductRecord]) -> list[ProductRecord]:
+    def upsert(self, records: Sequence[ProductRecord],
+               duplicates: Mapping[str, str] | None = None) -> list[ProductRecord]:
         """Insert or replace by product key, unless the store holds a newer version (`crawled_at`) of the product or
-        of its deletion; returns the records it stored (an older replay is left out, and never raises)."""
+        of its deletion; returns the records it stored (an older replay is left out, and never raises). Each stored
+        product is marked `duplicate_of` the key `duplicates` gives it, and unmarked when it gives none."""
+        ...
+
+    def duplicate_marks(self, keys: Sequence[str]) -> dict[str, str | None]:
+        """Each live product among `keys` with the product it duplicates (None: it duplicates none); deleted and
+        unknown keys are left out."""
         ...
 
     def versions(self, keys: Sequence[str]) -> dict[str, datetime]:

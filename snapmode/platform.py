@@ -61,7 +61,7 @@ class Platform:
                             limits=self.limits, fetch=fetch_options(s, allow_files=allow_files),
                             dead_letter=JsonlDeadLetter(self.dead_letter_path),
                             batch_size=s.embed_batch_size, workers=s.fetch_workers, skip_indexed=skip_indexed,
-                            backoff=Backoff.from_settings(s))
+                            backoff=Backoff.from_settings(s), duplicate_similarity=s.duplicate_similarity)
 
     @cached_property
     def search(self):  # type: ignore[no-untyped-def]

@@ -1,6 +1,7 @@
 """Writer bolts: batched upserts of embeddings into the vector store and of records into the metadata store.
 
-Both are grouped by product key, so one task sees every version of a product in order. A row the store refuses is
+Both are grouped by product key, so one task sees every version of a product in order; the metadata writer marks
+near-duplicates with the embeddings the tuples carry. A row the store refuses is
 dead-lettered alone with the store's reason; the rest of the batch is acknowledged.
 """
 
@@ -14,8 +15,8 @@ from typing import Any, TypeVar
 from streamparse import Stream
 
 from snapmode.interfaces import MetadataStore, StoreUnavailable, VectorItem, VectorStore
-from snapmode.pipeline.steps import (Rejection, current_records, drop_deleted_since, isolate_refusals, newest,
-                                     write_metadata, write_product_vectors)
+from snapmode.pipeline.steps import (Rejection, current_records, drop_deleted_since, find_duplicates,
+                                     isolate_refusals, newest, write_metadata, write_product_vectors)
 from snapmode.records import ProductRecord
 from snapmode.retries import Backoff, retry_transient
 from snapmode.stores.factory import build_metadata_store, build_vector_store
@@ -141,13 +142,22 @@ class VectorWriterBolt(WriterBolt):
 
 
 class MetadataWriterBolt(WriterBolt):
-    """Upserts each product's newest record by product key; the store refuses versions older than its own."""
+    """Upserts each product's newest record by product key; the store refuses versions older than its own. Each
+    record is first checked for near-duplicates against the vector store (`find_duplicates`), with the embeddings
+    its tuples carry, and stored with its mark."""
 
     store: MetadataStore | None = None
+    vectors: VectorStore | None = None
 
     def write(self, decoded: Decoded) -> dict[str, str]:
         if self.store is None:
             self.store = build_metadata_store(self.settings)
         store = self.store
-        return isolate_refusals(lambda records: write_metadata(store, records),
-                                newest([record for _, record in decoded]), row_id=lambda r: r.key)
+        records = newest([record for _, record in decoded])
+        marks: dict[str, str] = {}
+        if self.settings.duplicate_similarity > 0:
+            if self.vectors is None:
+                self.vectors = build_vector_store(self.settings, dim=len(decoded[0][0].vector), streaming=True)
+            marks = find_duplicates(self.vectors, store, records, [item for item, _ in decoded],
+                                    similarity=self.settings.duplicate_similarity)
+        return isolate_refusals(lambda rows: write_metadata(store, rows, marks), records, row_id=lambda r: r.key)

@@ -64,7 +64,10 @@ async def similar_products(key: str, state: StateDep, k: int | None = None, offs
                            category: str | None = None, site: str | None = None, brand: str | None = None,
                            colour: str | None = None,
                            price_min: Annotated[float | None, Query(ge=0)] = None,
-                           price_max: Annotated[float | None, Query(ge=0)] = None) -> SearchResponse:
+                           price_max: Annotated[float | None, Query(ge=0)] = None,
+                           collapse: Annotated[bool, Query(description="near-duplicates listed under their original "
+                                                                       "(in `duplicates`); false shows them all")]
+                           = True) -> SearchResponse:
     """Nothing is uploaded or embedded: the product's vectors are read from the vector store."""
     started = time.perf_counter()
     k = checked_k(k, state.settings.search_k_max)
@@ -72,11 +75,12 @@ async def similar_products(key: str, state: StateDep, k: int | None = None, offs
     where = SearchFilter(category=category, site=site, brand=brand, colour=colour, price_min=price_min,
                          price_max=price_max)
     try:
-        found = await run_in_threadpool(state.search.similar, key, k, None if where.is_empty() else where, offset)
+        found = await run_in_threadpool(state.search.similar, key, k, None if where.is_empty() else where, offset,
+                                        collapse)
     except UnknownProduct as exc:
         raise HTTPException(404, detail=str(exc)) from None
     return SearchResponse(k=k, offset=offset, took_ms=round((time.perf_counter() - started) * 1000, 2), cached=False,
-                          results=api_results(found))
+                          collapse=collapse, results=api_results(found))
 
 
 @router.get("/{key:path}", response_model=Product, summary="One product by its key, site:product_id")

@@ -39,13 +39,16 @@ class SearchParams(BaseModel):
     colour: str | None = None
     price_min: float | None = Field(None, ge=0)
     price_max: float | None = Field(None, ge=0)
+    collapse: bool | None = Field(None, description="list each near-duplicate product (marked at ingestion) under "
+                                                    "its original ranked above it, in `duplicates`, instead of "
+                                                    "showing it (default true); false shows every product")
 
     def merged(self, other: SearchParams) -> SearchParams:
         """These values, with the ones of `other` filling the gaps."""
         return SearchParams(**{**other.model_dump(exclude_none=True), **self.model_dump(exclude_none=True)})
 
     def where(self) -> SearchFilter | None:
-        where = SearchFilter(**self.model_dump(exclude={"k", "offset", "q"}))
+        where = SearchFilter(**self.model_dump(exclude={"k", "offset", "q", "collapse"}))
         return None if where.is_empty() else where
 
 
@@ -68,6 +71,7 @@ class SearchResponse(BaseModel):
                              "reciprocal rank fusion score")
     took_ms: float
     cached: bool
+    collapse: bool = Field(True, description="whether near-duplicates were collapsed into their originals")
     results: list[ApiResult]
 
 
@@ -85,14 +89,13 @@ def checked_offset(offset: int | None, offset_max: int) -> int:
     return offset
 
 
-def find(state: AppState, data: bytes | None, text: str | None, k: int, where: SearchFilter | None,
-         offset: int) -> list[SearchResult]:
+def find(state: AppState, data: bytes | None, text: str | None, page: Page) -> list[SearchResult]:
     """The photo alone ranks by similarity; words, alone or with the photo, go through the hybrid ranking."""
     if text is None:
         assert data is not None
-        return state.search.search_image(data, k, where, offset)
+        return state.search.search_image(data, page.k, page.where, page.offset, page.collapse)
     vector = state.search.embed_image(data) if data is not None else None
-    return state.search.search_hybrid(vector, text, k, where, offset)
+    return state.search.search_hybrid(vector, text, page.k, page.where, page.offset, page.collapse)
 
 
 async def run_search(state: AppState, metrics: Metrics, data: bytes | None, params: SearchParams) -> Response:
@@ -104,23 +107,24 @@ async def run_search(state: AppState, metrics: Metrics, data: bytes | None, para
     text = params.q.strip() if has_words(params.q) else None
     if data is None and text is None:
         raise HTTPException(422, detail="a search needs a photo (file), words (q) with letters or digits, or both")
-    where = params.where()
+    page = Page(k, params.where(), offset, collapse=params.collapse is not False)
     ranking = "image" if text is None else "text" if data is None else "hybrid"
-    key = cache_key(state.embedder.name, data or b"", k, where, offset=offset, text=text)
+    key = cache_key(state.embedder.name, data or b"", k, page.where, offset=offset, text=text,
+                    collapse=page.collapse)
     cached = not isinstance(state.cache, NoCache) and (raw := await run_in_threadpool(state.cache.get, key)) is not None
     if cached:
         metrics.cache.labels("hit").inc()
     else:
         metrics.cache.labels("miss").inc()
         if state.batcher is not None and text is None and data is not None:
-            found = await state.batcher.asearch_image(data, Page(k, where, offset))
+            found = await state.batcher.asearch_image(data, page)
         else:
-            found = await run_in_threadpool(find, state, data, text, k, where, offset)
+            found = await run_in_threadpool(find, state, data, text, page)
         raw = results_json(found)
         if not isinstance(state.cache, NoCache):
             await run_in_threadpool(state.cache.set, key, raw)
     head = {"k": k, "offset": offset, "ranking": ranking,
-            "took_ms": round((time.perf_counter() - started) * 1000, 2), "cached": cached}
+            "took_ms": round((time.perf_counter() - started) * 1000, 2), "cached": cached, "collapse": page.collapse}
     return Response(json.dumps(head)[:-1].encode() + b', "results": ' + raw + b"}", media_type="application/json")
 
 

@@ -112,6 +112,13 @@ function render(results, append) {
     card.querySelector(".title").textContent = r.title;
     card.querySelector(".price").textContent = price(r);
     card.querySelector(".category").textContent = r.category || "";
+    const also = card.querySelector(".also");
+    const others = (r.duplicates || []).length;
+    if (others) {  // near-duplicates collapsed into this result
+      also.hidden = false;
+      also.textContent = `Also sold as ${others} other product${others > 1 ? "s" : ""}`;
+      also.title = r.duplicates.join(", ");
+    }
     card.querySelector(".more-like").addEventListener("click", () => {
       current = { kind: "similar", key: r.product_key, title: r.title };
       run();

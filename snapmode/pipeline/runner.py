@@ -53,7 +53,7 @@ class IngestRunner:
     def __init__(self, *, embedder: Embedder, vectors: VectorStore, metadata: MetadataStore,
                  limits: DecodeLimits, fetch: FetchOptions, dead_letter: DeadLetterSink,
                  batch_size: int = 32, workers: int = 4, skip_indexed: bool = False,
-                 backoff: Backoff = Backoff()) -> None:
+                 backoff: Backoff = Backoff(), duplicate_similarity: float = 0.0) -> None:
         self.embedder = embedder
         self.vectors = vectors
         self.metadata = metadata
@@ -64,6 +64,7 @@ class IngestRunner:
         self.workers = workers
         self.skip_indexed = skip_indexed
         self.backoff = backoff  # a store away is waited for this long per write, then the run stops with its error
+        self.duplicate_similarity = duplicate_similarity  # near-duplicates marked at ingestion (`find_duplicates`)
 
     def run(self, records: Iterable[Versioned | Rejection],
             on_image: Callable[[int], None] | None = None) -> IngestReport:
@@ -163,7 +164,8 @@ class IngestRunner:
         def write(keys: list[str]) -> None:
             chosen = set(keys)
             write_batch(self.vectors, self.metadata, [r for r in records if r.key in chosen],
-                        [i for i in items if i.product_key in chosen])
+                        [i for i in items if i.product_key in chosen],
+                        duplicate_similarity=self.duplicate_similarity)
 
         refused = self._retrying(lambda: isolate_refusals(write, sorted({r.key for r in records}), row_id=str))
         latest = {r.key: r for r in newest(records)}

@@ -5,7 +5,7 @@ The in-process runner and the Storm bolts call these same functions; no step liv
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TypeVar
@@ -14,6 +14,7 @@ from PIL import Image
 
 from snapmode.interfaces import Embedder, MetadataStore, StoreError, StoreUnavailable, VectorItem, VectorStore
 from snapmode.pipeline.decode import DecodeLimits, decode_image
+from snapmode.pipeline.duplicates import find_duplicates
 from snapmode.pipeline.errors import ImageRejected
 from snapmode.pipeline.fetch import Fetcher, FetchOptions
 from snapmode.records import (ImageRef, InvalidRecord, ProductRecord, Tombstone, Versioned, newest_per_key,
@@ -22,7 +23,7 @@ from snapmode.records import (ImageRef, InvalidRecord, ProductRecord, Tombstone,
 __all__ = ["FetchOptions", "Fetcher", "PreparedImage", "Rejection", "parse_record", "prepare_image",
            "prepare_or_reject", "embed_images", "write_metadata", "write_vectors", "write_batch",
            "write_product_vectors", "newest", "current_records", "delete_products", "isolate_refusals",
-           "drop_deleted_since"]
+           "drop_deleted_since", "find_duplicates"]
 
 T = TypeVar("T")
 
@@ -96,9 +97,11 @@ def embed_images(embedder: Embedder, prepared: Sequence[PreparedImage]) -> list[
     return [VectorItem.from_record(p.record, p.ref.image_id, vector) for p, vector in zip(prepared, vectors)]
 
 
-def write_metadata(store: MetadataStore, records: Sequence[ProductRecord]) -> list[ProductRecord]:
-    """Upsert the records; returns those stored (the metadata store leaves out versions older than its own)."""
-    return store.upsert(newest(records))
+def write_metadata(store: MetadataStore, records: Sequence[ProductRecord],
+                   duplicates: Mapping[str, str] | None = None) -> list[ProductRecord]:
+    """Upsert the records, each marked with the product `duplicates` says it duplicates (`find_duplicates`);
+    returns those stored (the metadata store leaves out versions older than its own)."""
+    return store.upsert(newest(records), duplicates=duplicates or {})
 
 
 def write_vectors(store: VectorStore, items: Sequence[VectorItem]) -> None:
@@ -162,11 +165,13 @@ def drop_deleted_since(vectors: VectorStore, metadata: MetadataStore, records: S
 
 
 def write_batch(vectors: VectorStore, metadata: MetadataStore, records: Sequence[ProductRecord],
-                items: Sequence[VectorItem]) -> list[ProductRecord]:
+                items: Sequence[VectorItem], *, duplicate_similarity: float = 0.0) -> list[ProductRecord]:
     """Metadata first, then vectors: every searchable vector has its product's metadata. Only the records the
     metadata store took (none older than its version) change the vectors, and those whose very version it already
-    held (a retry after the vectors failed, a replay). Returns the records it took."""
-    stored = write_metadata(metadata, records)
+    held (a retry after the vectors failed, a replay). Each record is checked for near-duplicates first
+    (`find_duplicates` at `duplicate_similarity`; 0: none). Returns the records it took."""
+    marks = find_duplicates(vectors, metadata, records, items, similarity=duplicate_similarity)
+    stored = write_metadata(metadata, records, marks)
     taken = {r.key for r in stored}
     held = [r for r in newest(records) if r.key not in taken]
     write_product_vectors(vectors, [*stored, *(current_records(metadata, held) if held else [])], items)

@@ -8,7 +8,7 @@ writer: the topology groups its writers by product key).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -71,8 +71,10 @@ def tombstone_document(key: str, at: datetime) -> dict[str, Any]:
     return {"key": key, "site": site, "product_id": product_id, "crawled_at": solr_time(at), "deleted": True}
 
 
-def to_document(record: ProductRecord) -> dict[str, Any]:
+def to_document(record: ProductRecord, duplicate_of: str | None = None) -> dict[str, Any]:
     doc: dict[str, Any] = {"key": record.key, "record": record.to_json(), "crawled_at": solr_time(record.crawled_at)}
+    if duplicate_of is not None:
+        doc["duplicate_of"] = duplicate_of
     for name in ("schema_version", "site", "product_id", "url", "title", "brand", "category", "colour", "price",
                  "currency", "availability", "description"):
         if (value := getattr(record, name)) is not None:
@@ -110,7 +112,9 @@ class SolrMetadataStore:
         self.url = url.rstrip("/")
         self._solr = pysolr.Solr(self.url, timeout=timeout_s, always_commit=False, auth=auth)
 
-    def upsert(self, records: Sequence[ProductRecord]) -> list[ProductRecord]:
+    def upsert(self, records: Sequence[ProductRecord],
+               duplicates: Mapping[str, str] | None = None) -> list[ProductRecord]:
+        marks = duplicates or {}
         latest = newest_per_key(records)
         if not latest:
             return []
@@ -120,7 +124,8 @@ class SolrMetadataStore:
             fresh = [r for r in latest.values() if r.key not in stored or stored[r.key].at < r.crawled_at
                      or (stored[r.key].at == r.crawled_at and not stored[r.key].deleted)]
             if fresh:
-                self._call(self._solr.add, [guarded(to_document(r), stored.get(r.key)) for r in fresh], commit=True)
+                self._call(self._solr.add, [guarded(to_document(r, marks.get(r.key)), stored.get(r.key))
+                                            for r in fresh], commit=True)
             return fresh
 
         return self._optimistic(once)
@@ -160,6 +165,16 @@ class SolrMetadataStore:
         results = self._call(self._solr.search, "*:*", fq=[_keys_filter(keys), LIVE], fl="key,record",
                              rows=len(keys))
         return {doc["key"]: ProductRecord.from_json(doc["record"]) for doc in results}
+
+    def duplicate_marks(self, keys: Sequence[str]) -> dict[str, str | None]:
+        marks: dict[str, str | None] = {}
+        keys = list(dict.fromkeys(keys))
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            results = self._call(self._solr.search, "*:*", fq=[_keys_filter(chunk), LIVE], fl="key,duplicate_of",
+                                 rows=len(chunk))
+            marks.update({doc["key"]: doc.get("duplicate_of") for doc in results})
+        return marks
 
     def query(self, text: str | None = None, where: SearchFilter | None = None, limit: int = 20,
               offset: int = 0) -> list[ProductRecord]:

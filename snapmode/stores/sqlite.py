@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,13 +26,16 @@ CREATE TABLE IF NOT EXISTS products (
     colour TEXT,
     price REAL,
     crawled_at TEXT NOT NULL,
-    record TEXT NOT NULL
+    record TEXT NOT NULL,
+    duplicate_of TEXT
 );
 CREATE INDEX IF NOT EXISTS products_category ON products(category);
 CREATE INDEX IF NOT EXISTS products_site ON products(site);
 CREATE VIRTUAL TABLE IF NOT EXISTS products_fts USING fts5(key UNINDEXED, title, brand, description);
 CREATE TABLE IF NOT EXISTS tombstones (key TEXT PRIMARY KEY, deleted_at TEXT NOT NULL);
 """
+# Columns added since the first schema, with their definitions: a database made before gets them when opened.
+_ADDED_COLUMNS = {"duplicate_of": "TEXT"}
 
 
 def _fts_query(text: str) -> str:
@@ -70,10 +73,25 @@ class SqliteMetadataStore:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
+            self._migrate()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite store at {self.path} unusable: {exc}") from exc
 
-    def upsert(self, records: Sequence[ProductRecord]) -> list[ProductRecord]:
+    def _migrate(self) -> None:
+        """Add the columns an older database lacks (NULL in its rows), in one transaction."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(products)")}
+        missing = {name: kind for name, kind in _ADDED_COLUMNS.items() if name not in have}
+        if missing:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                have = {row[1] for row in self._db.execute("PRAGMA table_info(products)")}  # another process may have
+                for name, kind in missing.items():
+                    if name not in have:
+                        self._db.execute(f"ALTER TABLE products ADD COLUMN {name} {kind}")
+
+    def upsert(self, records: Sequence[ProductRecord],
+               duplicates: Mapping[str, str] | None = None) -> list[ProductRecord]:
+        marks = duplicates or {}
         latest = newest_per_key(records)
         if not latest:
             return []
@@ -87,9 +105,10 @@ class SqliteMetadataStore:
             self._db.executemany("DELETE FROM products_fts WHERE key = ?", keys)
             self._db.executemany("DELETE FROM tombstones WHERE key = ?", keys)
             self._db.executemany(
-                "INSERT OR REPLACE INTO products VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO products (key, site, product_id, category, brand, colour, price, crawled_at, "
+                "record, duplicate_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(r.key, r.site, r.product_id, r.category, r.brand, r.colour, r.price, r.crawled_at.isoformat(),
-                  r.to_json()) for r in fresh])
+                  r.to_json(), marks.get(r.key)) for r in fresh])
             self._db.executemany("INSERT INTO products_fts VALUES (?, ?, ?, ?)",
                                  [(r.key, r.title, r.brand or "", r.description or "") for r in fresh])
         return fresh
@@ -119,6 +138,16 @@ class SqliteMetadataStore:
         with self._lock:
             rows = self._db.execute(f"SELECT key, record FROM products WHERE key IN ({marks})", list(keys)).fetchall()
         return {key: ProductRecord.from_json(record) for key, record in rows}
+
+    def duplicate_marks(self, keys: Sequence[str]) -> dict[str, str | None]:
+        marks: dict[str, str | None] = {}
+        keys = list(dict.fromkeys(keys))
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                marks.update(self._db.execute(f"SELECT key, duplicate_of FROM products WHERE key IN "
+                                              f"({','.join('?' * len(chunk))})", chunk).fetchall())
+        return marks
 
     def query(self, text: str | None = None, where: SearchFilter | None = None, limit: int = 20,
               offset: int = 0) -> list[ProductRecord]:

@@ -122,10 +122,11 @@ class RefusingMetadata(SqliteMetadataStore):
 
     refused = "t:bad"
 
-    def upsert(self, records: Sequence[ProductRecord]) -> list[ProductRecord]:
+    def upsert(self, records: Sequence[ProductRecord],
+               duplicates: Mapping[str, str] | None = None) -> list[ProductRecord]:
         if any(r.key == self.refused for r in records):
             raise StoreError("Solr refused add: HTTP 400 ERROR: [doc=t:bad] Error adding field 'price'")
-        return super().upsert(records)
+        return super().upsert(records, duplicates)
 
 
 def test_a_refused_row_is_dead_lettered_alone(tmp_path: Path, photos: dict[str, str]) -> None:

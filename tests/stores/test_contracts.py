@@ -124,3 +124,13 @@ def test_metadata_facets_count_values_and_price_range(metadata_store: MetadataSt
     assert (dresses.price_min, dresses.price_max) == (40.0, 90.5)
     none = metadata_store.facets(SearchFilter(brand="nobody"))
     assert none.total == 0 and none.categories == () and none.price_min is None
+
+
+def test_metadata_keeps_duplicate_marks_with_the_record(metadata_store: MetadataStore) -> None:
+    metadata_store.upsert([record("a"), record("b")], duplicates={"shop:b": "shop:a"})
+    assert metadata_store.duplicate_marks(["shop:a", "shop:b", "shop:none"]) == {"shop:a": None, "shop:b": "shop:a"}
+    metadata_store.upsert([record("b", price=3.0)])  # a version written without a mark is unmarked
+    assert metadata_store.duplicate_marks(["shop:b"]) == {"shop:b": None}
+    metadata_store.upsert([record("b", price=4.0)], duplicates={"shop:b": "shop:a"})
+    metadata_store.delete(["shop:b"])
+    assert metadata_store.duplicate_marks(["shop:b"]) == {}

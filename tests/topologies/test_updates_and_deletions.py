@@ -115,11 +115,17 @@ class RefusingStore:
     def __init__(self) -> None:
         self.stored: list[str] = []
 
-    def upsert(self, records: Sequence[ProductRecord]) -> list[ProductRecord]:
+    def upsert(self, records: Sequence[ProductRecord], duplicates: object = None) -> list[ProductRecord]:
         if any(r.key == "shop:bad" for r in records):
             raise StoreError("Solr refused add: HTTP 400: ERROR: [doc=shop:bad] Error adding field 'price'")
         self.stored += [r.key for r in records]
         return list(records)
+
+    def duplicate_marks(self, keys: Sequence[str]) -> dict[str, str | None]:
+        return {}
+
+    def versions(self, keys: Sequence[str]) -> dict[str, object]:
+        return {}
 
 
 def test_a_refused_row_is_dead_lettered_alone_and_the_batch_acked(settings: Settings) -> None:
@@ -176,7 +182,7 @@ def test_a_tombstone_a_store_refuses_is_dead_lettered_not_replayed(settings: Set
 
 def test_a_row_no_code_path_can_write_is_refused_alone(settings: Settings) -> None:
     class Picky(RefusingStore):
-        def upsert(self, records: Sequence[ProductRecord]) -> list[ProductRecord]:
+        def upsert(self, records: Sequence[ProductRecord], duplicates: object = None) -> list[ProductRecord]:
             if any(r.key == "shop:bad" for r in records):
                 raise ValueError("cannot encode this row")
             return super().upsert(records)
