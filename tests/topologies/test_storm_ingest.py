@@ -257,3 +257,38 @@ def test_updates_deletions_and_late_replays_reach_both_stores(topology: Settings
     finally:
         vectors.close()
         metadata.close()
+
+
+def test_a_reencoded_copy_is_marked_in_solr_by_the_topology(topology: Settings, catalog) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from PIL import Image
+
+    root, records = catalog
+    held_out = Path(records[5].image_urls[0].removeprefix("file://")).parent / f"{INDEXED_VIEWS}.jpg"
+    image = Image.open(held_out).convert("RGB")  # a view no product indexed
+    folder = root / "duplicates"
+    folder.mkdir()
+    image.save(folder / "a.jpg", "JPEG", quality=92)
+    smaller = image.resize((round(image.width * 0.9), round(image.height * 0.9)), Image.LANCZOS)
+    out = io.BytesIO()
+    smaller.save(out, "JPEG", quality=85)
+    (folder / "b.jpg").write_bytes(out.getvalue())
+    original = records[5].model_copy(update={"product_id": "dup-a", "image_urls": ((folder / "a.jpg").as_uri(),)})
+    copy = records[5].model_copy(update={"product_id": "dup-b", "image_urls": ((folder / "b.jpg").as_uri(),)})
+    producer = KafkaProducerQueue(topology)
+    metadata = build_metadata_store(topology)
+    try:
+        publish(producer, topology.records_topic, [original])
+        wait_until_indexed(topology, [original], timeout_s=300)
+        publish(producer, topology.records_topic, [copy])
+        wait_until_indexed(topology, [copy], timeout_s=300)
+        marks = metadata.duplicate_marks([original.key, copy.key])
+        assert marks[original.key] != original.key
+        assert marks[copy.key] == (marks[original.key] or original.key)  # the original, or the one it repeats
+        publish(producer, topology.records_topic, [copy, original])  # replays: the same marks
+        wait_committed_to_the_end(topology, timeout_s=180)
+        assert metadata.duplicate_marks([original.key, copy.key]) == marks
+    finally:
+        producer.close()
+        metadata.close()
