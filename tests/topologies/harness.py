@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from pystorm.component import Tuple
 
 from snapmode.config import Settings
+from snapmode.interfaces import MetadataStore, VectorStore
+from snapmode.stores.factory import build_metadata_store, build_vector_store
 from snapmode.topologies.component import SETTINGS_KEY
 
 
@@ -22,6 +25,14 @@ def start(component_cls: type, settings: Settings, component_id: str = "componen
     component._setup_component(conf, context)
     component.initialize(conf, context)
     return component
+
+
+def open_stores(settings: Settings, dim: int) -> Iterator[tuple[VectorStore, MetadataStore]]:
+    """Both stores of `settings` for a fixture to yield from, closed after the test."""
+    vectors, metadata = build_vector_store(settings, dim=dim), build_metadata_store(settings)
+    yield vectors, metadata
+    vectors.close()
+    metadata.close()
 
 
 def tup(values: list[Any], tup_id: str = "t1", stream: str = "default", component: str = "upstream") -> Tuple:

@@ -12,10 +12,9 @@ import pytest
 from snapmode.config import Settings
 from snapmode.interfaces import MetadataStore, VectorItem, VectorStore
 from snapmode.records import ProductRecord
-from snapmode.stores.factory import build_metadata_store, build_vector_store
 from snapmode.topologies.payloads import item_values
 from snapmode.topologies.writers import MetadataWriterBolt, VectorWriterBolt
-from tests.topologies.harness import commands, messages, start, tick, tup
+from tests.topologies.harness import commands, messages, open_stores, start, tick, tup
 from tests.topologies.test_updates_and_deletions import version
 
 DIM = 8
@@ -31,10 +30,7 @@ def unit(seed: int, noise: float = 0.0, base: int | None = None) -> np.ndarray:
 
 @pytest.fixture
 def stores(settings: Settings) -> Iterator[tuple[VectorStore, MetadataStore]]:
-    vectors, metadata = build_vector_store(settings, dim=DIM), build_metadata_store(settings)
-    yield vectors, metadata
-    vectors.close()
-    metadata.close()
+    yield from open_stores(settings, DIM)
 
 
 def send(bolt: Any, record: ProductRecord, vectors: list[np.ndarray]) -> list[dict[str, Any]]:

@@ -14,13 +14,12 @@ import pytest
 from snapmode.config import Settings
 from snapmode.interfaces import MetadataStore, StoreError, VectorItem, VectorStore
 from snapmode.records import ProductRecord, Tombstone
-from snapmode.stores.factory import build_metadata_store, build_vector_store
 from snapmode.topologies.deletions import DeletionBolt
 from snapmode.topologies.fetch import DELETED, FetchBolt
 from snapmode.topologies.payloads import item_values, rejection_from_values, tombstone_values
 from snapmode.topologies.writers import REFUSED, MetadataWriterBolt, VectorWriterBolt
 from tests.conftest import MeanColourEmbedder
-from tests.topologies.harness import commands, messages, start, tick, tup
+from tests.topologies.harness import commands, messages, open_stores, start, tick, tup
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 DIM = MeanColourEmbedder.dim
@@ -44,10 +43,7 @@ def item_tuples(record: ProductRecord) -> list[list[str]]:
 
 @pytest.fixture
 def stores(settings: Settings) -> Iterator[tuple[VectorStore, MetadataStore]]:
-    vectors, metadata = build_vector_store(settings, dim=DIM), build_metadata_store(settings)
-    yield vectors, metadata
-    vectors.close()
-    metadata.close()
+    yield from open_stores(settings, DIM)
 
 
 def write(bolt: Any, records: Sequence[ProductRecord]) -> list[dict[str, Any]]:
