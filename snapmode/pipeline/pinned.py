@@ -101,9 +101,11 @@ class PinnedTransport(httpx.HTTPTransport):
     """httpx's own transport (connection pool, HTTP/1.1, TLS), with its sockets opened by a `PinnedBackend`."""
 
     def __init__(self, *, allow_private: bool = False, resolver: Resolver | None = None,
-                 limits: httpx.Limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)) -> None:
+                 limits: httpx.Limits = httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                 ssl_context: SSLContext | None = None) -> None:
+        """`ssl_context`: the certificates to trust [default: httpx's, the certifi bundle]."""
         super().__init__(trust_env=False, limits=limits)
         self._pool = httpcore.ConnectionPool(  # the pool httpx builds, with the backend httpx has no argument for
-            ssl_context=httpx.create_ssl_context(trust_env=False), max_connections=limits.max_connections,
+            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False), max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
             network_backend=PinnedBackend(allow_private=allow_private, resolver=resolver))
