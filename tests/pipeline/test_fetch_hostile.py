@@ -127,7 +127,8 @@ def test_a_slow_drip_ends_at_the_total_deadline(in_headers: bool) -> None:
         with pytest.raises(ImageRejected) as err:
             fetch_bytes(f"{server.base}/slow.jpg", max_bytes=LIMIT, options=HOSTILE)
     assert (err.value.reason, err.value.retryable) == ("unreachable", True)
-    assert HOSTILE.deadline_s - 0.1 < spent.seconds < HOSTILE.deadline_s + 0.5
+    # without the deadline the drip would go on for minutes; the margin above it only absorbs a busy machine
+    assert HOSTILE.deadline_s - 0.1 < spent.seconds < HOSTILE.deadline_s + 2.0
 
 
 def huge_redirect(path: str, out: BinaryIO) -> None:
