@@ -36,6 +36,21 @@ CREATE TABLE IF NOT EXISTS tombstones (key TEXT PRIMARY KEY, deleted_at TEXT NOT
 """
 # Columns added since the first schema, with their definitions: a database made before gets them when opened.
 _ADDED_COLUMNS = {"duplicate_of": "TEXT"}
+# A product's text row has the product's rowid (kept by updates), so it is found through the key's index: FTS5 has
+# none on `key`, and deleting by key would read the whole text index once per product.
+_FTS_ROWIDS = 1  # PRAGMA user_version from which the text rows follow that rule
+_DELETE_TEXT = "DELETE FROM products_fts WHERE rowid = (SELECT rowid FROM products WHERE key = ?)"
+_INSERT_TEXT = ("INSERT INTO products_fts (rowid, key, title, brand, description) "
+                "SELECT rowid, key, ?, ?, ? FROM products WHERE key = ?")
+_UPSERT = ("INSERT INTO products (key, site, product_id, category, brand, colour, price, crawled_at, record, "
+           "duplicate_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET site = excluded.site, "
+           "product_id = excluded.product_id, category = excluded.category, brand = excluded.brand, "
+           "colour = excluded.colour, price = excluded.price, crawled_at = excluded.crawled_at, "
+           "record = excluded.record, duplicate_of = excluded.duplicate_of")
+
+
+def _text_values(record: ProductRecord) -> tuple[str, str, str, str]:
+    return record.title, record.brand or "", record.description or "", record.key
 
 
 def _fts_query(text: str) -> str:
@@ -78,7 +93,8 @@ class SqliteMetadataStore:
             raise StoreUnavailable(f"SQLite store at {self.path} unusable: {exc}") from exc
 
     def _migrate(self) -> None:
-        """Add the columns an older database lacks (NULL in its rows), in one transaction."""
+        """Bring an older database up to date, each step in one transaction: the columns it lacks (NULL in its rows),
+        then text rows under their products' rowids."""
         have = {row[1] for row in self._db.execute("PRAGMA table_info(products)")}
         missing = {name: kind for name, kind in _ADDED_COLUMNS.items() if name not in have}
         if missing:
@@ -88,6 +104,15 @@ class SqliteMetadataStore:
                 for name, kind in missing.items():
                     if name not in have:
                         self._db.execute(f"ALTER TABLE products ADD COLUMN {name} {kind}")
+        if self._db.execute("PRAGMA user_version").fetchone()[0] < _FTS_ROWIDS:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                if self._db.execute("PRAGMA user_version").fetchone()[0] < _FTS_ROWIDS:
+                    self._db.execute("DELETE FROM products_fts")
+                    self._db.executemany(_INSERT_TEXT, (_text_values(ProductRecord.from_json(record))
+                                                        for (record,) in self._db.execute("SELECT record FROM products")
+                                                        .fetchall()))
+                    self._db.execute(f"PRAGMA user_version = {_FTS_ROWIDS}")
 
     def upsert(self, records: Sequence[ProductRecord],
                duplicates: Mapping[str, str] | None = None) -> list[ProductRecord]:
@@ -102,15 +127,11 @@ class SqliteMetadataStore:
                      if not (r.key in live and live[r.key] > r.crawled_at)
                      and not (r.key in deleted and deleted[r.key] >= r.crawled_at)]
             keys = [(r.key,) for r in fresh]
-            self._db.executemany("DELETE FROM products_fts WHERE key = ?", keys)
+            self._db.executemany(_DELETE_TEXT, keys)
             self._db.executemany("DELETE FROM tombstones WHERE key = ?", keys)
-            self._db.executemany(
-                "INSERT OR REPLACE INTO products (key, site, product_id, category, brand, colour, price, crawled_at, "
-                "record, duplicate_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(r.key, r.site, r.product_id, r.category, r.brand, r.colour, r.price, r.crawled_at.isoformat(),
-                  r.to_json(), marks.get(r.key)) for r in fresh])
-            self._db.executemany("INSERT INTO products_fts VALUES (?, ?, ?, ?)",
-                                 [(r.key, r.title, r.brand or "", r.description or "") for r in fresh])
+            self._db.executemany(_UPSERT, [(r.key, r.site, r.product_id, r.category, r.brand, r.colour, r.price,
+                                            r.crawled_at.isoformat(), r.to_json(), marks.get(r.key)) for r in fresh])
+            self._db.executemany(_INSERT_TEXT, [_text_values(r) for r in fresh])
         return fresh
 
     def versions(self, keys: Sequence[str]) -> dict[str, datetime]:
@@ -189,8 +210,8 @@ class SqliteMetadataStore:
             live, deleted = self._stored(keys)
             gone = [k for k in dict.fromkeys(keys) if not (k in live and live[k] > when)]
             rows = [(k,) for k in gone]
+            self._db.executemany(_DELETE_TEXT, rows)
             self._db.executemany("DELETE FROM products WHERE key = ?", rows)
-            self._db.executemany("DELETE FROM products_fts WHERE key = ?", rows)
             self._db.executemany("INSERT OR REPLACE INTO tombstones VALUES (?, ?)",
                                  [(k, max(when, deleted.get(k, when)).isoformat()) for k in gone])
         return gone
