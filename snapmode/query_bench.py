@@ -207,7 +207,7 @@ def fill_store(platform: Platform, records: Sequence, target: int, progress: Pro
                       index_s=round(time.perf_counter() - started, 1), index=index)
 
 
-def _wait_for_index(vectors: object, rows: int, timeout_s: float = 1800.0) -> dict[str, object]:
+def _wait_for_index(vectors: object, rows: int, timeout_s: float = 3600.0) -> dict[str, object]:
     """Flush, wait until the vector index covers `rows`, reload; the index's type and parameters."""
     client, collection = getattr(vectors, "client", None), getattr(vectors, "collection", None)
     if client is None:
