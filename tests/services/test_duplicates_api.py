@@ -1,9 +1,11 @@
 """Near-duplicates over the API: a product whose photos are re-encoded copies of another product's is collapsed into
-it by `POST /search`, `POST /search/url` and `GET /products/{key}/similar`, and shown with `collapse=false`."""
+it by `POST /search`, `POST /search/url` and `GET /products/{key}/similar`, and shown with `collapse=false`; embedded
+and on the native cluster's Solr and Milvus server."""
 
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,18 +53,30 @@ def dup_catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     return catalog
 
 
-@pytest.fixture(scope="module")
-def dup_client(tmp_path_factory: pytest.TempPathFactory, dup_catalog: Catalog,
+@pytest.fixture(scope="module", params=["embedded", pytest.param("cluster", marks=pytest.mark.integration)])
+def dup_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, dup_catalog: Catalog,
                embedder: BackboneEmbedder) -> Iterator[TestClient]:
+    """The API over milvus-lite and SQLite, then over the Milvus server and Solr of the native cluster."""
+    stores: dict[str, object] = {}
+    if request.param == "cluster":
+        cluster = request.getfixturevalue("native_cluster")
+        stores = {"milvus_uri": cluster.milvus_uri, "solr_url": cluster.core_url,
+                  "collection": f"dup_{uuid.uuid4().hex[:12]}"}
     settings = Settings(data_dir=tmp_path_factory.mktemp("data"), max_image_bytes=MAX_IMAGE_BYTES,  # type: ignore[call-arg]
-                        allow_private_urls=True, device="cpu", cache_ttl_s=0, _env_file=None)
+                        allow_private_urls=True, device="cpu", cache_ttl_s=0, _env_file=None, **stores)
     vectors, metadata = build_stores(settings, embedder.dim)
+    if request.param == "cluster":
+        metadata._solr.delete(q="*:*", commit=True)  # type: ignore[attr-defined]  # the core is the session's
     platform = Platform(settings=settings, embedder=embedder, vectors=vectors, metadata=metadata)
     records: list[ProductRecord] = list(dup_catalog.records.values())  # the copy comes last: the original is first
     platform.runner().run(records)
-    platform.close()
-    with TestClient(create_app(settings, embedder=embedder)) as client:
-        yield client
+    try:
+        with TestClient(create_app(settings, embedder=embedder)) as client:
+            yield client
+    finally:
+        if request.param == "cluster":
+            vectors.client.drop_collection(settings.collection)  # type: ignore[attr-defined]
+        platform.close()
 
 
 def keys(response_json: dict) -> list[str]:  # type: ignore[type-arg]
