@@ -103,6 +103,7 @@ def serve_process(settings: Settings, port: int, log_path: Path, *, env: dict[st
         server = subprocess.Popen(command, cwd=settings.data_dir.parent, stdout=log, stderr=subprocess.STDOUT,
                                   env=serve_env(settings, searches=searches, extra=env or {}))
         base = f"http://127.0.0.1:{port}"
+
         def answers() -> bool:
             if server.poll() is not None:
                 raise RuntimeError(f"snapmode serve exited with {server.returncode}: {log_path.read_text()[-2000:]}")

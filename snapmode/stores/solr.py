@@ -8,7 +8,7 @@ writer: the topology groups its writers by product key).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -51,6 +51,9 @@ def filter_queries(where: SearchFilter | None) -> list[str]:
         high = "*" if where.price_max is None else repr(float(where.price_max))
         fq.append(f"price:[{low} TO {high}]")
     return fq
+
+
+KEYS_PER_QUERY = 500  # keys in one filter query
 
 
 def _keys_filter(keys: Sequence[str]) -> str:
@@ -136,14 +139,18 @@ class SolrMetadataStore:
     def _stored(self, keys: Sequence[str]) -> dict[str, Stored]:
         """What each of `keys` that has a document holds, tombstones included."""
         out: dict[str, Stored] = {}
-        for start in range(0, len(keys), 500):
-            chunk = list(keys[start:start + 500])
-            results = self._call(self._solr.search, "*:*", fq=_keys_filter(chunk),
-                                 fl="key,crawled_at,deleted,_version_", rows=len(chunk))
-            for doc in results:
-                at = datetime.fromisoformat(doc["crawled_at"].replace("Z", "+00:00"))
-                out[doc["key"]] = Stored(as_utc(at), bool(doc.get("deleted", False)), int(doc["_version_"]))
+        for doc in self._documents(keys, "key,crawled_at,deleted,_version_"):
+            at = datetime.fromisoformat(doc["crawled_at"].replace("Z", "+00:00"))
+            out[doc["key"]] = Stored(as_utc(at), bool(doc.get("deleted", False)), int(doc["_version_"]))
         return out
+
+    def _documents(self, keys: Sequence[str], fields: str, *filters: str) -> Iterator[dict[str, Any]]:
+        """The `fields` of the documents of `keys` that pass `filters`, read `KEYS_PER_QUERY` keys at a time."""
+        keys = list(dict.fromkeys(keys))
+        for start in range(0, len(keys), KEYS_PER_QUERY):
+            chunk = keys[start:start + KEYS_PER_QUERY]
+            yield from self._call(self._solr.search, "*:*", fq=[_keys_filter(chunk), *filters], fl=fields,
+                                  rows=len(chunk))
 
     def _optimistic(self, write: Callable[[], T]) -> T:
         """Run a read-compare-write until no other writer changed one of its documents in between (Solr refuses a
@@ -160,21 +167,11 @@ class SolrMetadataStore:
         raise AssertionError("unreachable")
 
     def get(self, keys: Sequence[str]) -> dict[str, ProductRecord]:
-        if not keys:
-            return {}
-        results = self._call(self._solr.search, "*:*", fq=[_keys_filter(keys), LIVE], fl="key,record",
-                             rows=len(keys))
-        return {doc["key"]: ProductRecord.from_json(doc["record"]) for doc in results}
+        docs = self._documents(keys, "key,record", LIVE)
+        return {doc["key"]: ProductRecord.from_json(doc["record"]) for doc in docs}
 
     def duplicate_marks(self, keys: Sequence[str]) -> dict[str, str | None]:
-        marks: dict[str, str | None] = {}
-        keys = list(dict.fromkeys(keys))
-        for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
-            results = self._call(self._solr.search, "*:*", fq=[_keys_filter(chunk), LIVE], fl="key,duplicate_of",
-                                 rows=len(chunk))
-            marks.update({doc["key"]: doc.get("duplicate_of") for doc in results})
-        return marks
+        return {doc["key"]: doc.get("duplicate_of") for doc in self._documents(keys, "key,duplicate_of", LIVE)}
 
     def query(self, text: str | None = None, where: SearchFilter | None = None, limit: int = 20,
               offset: int = 0) -> list[ProductRecord]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -57,6 +57,14 @@ def _fts_query(text: str) -> str:
     """Each word of free text as a quoted prefix term, so user input never reaches FTS5 syntax."""
     words = re.findall(r"\w+", text.lower())
     return " ".join(f'"{w}"*' for w in words)
+
+
+def _key_chunks(keys: Sequence[str], size: int = 500) -> Iterator[tuple[list[str], str]]:
+    """`keys` (each once) `size` at a time, each chunk with its `?` placeholders for an `IN (...)`."""
+    keys = list(dict.fromkeys(keys))
+    for start in range(0, len(keys), size):
+        chunk = keys[start:start + size]
+        yield chunk, ",".join("?" * len(chunk))
 
 
 def _filter_sql(where: SearchFilter | None, prefix: str = "p.") -> tuple[str, list[object]]:
@@ -143,9 +151,7 @@ class SqliteMetadataStore:
         """(versions of the live products, times of the tombstones) among `keys`; the caller holds the lock."""
         live: dict[str, datetime] = {}
         deleted: dict[str, datetime] = {}
-        for start in range(0, len(keys), 500):
-            chunk = list(keys[start:start + 500])
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _key_chunks(keys):
             for key, at in self._db.execute(f"SELECT key, crawled_at FROM products WHERE key IN ({marks})", chunk):
                 live[key] = as_utc(datetime.fromisoformat(at))
             for key, at in self._db.execute(f"SELECT key, deleted_at FROM tombstones WHERE key IN ({marks})", chunk):
@@ -162,12 +168,10 @@ class SqliteMetadataStore:
 
     def duplicate_marks(self, keys: Sequence[str]) -> dict[str, str | None]:
         marks: dict[str, str | None] = {}
-        keys = list(dict.fromkeys(keys))
         with self._lock:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start:start + 500]
-                marks.update(self._db.execute(f"SELECT key, duplicate_of FROM products WHERE key IN "
-                                              f"({','.join('?' * len(chunk))})", chunk).fetchall())
+            for chunk, placeholders in _key_chunks(keys):
+                marks.update(self._db.execute(f"SELECT key, duplicate_of FROM products WHERE key IN ({placeholders})",
+                                              chunk).fetchall())
         return marks
 
     def query(self, text: str | None = None, where: SearchFilter | None = None, limit: int = 20,
