@@ -15,6 +15,11 @@ class CbirGanConfig:
     encoder_size: int = 0  # > 0: the encoder resizes its input to this side first (ImageNet scale: 224); 0: image_size
     z_dim: int = 256  # retrieval embedding
     identity_projection: bool = False  # z starts as the encoder's GeM features (z_dim 1280): the ImageNet descriptor
+    whitening: Literal["", "openclipart"] = ""  # z starts as a shrunk PCA whitening of the L2-normalised GeM features,
+    # learned from unlabeled drawings of that Debian package (model/whitening.py); "": no whitening
+    whitening_images: int = 1500  # how many of those drawings the whitening is learned from
+    whitening_power: float = 0.25  # each direction of variance v is scaled by (v + shrinkage * v_max) ** (-power / 2)
+    whitening_shrinkage: float = 0.01
     decoder_width: int = 256  # channels of the decoder's first 4 x 4 map, halved at each upsampling
     disc_width: int = 32  # channels of the discriminator's first conv, doubled at each downsampling
     pretrained_encoder: bool = True  # start the encoder from the ImageNet EfficientNet-Lite0 weights
@@ -64,6 +69,10 @@ class CbirGanConfig:
             raise ValueError(f"w_distill must be >= 0 and distill_size >= 32, got {self.w_distill}, {self.distill_size}")
         if self.identity_projection and self.z_dim != 1280:
             raise ValueError(f"identity_projection needs z_dim 1280 (the encoder's features), got {self.z_dim}")
+        if self.whitening not in ("", "openclipart"):
+            raise ValueError(f"unknown whitening {self.whitening!r}: choose '' or 'openclipart'")
+        if self.whitening and self.z_dim != 1280:
+            raise ValueError(f"a whitening keeps the encoder's 1280 dimensions, got z_dim {self.z_dim}")
         if not 0 <= self.frozen_blocks <= 16:
             raise ValueError(f"frozen_blocks must be between 0 and 16, got {self.frozen_blocks}")
 
@@ -79,7 +88,8 @@ class CbirGanConfig:
     @property
     def architecture(self) -> tuple:
         """What decides the networks and their parameter shapes: weights load across configs that agree on it."""
-        return self.image_size, self.z_dim, self.decoder_width, self.disc_width, self.reconstruct, self.uses_gan
+        return (self.image_size, self.z_dim, self.decoder_width, self.disc_width, self.reconstruct, self.uses_gan,
+                bool(self.whitening))
 
     def with_overrides(self, **overrides: object) -> CbirGanConfig:
         """A copy with the given fields replaced; None values are ignored."""

@@ -20,8 +20,9 @@ class Encoder(nn.Module):
     """EfficientNet-Lite0 trunk -> GeM pooling -> linear projection -> L2-normalised z."""
 
     def __init__(self, *, z_dim: int, pretrained: bool = True, frozen_blocks: int = 0, input_size: int = 0,
-                 identity_projection: bool = False, frozen_statistics: bool = False) -> None:
+                 identity_projection: bool = False, frozen_statistics: bool = False, unit_pooled: bool = False) -> None:
         super().__init__()
+        self.unit_pooled = unit_pooled  # L2-normalise the pooled features before the projection (a whitening's input)
         self.input_size = input_size  # > 0: inputs are resized (bilinear) to this side before the trunk
         net = load_efficientnet_lite0() if pretrained else EfficientNet.from_name("efficientnet-lite0")
         net._fc = nn.Identity()  # the ImageNet classifier is not part of the encoder
@@ -47,10 +48,15 @@ class Encoder(nn.Module):
             module.eval()
         return self
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def pooled(self, x: torch.Tensor) -> torch.Tensor:
+        """The GeM-pooled head features that the projection turns into z."""
         if self.input_size and x.shape[-1] != self.input_size:
             x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
         pooled = gem(self.trunk(x)[-1].float())
+        return F.normalize(pooled, dim=1) if self.unit_pooled else pooled
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled = self.pooled(x)
         return F.normalize(self.project(pooled.to(self.project.weight.dtype)).float(), dim=1)
 
 
@@ -85,7 +91,8 @@ class Generator(nn.Module):
         self.encoder = Encoder(z_dim=config.z_dim, pretrained=config.pretrained_encoder,
                                frozen_blocks=config.frozen_blocks, input_size=config.encoder_size,
                                identity_projection=config.identity_projection,
-                               frozen_statistics=config.frozen_statistics)
+                               frozen_statistics=config.frozen_statistics,
+                               unit_pooled=bool(config.whitening))
         self.decoder = (Decoder(z_dim=config.z_dim, image_size=config.image_size, width=config.decoder_width)
                         if config.reconstruct else None)
 

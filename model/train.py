@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from PIL import Image
 from tqdm.auto import tqdm
 
 from snapmode.logs import get_logger
@@ -28,12 +29,12 @@ def load_bank(products: Sequence[Product], size: int, label: str, show_progress:
 
 def fit(products: Sequence[Product], out: Path, config: CbirGanConfig, device: torch.device, *,
         resume: bool = False, init: Path | None = None, half_weights: bool = False,
-        show_progress: bool = True) -> dict:
+        whitening_images: Sequence[Image.Image] = (), show_progress: bool = True) -> dict:
     """Train on `products` (a share held out for validation), writing a checkpoint into `out` after each validation.
 
     With `resume`, the run picks up from the checkpoint in `out` (its config wins, except for `epochs`). Otherwise, with
     `init`, a new run (fresh optimisers and schedule) starts from the weights of that checkpoint, whose networks must
-    match the config's: a fine-tune.
+    match the config's: a fine-tune. A new run of a config with a whitening learns it from `whitening_images` first.
     Returns the final metrics.
     """
     out = Path(out)
@@ -55,6 +56,12 @@ def fit(products: Sequence[Product], out: Path, config: CbirGanConfig, device: t
         trainer.load_resume_state(torch.load(out / RESUME, weights_only=False))
     elif init is not None:
         trainer.load_weights(init)
+    elif config.whitening:
+        if not whitening_images:
+            raise ValueError(f"the {config.whitening!r} whitening needs images to learn from")
+        trainer.whiten(whitening_images)
+    if resume or init is not None:
+        trainer.keep_start()
 
     metrics: dict = {}
     epochs = tqdm(range(trainer.epoch, config.epochs), desc="epochs", initial=trainer.epoch, total=config.epochs,

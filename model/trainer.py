@@ -24,6 +24,7 @@ How this maps to the CBIR-GAN paper (a triplet GAN for content-based image retri
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -32,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import nn
 
 from snapmode.model.augment import occlude, reframe, relight
@@ -44,6 +46,8 @@ from snapmode.model.losses import (discriminator_loss, generator_adversarial_los
                                    relational_distillation_loss, triplet_loss)
 from snapmode.model.metrics import rank, relevance, retrieval_metrics
 from snapmode.model.networks import Discriminator, Generator
+from snapmode.model.preprocess import to_tensor
+from snapmode.model.whitening import fit_whitening, set_whitening
 
 
 def seed_everything(seed: int) -> None:
@@ -81,6 +85,7 @@ class Trainer:
         self.teacher = None  # the frozen ImageNet encoder whose feature distances z keeps (relational distillation)
         if config.w_distill > 0:
             self.teacher = BackboneFeatures(taps=()).to(device).eval().requires_grad_(False)
+        self.teacher_projection: nn.Linear | None = None  # with a whitening: the projection z started from
         self.shared_blocks: list[torch.Tensor] = []  # the student's last-block output, when the teacher can reuse it
         if self.teacher is not None and config.frozen_blocks == 16 and config.encoder_size == config.distill_size:
             # a fully frozen trunk at the teacher's size computes the teacher's blocks: only its head is left to run
@@ -177,14 +182,34 @@ class Trainer:
 
     @torch.no_grad()
     def teach(self, images: torch.Tensor) -> torch.Tensor:
-        """The teacher's GeM-pooled head features of the images, seen at `distill_size` pixels."""
+        """The teacher's GeM-pooled head features of the images, seen at `distill_size` pixels; with a whitening, the
+        code that the untrained projection makes of them."""
         if self.shared_blocks:
-            blocks_out = self.shared_blocks.pop()
-            return gem(self.teacher.head_features(blocks_out).float())
-        size = self.config.distill_size
-        if images.shape[-1] != size:
-            images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
-        return gem(self.teacher(images)[-1].float())
+            pooled = gem(self.teacher.head_features(self.shared_blocks.pop()).float())
+        else:
+            size = self.config.distill_size
+            if images.shape[-1] != size:
+                images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
+            pooled = gem(self.teacher(images)[-1].float())
+        if self.teacher_projection is None:
+            return pooled
+        return F.normalize(self.teacher_projection(F.normalize(pooled, dim=1)), dim=1)
+
+    @torch.no_grad()
+    def whiten(self, images: Sequence[Image.Image], batch_size: int = 64) -> None:
+        """Start the projection as the config's whitening of the encoder's pooled features of `images` (unlabeled)."""
+        c, encoder = self.config, self.generator.encoder
+        encoder.eval()
+        pooled = torch.cat([encoder.pooled(to_tensor(images[i:i + batch_size], c.input_size).to(self.device)).cpu()
+                            for i in range(0, len(images), batch_size)])
+        mean, matrix = fit_whitening(pooled, power=c.whitening_power, shrinkage=c.whitening_shrinkage)
+        set_whitening(encoder.project, mean.to(self.device), matrix.to(self.device))
+        self.keep_start()
+
+    def keep_start(self) -> None:
+        """With a whitening, the distillation keeps the distances of the codes that the projection makes now."""
+        if self.config.whitening and self.teacher is not None:
+            self.teacher_projection = copy.deepcopy(self.generator.encoder.project).eval().requires_grad_(False)
 
     def train_epoch(self, bank: ImageBank, *, on_step: Callable[[dict], None] | None = None) -> dict[str, float]:
         """One pass over the products; returns the mean of each metric."""

@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     # Near-duplicates: at ingestion a product with an image this similar (cosine) to an image of another product
     # already indexed is marked `duplicate_of` that product, and searches show it under its original. Measured for the
     # default CBIR-GAN in the README ("Near-duplicates"); another model needs its own. 0: nothing is marked.
-    duplicate_similarity: float = Field(0.92, ge=0, le=1)
+    duplicate_similarity: float = Field(0.89, ge=0, le=1)
     # How a decoded image goes from the fetch bolt to the embed bolt: `inline` as JPEG in the tuple (through the worker
     # JVM and the multilang JSON twice), `local` as a raw file in `handoff_dir` on the worker's host, the tuple carrying
     # its name (fetch -> embed grouped local-or-shuffle: only for workers all on one host), `auto`: local with one worker.

@@ -128,3 +128,32 @@ def test_eval_of_a_tsv_naming_a_product_missing_from_the_gallery_is_a_one_line_e
     result = runner.invoke(app, ["eval", "--data", str(root / "set.tsv"), "--device", "cpu", "--no-progress"])
     assert result.exit_code == 2
     assert "no readable gallery image: P9" in flat(result.output)
+
+
+def test_a_new_run_of_a_whitening_recipe_learns_it_from_the_cached_drawings(tiny_config, photo_folder, tmp_path,
+                                                                             cli_env):
+    from PIL import Image
+
+    from snapmode.model.checkpoint import load_generator
+    from tests.realsets.conftest import make_deb
+
+    cache = tmp_path / "packages"
+    drawings = {f"usr/share/openclipart/png/d{i}.png": Image.new("RGB", (40 + i, 30), (i * 25, 200 - i * 20, 90))
+                for i in range(8)}
+    make_deb(cache, "openclipart-png", drawings, version="1:0.18+dfsg-19")
+    cli_env(PACKAGE_CACHE_DIR=cache)
+    config = tmp_path / "whitening.json"
+    config.write_text(tiny_config.with_overrides(z_dim=1280, identity_projection=True, pretrained_encoder=True,
+                                                 whitening="openclipart", whitening_images=8, w_distill=1.0).to_json())
+    out = tmp_path / "white"
+    result = runner.invoke(app, ["train", "--data", str(photo_folder), "--out", str(out), "--config", str(config),
+                                 "--device", "cpu", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "whitening learned from 8 drawings of openclipart-png 1:0.18+dfsg-19" in flat(result.output)
+    generator, kept = load_generator(out)
+    assert kept.whitening == "openclipart" and generator.encoder.unit_pooled
+    assert (generator.encoder.project.bias.abs() > 0).any(), "the projection starts at a whitening, not the identity"
+    result = runner.invoke(app, ["train", "--data", str(photo_folder), "--out", str(tmp_path / "tuned"), "--init",
+                                 str(out), "--device", "cpu", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "whitening learned" not in result.output, "a fine-tune keeps the whitening it starts from"
