@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,12 +29,12 @@ def load_bank(products: Sequence[Product], size: int, label: str, show_progress:
 
 def fit(products: Sequence[Product], out: Path, config: CbirGanConfig, device: torch.device, *,
         resume: bool = False, init: Path | None = None, half_weights: bool = False,
-        whitening_images: Sequence[Image.Image] = (), show_progress: bool = True) -> dict:
+        whitening_images: Callable[[], Sequence[Image.Image]] | None = None, show_progress: bool = True) -> dict:
     """Train on `products` (a share held out for validation), writing a checkpoint into `out` after each validation.
 
     With `resume`, the run picks up from the checkpoint in `out` (its config wins, except for `epochs`). Otherwise, with
     `init`, a new run (fresh optimisers and schedule) starts from the weights of that checkpoint, whose networks must
-    match the config's: a fine-tune. A new run of a config with a whitening learns it from `whitening_images` first.
+    match the config's: a fine-tune. A new run of a config with a whitening learns it first, from the images that `whitening_images()` gives.
     Returns the final metrics.
     """
     out = Path(out)
@@ -57,9 +57,9 @@ def fit(products: Sequence[Product], out: Path, config: CbirGanConfig, device: t
     elif init is not None:
         trainer.load_weights(init)
     elif config.whitening:
-        if not whitening_images:
+        if whitening_images is None:
             raise ValueError(f"the {config.whitening!r} whitening needs images to learn from")
-        trainer.whiten(whitening_images)
+        trainer.whiten(whitening_images())
     if resume or init is not None:
         trainer.keep_start()
 

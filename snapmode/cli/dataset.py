@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from snapmode.cli.tracking import tracking
 
 app = typer.Typer(help="Real-image development sets built from Debian packages.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -44,12 +44,7 @@ def build(name: Annotated[str, typer.Argument(help="photos | icons (see `snapmod
     settings = get_settings()
     target = out or settings.datasets_dir / name
     started = time.perf_counter()
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as progress:
-
-        def track(items: Sequence[Any], description: str) -> Iterable[Any]:
-            return progress.track(items, total=len(items), description=description)
-
+    with tracking(console) as track:
         try:
             manifest_path = build_set(name, target, cache=settings.package_cache, seed=seed, limit=limit, track=track)
         except (PackageUnavailable, FileExistsError) as exc:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from snapmode.cli.private import AllowPrivateOption, allowing_private
@@ -20,7 +19,6 @@ if TYPE_CHECKING:
     from snapmode.model.config import CbirGanConfig
 
 console = Console(stderr=True)
-PROGRESS_COLUMNS = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
 bench_app = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=True)
 
 DatasetOption = Annotated[str, typer.Option(
@@ -90,10 +88,9 @@ def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_
     else:
         products = load_training_products(data, dataset)
     console.print(f"training on {len(products)} products, {sum(len(p.images) for p in products)} images -> {out}")
-    whitening = whitening_images(cfg, settings, progress) if cfg.whitening and not resume and start is None else []
     try:
         metrics = fit(products, out, cfg, resolve_device(device), resume=resume, init=start, half_weights=half_weights,
-                      whitening_images=whitening, show_progress=progress)
+                      whitening_images=lambda: whitening_drawings(cfg, settings, progress), show_progress=progress)
     except (FileNotFoundError, ValueError) as exc:  # no checkpoint to resume or fine-tune from, or a mismatched one
         raise typer.BadParameter(str(exc)) from exc
     if shop:
@@ -107,15 +104,15 @@ def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_
         shop_training.print_comparison(metrics["held_out"], out)
 
 
-def whitening_images(cfg: CbirGanConfig, settings: Settings, show_progress: bool) -> list[Image.Image]:
+def whitening_drawings(cfg: CbirGanConfig, settings: Settings, show_progress: bool) -> list[Image.Image]:
     """The unlabeled drawings that a new run's whitening is learned from (the package is downloaded once, cached)."""
+    from snapmode.cli.tracking import tracking
     from snapmode.realsets.clipart import drawings
     from snapmode.realsets.packages import PackageUnavailable
 
-    with Progress(*PROGRESS_COLUMNS, console=console, disable=not show_progress) as bar:
+    with tracking(console, show=show_progress) as track:
         try:
-            images, package = drawings(settings.package_cache, cfg.whitening_images,
-                                       track=lambda items, what: bar.track(items, total=len(items), description=what))
+            images, package = drawings(settings.package_cache, cfg.whitening_images, track=track)
         except PackageUnavailable as exc:
             raise typer.BadParameter(f"the whitening's drawings: {exc}", param_hint="--config") from exc
     console.print(f"whitening learned from {len(images)} drawings of {package.name} {package.version}")
