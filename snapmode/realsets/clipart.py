@@ -27,13 +27,20 @@ def drawings(cache: Path, count: int, *, seed: int = 0,
     for index in np.random.default_rng(seed).permutation(len(paths)):
         if len(picks) == count:
             break
-        with Image.open(paths[index]) as image:
-            if image.width * image.height <= MAX_PIXELS:
-                picks.append(paths[index])
+        if _small_enough(paths[index]):
+            picks.append(paths[index])
     if len(picks) < count:
         raise ValueError(f"{PACKAGE} holds {len(picks)} drawings of at most {MAX_PIXELS:,} pixels, "
                          f"fewer than the {count} asked for")
     return [_small(open_flat(path)) for path in track(sorted(picks), f"reading {PACKAGE}")], package
+
+
+def _small_enough(path: Path) -> bool:
+    try:
+        with Image.open(path) as image:
+            return image.width * image.height <= MAX_PIXELS
+    except Image.DecompressionBombError:  # Pillow refuses to open the largest posters at all
+        return False
 
 
 def _small(image: Image.Image) -> Image.Image:

@@ -15,9 +15,11 @@ def drawing(size: tuple[int, int], colour: tuple[int, int, int, int]) -> Image.I
 
 def test_drawings_are_a_seeded_draw_of_small_flattened_pictures_without_posters(cache, monkeypatch):
     monkeypatch.setattr(clipart, "MAX_PIXELS", 500 * 500)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 600_000)  # Pillow refuses images over twice this: 1,200,000
     files = {f"usr/share/openclipart/png/things/d{i}.png": drawing((300 + i, 200), (i * 20, 0, 0, 255))
              for i in range(6)}
     files["usr/share/openclipart/png/posters/huge.png"] = drawing((600, 600), (0, 0, 255, 255))
+    files["usr/share/openclipart/png/posters/bomb.png"] = drawing((1200, 1200), (0, 0, 255, 255))
     make_deb(cache, clipart.PACKAGE, files, version="1:0.18+dfsg-19")
     images, package = clipart.drawings(cache, 6, seed=3)
     assert package.version == "1:0.18+dfsg-19"
