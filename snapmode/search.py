@@ -194,22 +194,28 @@ class SearchService:
     def search_hybrid(self, vector: np.ndarray | None, text: str | None, k: int = 10,
                       where: SearchFilter | None = None, offset: int = 0, collapse: bool = True) -> list[SearchResult]:
         """Products ranked by the photo's `vector` and by the words of `text`, fused by reciprocal rank fusion;
-        either may be missing (not both). The filter applies to both rankings."""
+        either may be missing (not both). The filter applies to both rankings, which go deeper when collapsed
+        duplicates leave the page short."""
         _check_page(k, offset)
         words = has_words(text)
         if vector is None and not words:
             raise ValueError("a search needs a photo, words, or both")
         depth = max(self.hybrid_depth, k + offset)
-        by_image: dict[str, VectorHit] = {}
-        if vector is not None:
-            by_image = self.nearest_products(np.asarray(vector, dtype=np.float32)[None, :], depth, where)
-        by_text = {r.key: r for r in self.metadata.query(text, where, limit=depth)} if words else {}
-        fused = reciprocal_rank_fusion([list(by_image), list(by_text)], k=self.rrf_k)
-        groups: dict[str, list[str]] = {}
-        if collapse and fused:
-            groups = collapse_duplicates([key for key, _ in fused],
-                                         self.metadata.duplicate_marks([key for key, _ in fused]))
-            fused = [(key, score) for key, score in fused if key in groups]
+        marks: dict[str, str | None] = {}
+        while True:
+            by_image: dict[str, VectorHit] = {}
+            if vector is not None:
+                by_image = self.nearest_products(np.asarray(vector, dtype=np.float32)[None, :], depth, where)
+            by_text = {r.key: r for r in self.metadata.query(text, where, limit=depth)} if words else {}
+            fused = reciprocal_rank_fusion([list(by_image), list(by_text)], k=self.rrf_k)
+            groups: dict[str, list[str]] = {}
+            if collapse and fused:
+                marks.update(self.metadata.duplicate_marks([key for key, _ in fused if key not in marks]))
+                groups = collapse_duplicates([key for key, _ in fused], marks)
+                fused = [(key, score) for key, score in fused if key in groups]
+            if len(fused) >= k + offset or (len(by_image) < depth and len(by_text) < depth):
+                break
+            depth *= 2  # duplicates took places and either ranking may hold more: both deeper
         records = dict(by_text)
         missing = [key for key, _ in fused[offset:] if key not in records]
         records.update(self.metadata.get(missing) if missing else {})
@@ -243,8 +249,10 @@ class SearchService:
         best = self.nearest_products(queries, count, where, exclude)
         if not collapse:
             return best, None
+        marks: dict[str, str | None] = {}
         while True:
-            groups = collapse_duplicates(list(best), self.metadata.duplicate_marks(list(best)))
+            marks.update(self.metadata.duplicate_marks([key for key in best if key not in marks]))
+            groups = collapse_duplicates(list(best), marks)
             if len(groups) >= count or len(best) < count:
                 return best, groups
             deeper = self.nearest_products(queries, len(best) + count - len(groups), where, exclude)

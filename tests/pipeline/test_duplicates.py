@@ -109,6 +109,19 @@ def test_search_collapses_duplicates_unless_asked_not_to(tmp_path: Path, photos:
     assert [(r.product_key, r.duplicates) for r in hybrid] == [("t:a", ["t:b"]), ("t:c", [])]
 
 
+def test_a_hybrid_search_goes_deeper_when_collapsed_duplicates_leave_its_page_short(tmp_path: Path,
+                                                                                    photos: dict[str, str]) -> None:
+    runner = make_runner(tmp_path)
+    runner.run([product("a", [photos["red"]]), product("b", [photos["red-copy"]]), product("c", [photos["blue"]])])
+    shallow = SearchService(runner.embedder, runner.vectors, runner.metadata, DecodeLimits(), oversample=1,
+                            hybrid_depth=2)  # each ranking is read two products deep at first: a and its copy b
+    red = runner.embedder.embed([Image.open(io.BytesIO(photo((200, 40, 40))))])[0]
+    page = shallow.search_hybrid(red, None, k=2)
+    assert [(r.product_key, r.duplicates) for r in page] == [("t:a", ["t:b"]), ("t:c", [])]
+    assert [r.product_key for r in shallow.search_hybrid(red, "item", k=1, offset=1)] == ["t:c"]
+    assert [r.product_key for r in shallow.search_hybrid(red, None, k=2, collapse=False)] == ["t:a", "t:b"]
+
+
 def test_first_come_is_the_original_in_one_batch_and_replays_give_the_same_marks(tmp_path: Path,
                                                                                   photos: dict[str, str]) -> None:
     runner = make_runner(tmp_path / "ab")
