@@ -13,6 +13,7 @@ from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import HtmlResponse, Response
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap
 from twisted.internet.error import ConnectError, DNSLookupError, TimeoutError as TxTimeoutError
@@ -118,8 +119,9 @@ class ProductSpider(Spider):
         self._absence_checked = True
         tombstones = absence.end_of_crawl(self.listed, complete=self.sitemap_complete,
                                           product_at=self.wiring.hashes.product_at, live=self.live)
-        for tombstone in tombstones:  # through the item pipelines, like the 404/410 tombstones
-            self.crawler.engine.scraper._start_itemproc_nowait(tombstone)  # counted before the idle check
+        for tombstone in tombstones:  # through the item pipelines, like the 404/410 tombstones; each is counted as
+            # being processed at once, before the engine checks for idleness again
+            deferred_from_coro(self.crawler.engine.scraper.start_itemproc_async(tombstone, response=None))
         if tombstones:
             raise DontCloseSpider
 
