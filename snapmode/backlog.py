@@ -47,9 +47,9 @@ class Backlog:
 
 def backlog(settings: Settings, name: str | None = None) -> Backlog:
     """The backlog of the topology `name` (its consumer group) on the settings' records and dead-letter topics."""
-    from snapmode.deadletters import by_reason, read_letters
+    from snapmode.deadletters import by_reason, topic_letters
     from snapmode.queue import group_lag
 
     partitions = group_lag(settings, settings.records_topic, group=name or settings.topology_name)
     return Backlog(lag={p.partition: p.lag for p in partitions}, retrying=retrying_of(partitions),
-                   dead_letters=by_reason(read_letters(settings)))
+                   dead_letters=by_reason(topic_letters(settings)))

@@ -1,9 +1,11 @@
-"""The dead-letter topic for operators: read its letters (each a `Rejection` with its reason), replay their records.
+"""The dead letters for operators: read them (each a `Rejection` with its reason), replay their records.
 
+On a cluster the letters are the dead-letter topic's; embedded, the lines of `$SNAPMODE_DATA_DIR/dead-letter.jsonl`.
 A letter carries the input it was made from (`payload`): the raw record of a malformed or exhausted one, the record
-of a refused image or row, the tombstone of a refused deletion. Replaying publishes that payload again to the records
-topic, keyed by product: each record once, however many of its images were dead-lettered. A replayed record older
-than what the stores hold changes nothing; one that fails again is dead-lettered again.
+of a refused image or row, the tombstone of a refused deletion. Replaying sends that payload through again (to the
+records topic, keyed by product; embedded, into the in-process pipeline): each record once, however many of its
+images were dead-lettered. A replayed record older than what the stores hold changes nothing; one that fails again is
+dead-lettered again.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from snapmode.pipeline.steps import Rejection
+from snapmode.pipeline.deadletter import dead_letter_file
+from snapmode.pipeline.steps import Rejection, parse_record
 from snapmode.queue import Message, Producer
+from snapmode.records import Versioned
 
 if TYPE_CHECKING:
     from snapmode.config import Settings
@@ -47,10 +52,32 @@ def parse_letter(message: Message) -> Letter:
 
 
 def read_letters(settings: Settings, reasons: Sequence[str] = ()) -> list[Letter]:
-    """Every letter of the dead-letter topic, oldest first per partition; only those of `reasons` when given."""
+    """Every letter (of the dead-letter topic, oldest first per partition; embedded, of the dead-letter file, in the
+    order written); only those of `reasons` when given."""
+    embedded = settings.mode == "embedded"
+    return select(read_letter_file(dead_letter_file(settings)) if embedded else topic_letters(settings), reasons)
+
+
+def topic_letters(settings: Settings) -> list[Letter]:
+    """Every letter of the dead-letter topic, oldest first per partition."""
     from snapmode.queue import read_topic
 
-    return select([parse_letter(m) for m in read_topic(settings, settings.dead_letter_topic)], reasons)
+    return [parse_letter(m) for m in read_topic(settings, settings.dead_letter_topic)]
+
+
+def read_letter_file(path: Path) -> list[Letter]:
+    """The letters of a dead-letter file, one per line (its line number, from 0, as the offset)."""
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [parse_letter(Message(str(path), 0, number, None, line.encode())) for number, line in enumerate(lines)
+            if line.strip()]
+
+
+def payloads(letters: Iterable[Letter]) -> list[tuple[str | None, str]]:
+    """The distinct (product key, input) pairs of `letters`, in their order: what a replay sends."""
+    return list(dict.fromkeys((letter.rejection.product_key, letter.rejection.payload) for letter in letters
+                              if letter.rejection.payload))
 
 
 def select(letters: Iterable[Letter], reasons: Sequence[str] = ()) -> list[Letter]:
@@ -73,9 +100,18 @@ class ReplayReport:
 
 def replay(letters: Sequence[Letter], producer: Producer, topic: str) -> ReplayReport:
     """Publish each distinct payload of `letters` to `topic`, keyed by its product key; returns what was done."""
-    messages = list(dict.fromkeys((letter.rejection.product_key, letter.rejection.payload) for letter in letters
-                                  if letter.rejection.payload))
+    messages = payloads(letters)
     if messages:
-        producer.send(topic, [(key, payload.encode()) for key, payload in messages if payload])
-    return ReplayReport(letters=len(letters), published=len(messages),
+        producer.send(topic, [(key, payload.encode()) for key, payload in messages])
+    return replay_report(letters, len(messages))
+
+
+def replay_items(letters: Sequence[Letter]) -> list[Versioned | Rejection]:
+    """The records and tombstones of `letters` to send through the in-process pipeline (the embedded replay); a
+    payload that is no record becomes a `Rejection` again, as on the records topic."""
+    return [parse_record(payload, f"dead letter of {key or 'no product'}") for key, payload in payloads(letters)]
+
+
+def replay_report(letters: Sequence[Letter], sent: int) -> ReplayReport:
+    return ReplayReport(letters=len(letters), published=sent,
                         without_payload=sum(1 for letter in letters if not letter.rejection.payload))

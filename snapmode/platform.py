@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 from snapmode.config import Settings
 from snapmode.embedding import build_embedder
 from snapmode.interfaces import Embedder, MetadataStore, VectorStore
-from snapmode.pipeline.deadletter import JsonlDeadLetter
+from snapmode.pipeline.deadletter import JsonlDeadLetter, dead_letter_file
 from snapmode.retries import Backoff
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.runner import IngestRunner
@@ -50,8 +51,8 @@ class Platform:
         return decode_limits(self.settings)
 
     @property
-    def dead_letter_path(self):  # type: ignore[no-untyped-def]
-        return self.settings.data_dir / "dead-letter.jsonl"
+    def dead_letter_path(self) -> Path:
+        return dead_letter_file(self.settings)
 
     def runner(self, *, skip_indexed: bool = False, allow_files: bool = True) -> IngestRunner:
         """An ingest runner; `allow_files` reads file:// images, as `snapmode ingest PATH` does for the user's own

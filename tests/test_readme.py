@@ -54,6 +54,10 @@ WALKTHROUGH: dict[str, Step] = {
     "snapmode ingest PATH": Step("snapmode ingest shop", ("Ingest summary", "vectors in store 36")),
     "snapmode search photo.jpg --k 10 [--json] [--category dress]": Step(
         "snapmode search shop/images/SM00004/1.jpg --k 10", ("Top 10 for 1.jpg", "1 1.000 sample-shop:SM00004")),
+    "snapmode deadletters list [--reason R] [--json]": Step("snapmode deadletters list",
+                                                           (".snapmode/dead-letter.jsonl: 0 letters",)),
+    "snapmode deadletters replay [--reason R]": Step("snapmode deadletters replay",
+                                                    ("replayed 0 records of 0 letters into the embedded stores",)),
     "snapmode serve": Step("snapmode serve", ("Uvicorn running on http://127.0.0.1:8000",)),  # see test below
     "snapmode demo [--no-serve]": Step("snapmode demo --no-serve --products 6 --views 2",
                                        ("generating the sample catalog", "Ingest summary")),

@@ -1,17 +1,22 @@
-"""`snapmode deadletters list|replay [--reason R]`: what the pipeline dead-lettered, and sending it through again."""
+"""`snapmode deadletters list|replay [--reason R]`: what the pipeline dead-lettered (the topic on a cluster, the
+dead-letter file embedded), and sending it through again."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from snapmode.config import get_settings
+from snapmode.config import Settings, get_settings
 
-app = typer.Typer(help="The dead-letter topic: list the letters by reason, replay their records.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from snapmode.deadletters import Letter
+
+app = typer.Typer(help="The dead letters (the topic on a cluster, $SNAPMODE_DATA_DIR/dead-letter.jsonl embedded): list "
+                       "them by reason, replay their records.", no_args_is_help=True)
 console = Console(stderr=True)
 
 Reasons = Annotated[list[str] | None, typer.Option("--reason", "-r", help="Only letters of this reason (repeatable)")]
@@ -21,17 +26,18 @@ Reasons = Annotated[list[str] | None, typer.Option("--reason", "-r", help="Only 
 def list_letters(reason: Reasons = None,
                  as_json: Annotated[bool, typer.Option("--json", help="Print every letter as JSON on stdout")] = False,
                  limit: Annotated[int, typer.Option(help="Rows of the table, newest last (0: all)")] = 50) -> None:
-    """The letters of the dead-letter topic with their reasons, and how many of each reason."""
+    """The dead letters with their reasons, and how many of each reason."""
     from snapmode.deadletters import by_reason, read_letters
 
     settings = get_settings()
     letters = read_letters(settings, reason or ())
+    source = letter_source(settings)
     if as_json:
-        print(json.dumps({"topic": settings.dead_letter_topic, "by_reason": by_reason(letters),
+        print(json.dumps({"topic": source, "by_reason": by_reason(letters),
                           "letters": [letter.as_dict() for letter in letters]}, indent=2, ensure_ascii=False))
         return
     shown = sorted(letters, key=lambda letter: letter.rejection.at)[-limit if limit else None:]
-    table = Table(title=f"{settings.dead_letter_topic}: {len(letters)} letters"
+    table = Table(title=f"{source}: {len(letters)} letters"
                         + (f", the last {len(shown)}" if len(shown) < len(letters) else ""))
     for column in ("at", "reason", "product", "image / url", "detail", "replayable"):
         table.add_column(column, overflow="fold")
@@ -48,12 +54,16 @@ def list_letters(reason: Reasons = None,
 def replay_letters(reason: Reasons = None,
                    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON on stdout")] = False,
                    ) -> None:
-    """Publish the records of the letters (of `--reason`, or all) to the records topic again, once per record."""
+    """Send the records of the letters (of `--reason`, or all) through again, once per record: to the records topic on
+    a cluster, through the in-process pipeline embedded."""
     from snapmode.deadletters import read_letters, replay
     from snapmode.queue import KafkaProducerQueue
 
     settings = get_settings()
     letters = read_letters(settings, reason or ())
+    if settings.mode == "embedded":
+        replay_embedded(settings, letters, as_json)
+        return
     producer = KafkaProducerQueue(settings)
     try:
         report = replay(letters, producer, settings.records_topic)
@@ -64,3 +74,36 @@ def replay_letters(reason: Reasons = None,
         return
     console.print(f"replayed {report.published} records of {report.letters} letters to {settings.records_topic}"
                   + (f"; {report.without_payload} letters carry no record to replay" if report.without_payload else ""))
+
+
+def letter_source(settings: Settings) -> str:
+    """What the letters are read from: the topic, or the embedded dead-letter file."""
+    from snapmode.pipeline.deadletter import dead_letter_file
+
+    return str(dead_letter_file(settings)) if settings.mode == "embedded" else settings.dead_letter_topic
+
+
+def replay_embedded(settings: Settings, letters: list[Letter], as_json: bool) -> None:
+    """The letters' records indexed again in-process, like `snapmode ingest` of them; new failures add new letters."""
+    from snapmode.cli.ingest import StoreCounts, print_report, run_ingest
+    from snapmode.deadletters import replay_items, replay_report
+    from snapmode.pipeline.deadletter import dead_letter_file
+    from snapmode.platform import Platform
+
+    items = replay_items(letters)
+    report = replay_report(letters, len(items))
+    ingest, counts = None, None
+    if items:
+        platform = Platform.build(settings)
+        try:
+            ingest, counts = run_ingest(platform, items), StoreCounts.of(platform)
+        finally:
+            platform.close()
+    if as_json:
+        print(json.dumps({"topic": letter_source(settings), **report.as_dict(),
+                          "ingest": ingest.as_dict() if ingest else None}, indent=2))
+        return
+    console.print(f"replayed {report.published} records of {report.letters} letters into the embedded stores"
+                  + (f"; {report.without_payload} letters carry no record to replay" if report.without_payload else ""))
+    if ingest is not None and counts is not None:
+        print_report(ingest, counts, dead_letter_file(settings))

@@ -18,6 +18,11 @@ class DeadLetterSink(Protocol):
     def send(self, rejection: Rejection) -> None: ...
 
 
+def dead_letter_file(settings: Settings) -> Path:
+    """Where the embedded mode writes its dead letters."""
+    return settings.data_dir / "dead-letter.jsonl"
+
+
 class JsonlDeadLetter:
     """Appends each rejection as one JSON line to a file (the embedded stand-in for the dead-letter topic)."""
 

@@ -1,5 +1,6 @@
 """`snapmode deadletters list|replay`: letters by reason, as a table or JSON; replay sends each record once more to the
-records topic. Kafka is the in-process stand-in here, and the native cluster's in the integration test at the end."""
+records topic. Kafka is the in-process stand-in here, and the native cluster's in the integration test at the end.
+Embedded, the letters are the dead-letter file's and a replay indexes their records in-process."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from snapmode.pipeline.steps import Rejection
 from snapmode.queue import MemoryBroker, Message
 from snapmode.records import ProductRecord, Tombstone, parse_versioned
 from tests.cluster import NativeCluster
+from tests.conftest import jpeg_bytes
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -44,7 +46,7 @@ def letters() -> list[Rejection]:
 
 @pytest.fixture
 def broker(tmp_path: Path, cli_env: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> MemoryBroker:
-    cli_env(DATA_DIR=tmp_path / "data")
+    cli_env(DATA_DIR=tmp_path / "data", MODE="cluster")
     broker = MemoryBroker()
     monkeypatch.setattr("snapmode.queue.KafkaProducerQueue", lambda settings: broker.producer())
     monkeypatch.setattr("snapmode.queue.read_topic", lambda settings, topic: list(broker.topics[topic]))
@@ -88,6 +90,38 @@ def test_a_letter_without_its_input_is_counted_not_sent() -> None:
     assert (report.published, report.without_payload) == (0, 1) and broker.topics["records"] == []
 
 
+def test_embedded_letters_are_the_files_and_a_replay_indexes_their_records_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli_env: Callable[..., None]) -> None:
+    monkeypatch.chdir(tmp_path)
+    cli_env()  # the defaults: embedded, data in ./.snapmode
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    (shop / "a.jpg").write_bytes(b"<html><body>Sorry, this photo moved</body></html>")
+    (shop / "b.jpg").write_bytes(jpeg_bytes((40, 40, 200)))
+    photos = {pid: ProductRecord(site="shop", product_id=pid, url=f"https://shop.example/{pid}", title=pid,
+                                 image_urls=((shop / f"{pid}.jpg").as_uri(),), crawled_at=T0) for pid in "ab"}
+    (tmp_path / "records.jsonl").write_text("\n".join([photos["a"].to_json(), photos["b"].to_json(), "{broken"]) + "\n")
+    assert CliRunner().invoke(app, ["ingest", "records.jsonl"]).exit_code == 0
+
+    listed = CliRunner().invoke(app, ["deadletters", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert ".snapmode/dead-letter.jsonl: 2 letters" in listed.output and "invalid_record\t1" in listed.output
+    shown = json.loads(CliRunner().invoke(app, ["deadletters", "list", "--json"]).stdout)
+    [image_reason] = set(shown["by_reason"]) - {"invalid_record"}
+    assert [x["product_key"] for x in shown["letters"] if x["reason"] == image_reason] == ["shop:a"]
+
+    (shop / "a.jpg").write_bytes(jpeg_bytes((200, 40, 40)))  # the shop put its photo back
+    replayed = CliRunner().invoke(app, ["deadletters", "replay", "--reason", image_reason])
+    assert replayed.exit_code == 0, replayed.output
+    assert "replayed 1 records of 1 letters into the embedded stores" in replayed.output
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in replayed.output.splitlines()
+            if line.count("│") == 3}
+    assert rows["images_indexed"] == "1" and rows["products in store"] == "2"
+    again = json.loads(CliRunner().invoke(app, ["deadletters", "replay", "--json"]).stdout)
+    assert again["published"] == 2
+    assert again["ingest"]["rejected_by_reason"] == {"invalid_record": 1}, "the broken line fails again"
+
+
 @pytest.mark.integration
 def test_list_and_replay_against_kafka(native_cluster: NativeCluster, tmp_path: Path,
                                       cli_env: Callable[..., None]) -> None:
@@ -95,7 +129,7 @@ def test_list_and_replay_against_kafka(native_cluster: NativeCluster, tmp_path: 
     from snapmode.queue import read_topic
 
     run = f"deadletters-{uuid.uuid4().hex[:8]}"
-    cli_env(DATA_DIR=tmp_path / "data", KAFKA_BOOTSTRAP=native_cluster.kafka_bootstrap,
+    cli_env(DATA_DIR=tmp_path / "data", MODE="cluster", KAFKA_BOOTSTRAP=native_cluster.kafka_bootstrap,
             DEAD_LETTER_TOPIC=f"{run}.dead-letter", RECORDS_TOPIC=f"{run}.records")
     settings = get_settings()
     sink = KafkaDeadLetter(settings)
