@@ -13,7 +13,7 @@ from rich.table import Table
 from snapmode.config import Settings, get_settings
 
 if TYPE_CHECKING:
-    from snapmode.deadletters import Letter
+    from snapmode.deadletters import Letter, ReplayReport
 
 app = typer.Typer(help="The dead letters (the topic on a cluster, $SNAPMODE_DATA_DIR/dead-letter.jsonl embedded): list "
                        "them by reason, replay their records.", no_args_is_help=True)
@@ -72,8 +72,13 @@ def replay_letters(reason: Reasons = None,
     if as_json:
         print(json.dumps({"topic": settings.records_topic, **report.as_dict()}, indent=2))
         return
-    console.print(f"replayed {report.published} records of {report.letters} letters to {settings.records_topic}"
-                  + (f"; {report.without_payload} letters carry no record to replay" if report.without_payload else ""))
+    console.print(replayed(report, f"to {settings.records_topic}"))
+
+
+def replayed(report: ReplayReport, destination: str) -> str:
+    """What a replay did, in one line."""
+    return (f"replayed {report.published} records of {report.letters} letters {destination}"
+            + (f"; {report.without_payload} letters carry no record to replay" if report.without_payload else ""))
 
 
 def letter_source(settings: Settings) -> str:
@@ -103,7 +108,6 @@ def replay_embedded(settings: Settings, letters: list[Letter], as_json: bool) ->
         print(json.dumps({"topic": letter_source(settings), **report.as_dict(),
                           "ingest": ingest.as_dict() if ingest else None}, indent=2))
         return
-    console.print(f"replayed {report.published} records of {report.letters} letters into the embedded stores"
-                  + (f"; {report.without_payload} letters carry no record to replay" if report.without_payload else ""))
+    console.print(replayed(report, "into the embedded stores"))
     if ingest is not None and counts is not None:
         print_report(ingest, counts, dead_letter_file(settings))
