@@ -42,9 +42,10 @@ browser-deps:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
 
 # The shipped CBIR-GAN and plain-triplet checkpoints (model/weights/), from a sample catalog of seed 101, run
-# identically for both: one epoch from the ImageNet encoder whose trunk stays as it was, its projection started as a
-# whitening learned from drawings of the Debian package openclipart-png (downloaded once into the package cache)
-# (model/recipes/frozen-trunk.json; about 20 minutes on two CPU cores). Then their evaluation against every baseline on
+# identically for both: one epoch from the ImageNet encoder whose trunk stays as it was below its last block, half the
+# photos seen as thumbnails, its projection started as a whitening learned from drawings of the Debian package
+# openclipart-png (downloaded once into the package cache) (model/recipes/frozen-trunk.json; about 26 minutes on two
+# CPU cores). Then their evaluation against every baseline on
 # a catalog of an unseen seed.
 TRAIN_CATALOG ?= .snapmode/catalog-train-101
 EVAL_CATALOG ?= .snapmode/catalog-eval-9001-500

@@ -1,6 +1,7 @@
-"""Photo-like corruption of a batch of preprocessed images, on their device, in three steps that training composes:
-`reframe` (crop/scale, shift, rotation, flip), `relight` (brightness, contrast, saturation) and `occlude` (an object in
-front of the product). Hue is kept: colour identifies products."""
+"""Photo-like corruption of a batch of preprocessed images, on their device, in four steps that training composes:
+`reframe` (crop/scale, shift, rotation, flip), `relight` (brightness, contrast, saturation), `blur_resolution` (a
+thumbnail or far-away shot, seen at full size) and `occlude` (an object in front of the product). Hue is kept: colour
+identifies products."""
 
 from __future__ import annotations
 
@@ -39,6 +40,23 @@ def relight(batch: torch.Tensor, generator: torch.Generator | None = None, *, st
     out = grey + (batch - grey) * saturation
     mean = out.mean(dim=(1, 2, 3), keepdim=True)
     return (mean + (out - mean) * contrast + 2 * brightness).clamp(-1, 1)
+
+
+def blur_resolution(batch: torch.Tensor, generator: torch.Generator | None = None, *, probability: float = 0.0,
+                    smallest: int = 24) -> torch.Tensor:
+    """With `probability` per image, the picture shrunk to a side drawn between `smallest` pixels and half its own
+    (area-averaged, like a thumbnail), then enlarged back to its size as inference enlarges small uploads."""
+    n, device = batch.shape[0], batch.device
+    if probability <= 0:
+        return batch
+    side = batch.shape[-1]
+    chosen = _uniform(n, 0, 1, generator, device) < probability
+    sides = _uniform(n, min(smallest, side / 2), side / 2, generator, device).round().int().tolist()
+    out = batch.clone()
+    for i in torch.nonzero(chosen).flatten().tolist():
+        small = F.interpolate(batch[i:i + 1], size=(sides[i], sides[i]), mode="area")
+        out[i:i + 1] = F.interpolate(small, size=batch.shape[-2:], mode="bilinear", align_corners=False)
+    return out
 
 
 def occlude(batch: torch.Tensor, generator: torch.Generator | None = None, *, probability: float = 0.5) -> torch.Tensor:

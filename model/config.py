@@ -52,6 +52,7 @@ class CbirGanConfig:
     val_every: int = 1  # epochs between validations
     augment: bool = True  # reframe and relight every training image
     occlusion: float = 0.5  # share of training images with an object in front of the product
+    low_resolution: float = 0.0  # share of training images seen as a thumbnail enlarged back (24 px to half size)
     denoise: bool = True  # reconstruct the photo as it was before relighting and occlusion (a denoising generator)
     cross_view: bool = True  # reconstruct another photo of the same product, so z keeps the product, not the view
 

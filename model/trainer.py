@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from snapmode.model.augment import occlude, reframe, relight
+from snapmode.model.augment import blur_resolution, occlude, reframe, relight
 from snapmode.model.backbone import BackboneFeatures, gem
 from snapmode.model.batches import ImageBank, pk_batches
 from snapmode.model.checkpoint import load_state
@@ -236,6 +236,7 @@ class Trainer:
         c = self.config
         framed = reframe(images, self.aug_rng) if c.augment else images
         seen = relight(framed, self.aug_rng) if c.augment else framed
+        seen = blur_resolution(seen, self.aug_rng, probability=c.low_resolution)
         seen = occlude(seen, self.aug_rng, probability=c.occlusion)
         return seen, (framed if c.denoise and c.reconstruct else None)
 

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from snapmode.model.augment import occlude, reframe, relight
+from snapmode.model.augment import blur_resolution, occlude, reframe, relight
 from snapmode.model.batches import ImageBank, open_rgb
 from snapmode.model.checkpoint import save_checkpoint
 from snapmode.model.data import read_folder
@@ -56,3 +56,15 @@ def test_occlude_paints_one_flat_patch_on_the_chosen_share_of_images():
         colours = out[i][:, changed[i]].T.unique(dim=0)
         assert len(colours) == 1, "an occluder is one flat colour"
     assert torch.equal(occlude(batch, probability=0.0), batch)
+
+
+def test_blur_resolution_loses_the_fine_detail_of_the_chosen_share_only():
+    checkers = (torch.arange(64).view(1, 64) + torch.arange(64).view(64, 1)) % 2 * 2.0 - 1  # 1-pixel detail
+    batch = checkers.expand(64, 3, 64, 64).clone()
+    out = blur_resolution(batch, torch.Generator().manual_seed(5), probability=0.5, smallest=8)
+    assert out.shape == batch.shape and out.min() >= -1 and out.max() <= 1
+    blurred = (out - batch).abs().flatten(1).mean(1) > 0.5  # a checkerboard shrunk and enlarged turns grey
+    untouched = (out == batch).flatten(1).all(1)
+    assert torch.equal(blurred, ~untouched), "each image is either left alone or loses its detail"
+    assert 16 <= int(blurred.sum()) <= 48, "about half the images are seen as thumbnails"
+    assert torch.equal(blur_resolution(batch, probability=0.0), batch)

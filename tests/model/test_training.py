@@ -40,6 +40,16 @@ def test_denoising_generator_reconstructs_the_photo_before_relighting_and_occlus
     assert triplet.corrupt(images.to(device))[1] is None, "no decoder, nothing to reconstruct"
 
 
+def test_low_resolution_photos_are_seen_blurred_and_reconstructed_sharp(tiny_config, device):
+    images = torch.rand(8, 3, 32, 32) * 2 - 1
+    sharp = Trainer(tiny_config.with_overrides(occlusion=0.0), device).corrupt(images.to(device))
+    thumbnails = Trainer(tiny_config.with_overrides(occlusion=0.0, low_resolution=1.0), device)
+    seen, target = thumbnails.corrupt(images.to(device))
+    assert torch.equal(target, sharp[1]), "the target is the same reframed photo"
+    assert bool((seen != sharp[0]).flatten(1).any(1).all()), "every input is seen at a lower resolution"
+    assert seen.diff(dim=-1).abs().mean() < sharp[0].diff(dim=-1).abs().mean(), "and has lost detail"
+
+
 def test_train_step_scores_reconstructions_against_the_targets(tiny_config, device):
     images, labels = torch.rand(8, 3, 32, 32) * 2 - 1, torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
     one, two = Trainer(tiny_config, device), Trainer(tiny_config, device)
