@@ -2,7 +2,8 @@
 
 How this maps to the CBIR-GAN paper (a triplet GAN for content-based image retrieval):
 - Generator = encoder + decoder. The encoder (EfficientNet-Lite0, started from ImageNet weights, then a linear
-  projection) maps a photo to the retrieval code z (256-d, L2-normalised); the decoder reconstructs the photo from z.
+  projection) maps a photo to the retrieval code z (L2-normalised; 1280-d in the shipped recipe); the decoder
+  reconstructs the photo from z.
 - The paper's three generator branches (anchor, positive, negative) share their weights: here they are one generator
   applied to the whole batch, and the triplets are chosen from its codes by in-batch mining (semi-hard by default).
   Positives are other photos of the same product (or augmented copies when a product has one photo), negatives are
@@ -231,8 +232,9 @@ class Trainer:
         return {key: value / max(count, 1) for key, value in sums.items()}
 
     def corrupt(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(what the generator sees, what it reconstructs): reframed, relit and sometimes occluded photos, and for a
-        denoising generator the same reframed photos as they were (None: reconstruct the input)."""
+        """(what the generator sees, what it reconstructs): reframed, relit, sometimes blurred to a thumbnail and
+        sometimes occluded photos, and for a denoising generator the same reframed photos as they were (None:
+        reconstruct the input)."""
         c = self.config
         framed = reframe(images, self.aug_rng) if c.augment else images
         seen = relight(framed, self.aug_rng) if c.augment else framed
