@@ -37,12 +37,6 @@ class JsonlDeadLetter:
             out.write(line + "\n")
 
 
-def read_dead_letters(path: Path) -> list[Rejection]:
-    if not path.exists():
-        return []
-    return [Rejection(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 class KafkaDeadLetter:
     """Publishes each rejection as JSON to the dead-letter topic, keyed by its product key when known; `send`
     returns once every in-sync replica has it, so a caller that acknowledges its input afterwards loses nothing."""

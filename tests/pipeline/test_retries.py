@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from snapmode.interfaces import StoreUnavailable, VectorItem
-from snapmode.pipeline.deadletter import read_dead_letters
+from snapmode.deadletters import read_letter_file
 from snapmode.retries import Backoff, retry_transient
 from snapmode.waiting import WaitTimeout, wait_until
 from tests.pipeline.test_updates import make_runner, photos, product  # noqa: F401 - fixture
@@ -95,7 +95,7 @@ def test_the_runner_waits_out_a_store_that_is_away(tmp_path: Path, photos: dict[
     # the metadata went in before the vectors failed: the retry still writes the vectors of that version
     assert runner.vectors.images_of(["t:a", "t:b"]) == {"t:a": {r.image_id for r in records[0].images()},
                                                         "t:b": {r.image_id for r in records[1].images()}}
-    assert read_dead_letters(tmp_path / "dead.jsonl") == []
+    assert read_letter_file(tmp_path / "dead.jsonl") == []
 
 
 def test_a_key_is_given_up_once_it_has_failed_for_the_whole_window() -> None:

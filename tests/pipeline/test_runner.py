@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from snapmode.pipeline.deadletter import JsonlDeadLetter, read_dead_letters
+from snapmode.deadletters import read_letter_file
+from snapmode.pipeline.deadletter import JsonlDeadLetter
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.runner import IngestRunner
 from snapmode.pipeline.sources import read_records_jsonl
@@ -55,7 +56,7 @@ def test_bad_images_are_counted_dead_lettered_and_the_rest_indexed(runner: Inges
     assert report.rejected == {"not_an_image": 1, "pixel_bomb": 1, "corrupt": 1, "not_found": 1}
     assert runner.vectors.count() == 3
     assert set(runner.metadata.get(["t:a", "t:b", "t:c"])) == {"t:a", "t:b"}
-    dead = read_dead_letters(tmp_path / "dead.jsonl")
+    dead = [letter.rejection for letter in read_letter_file(tmp_path / "dead.jsonl")]
     assert sorted(d.reason for d in dead) == ["corrupt", "not_an_image", "not_found", "pixel_bomb"]
     assert {d.url for d in dead if d.reason == "pixel_bomb"} == {urls["bomb.png"]}
 
@@ -77,7 +78,7 @@ def test_malformed_jsonl_lines_become_rejections(runner: IngestRunner, tmp_path:
     path.write_text(record("ok", [urls["red.jpg"]]).to_json() + "\n{not json\n" + '{"site": "t"}\n')
     report = runner.run(read_records_jsonl(path))
     assert report.images_indexed == 1 and report.rejected == {"invalid_record": 2}
-    payloads = [d.payload for d in read_dead_letters(tmp_path / "dead.jsonl")]
+    payloads = [letter.rejection.payload for letter in read_letter_file(tmp_path / "dead.jsonl")]
     assert payloads[0].startswith("{not json")
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from snapmode.interfaces import SearchFilter, StoreError
-from snapmode.pipeline.deadletter import JsonlDeadLetter, read_dead_letters
+from snapmode.deadletters import read_letter_file
+from snapmode.pipeline.deadletter import JsonlDeadLetter
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.runner import IngestRunner
 from snapmode.pipeline.steps import FetchOptions
@@ -137,5 +138,5 @@ def test_a_refused_row_is_dead_lettered_alone(tmp_path: Path, photos: dict[str, 
     assert report.rejected == {"store_refused": 1} and report.images_indexed == 2
     assert set(runner.metadata.get(["t:ok", "t:bad", "t:fine"])) == {"t:ok", "t:fine"}
     assert images_of(runner, "t:bad") == set() and runner.vectors.count() == 2
-    [dead] = read_dead_letters(tmp_path / "dead.jsonl")
+    [dead] = [letter.rejection for letter in read_letter_file(tmp_path / "dead.jsonl")]
     assert dead.product_key == "t:bad" and "HTTP 400" in dead.detail

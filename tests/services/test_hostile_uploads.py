@@ -7,42 +7,26 @@ are printed as a row of the README's hostile-input table (run with `-s`)."""
 from __future__ import annotations
 
 import io
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
 
-from snapmode.waiting import wait_until
+from snapmode.config import Settings
+from snapmode.query_serve import ServedApi, free_port, serve_process
 from tests.conftest import jpeg_bytes
 
 SIDE = 6300  # 39.7 MP, under the default 40 MP limit
 UPLOADS = 40
 RSS_BOUND_MB = 1000  # the server's peak RSS may grow this much over its idle RSS (8 such uploads once took 8.2 GB)
 HEALTH_SANITY_S = 5.0  # not a latency target: only that /healthz never waits for the decodes
-
-
-@dataclass(frozen=True)
-class Served:
-    base: str
-    pid: int
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _status_kib(pid: int, field: str) -> int:
@@ -58,40 +42,17 @@ def _png(mode: str) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApi]:
     """`snapmode serve` on an empty embedded data dir, default limits, the backbone embedder on the CPU."""
     root = tmp_path_factory.mktemp("hostile-uploads")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPMODE_")}
-    env |= {"SNAPMODE_DATA_DIR": str(root / "data"), "SNAPMODE_EMBEDDER": "backbone", "SNAPMODE_DEVICE": "cpu",
-            "SNAPMODE_LOG_LEVEL": "WARNING"}
-    snapmode = Path(sys.executable).parent / "snapmode"
-    log = (root / "serve.log").open("w")
-    server = subprocess.Popen([str(snapmode), "serve", "--port", str(port)], cwd=root, env=env, stdout=log,
-                              stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        def answers() -> bool:
-            assert server.poll() is None, (root / "serve.log").read_text()[-2000:]
-            try:
-                return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_until(answers, timeout_s=40, interval_s=0.2, what="the server")
-        yield Served(base, server.pid)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+    settings = Settings(data_dir=root / "data", embedder="backbone", device="cpu", _env_file=None)  # type: ignore[call-arg]
+    with serve_process(settings, free_port(), root / "serve.log", searches=settings.max_concurrent_searches) as api:
+        yield api
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
-def test_forty_big_16_bit_and_rgba_uploads_at_once(served: Served) -> None:
+def test_forty_big_16_bit_and_rgba_uploads_at_once(served: ServedApi) -> None:
     images = {"16-bit": _png("I;16"), "RGBA": _png("RGBA")}
     with httpx.Client(base_url=served.base, timeout=60) as client:  # warm: the first search's one-time allocations
         assert client.post("/search", files={"file": ("w.jpg", jpeg_bytes(), "image/jpeg")}).status_code == 200

@@ -12,6 +12,7 @@ from snapmode.records import ProductRecord, image_id
 from snapmode.topologies.bench import IngestBench, LoadRun
 from snapmode.topologies.bench_load import Watch, offer_at_once, offer_at_rate, percentiles
 from snapmode.topologies.bench_profile import add_cpu, cpu_profile
+from snapmode.waiting import wait_until
 
 
 class DelayedStore:
@@ -112,12 +113,12 @@ def test_cpu_seconds_count_this_topology_and_this_cluster_only(tmp_path) -> None
             [sys.executable, "-c", burn, "/elsewhere/cluster/milvus", "run", "standalone"]]
     procs = [subprocess.Popen(a) for a in argv]
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:  # until each has burnt its 0.2 s of CPU
+        def burnt() -> dict[str, float] | None:
             used = cpu_seconds(settings)
-            if min(used.get("EmbedBolt", 0), used.get("milvus", 0)) >= 0.2:
-                break
-            time.sleep(0.5)
+            return used if min(used.get("EmbedBolt", 0), used.get("milvus", 0)) >= 0.2 else None
+
+        used = wait_until(burnt, timeout_s=20, what="each burner's 0.2 s of CPU",
+                          detail=lambda: str(cpu_seconds(settings)))
     finally:
         for proc in procs:
             proc.kill()
