@@ -64,7 +64,7 @@ def gem(x: torch.Tensor, p: float = 3.0, eps: float = 1e-6) -> torch.Tensor:
 class BackboneEmbedder:
     """Embeds images as the GeM-pooled, L2-normalised head features of the pretrained backbone (1280-d)."""
 
-    name = "efficientnet-lite0"
+    name = model_id = "efficientnet-lite0"
     dim = 1280
 
     def __init__(self, *, device: str = "auto", batch_size: int = 32) -> None:

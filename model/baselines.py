@@ -13,7 +13,7 @@ from snapmode.model.preprocess import square_resize
 class ColourHistogramEmbedder:
     """A joint RGB histogram (8 bins a channel) of the image, square-rooted (Hellinger) and L2-normalised."""
 
-    name = "colour-histogram"
+    name = model_id = "colour-histogram"
 
     def __init__(self, *, bins: int = 8, size: int = 128) -> None:
         self.bins, self.size = bins, size

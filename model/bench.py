@@ -14,6 +14,7 @@ from PIL import Image
 
 @dataclass(frozen=True, slots=True)
 class BenchRow:
+    embedder: str
     device: str
     batch_size: int
     images_per_s: float
@@ -51,9 +52,9 @@ class _PeakRss:
 
 
 def bench_embedder(make_embedder: Callable[[str, int], object], devices: Sequence[str], batch_sizes: Sequence[int],
-                   *, min_images: int = 64, min_seconds: float = 2.0) -> list[BenchRow]:
+                   *, min_images: int = 64, min_seconds: float = 2.0, name: str = "") -> list[BenchRow]:
     """For each device and batch size: embed at least `min_images` images for at least `min_seconds` (after one warm-up
-    batch) and report images/s and peak memory. `make_embedder(device, batch_size)` builds the embedder."""
+    batch) and report images/s and peak memory. `make_embedder(device, batch_size)` builds the embedder `name`."""
     rows = []
     for device in devices:
         for batch_size in batch_sizes:
@@ -73,5 +74,5 @@ def bench_embedder(make_embedder: Callable[[str, int], object], devices: Sequenc
                     torch.cuda.synchronize()
             elapsed = time.perf_counter() - began
             peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else rss.peak
-            rows.append(BenchRow(device, batch_size, done / elapsed, peak))
+            rows.append(BenchRow(name, device, batch_size, done / elapsed, peak))
     return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -41,6 +42,15 @@ def load_state(folder: Path, prefix: str) -> dict[str, torch.Tensor]:
     tensors = load_file(str(Path(folder) / WEIGHTS))
     start = prefix + "."
     return {k[len(start):]: (v.float() if v.is_floating_point() else v) for k, v in tensors.items() if k.startswith(start)}
+
+
+def weights_digest(folder: Path) -> str:
+    """The first 12 hex digits of the SHA-256 of a checkpoint's weights: what names the model that made a vector."""
+    digest = hashlib.sha256()
+    with open(Path(folder) / WEIGHTS, "rb") as weights:
+        for block in iter(lambda: weights.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:12]
 
 
 def load_config(folder: Path) -> CbirGanConfig:

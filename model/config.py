@@ -16,7 +16,8 @@ class CbirGanConfig:
     z_dim: int = 256  # retrieval embedding
     identity_projection: bool = False  # z starts as the encoder's GeM features (z_dim 1280): the ImageNet descriptor
     whitening: Literal["", "openclipart"] = ""  # z starts as a shrunk PCA whitening of the L2-normalised GeM features,
-    # learned from unlabeled drawings of that Debian package (model/whitening.py); "": no whitening
+    # learned from unlabeled drawings of that Debian package (model/whitening.py), its z_dim directions of most
+    # variance kept; "": no whitening
     whitening_images: int = 1500  # how many of those drawings the whitening is learned from
     whitening_power: float = 0.25  # each direction of variance v is scaled by (v + shrinkage * v_max) ** (-power / 2)
     whitening_shrinkage: float = 0.01
@@ -72,8 +73,8 @@ class CbirGanConfig:
             raise ValueError(f"identity_projection needs z_dim 1280 (the encoder's features), got {self.z_dim}")
         if self.whitening not in ("", "openclipart"):
             raise ValueError(f"unknown whitening {self.whitening!r}: choose '' or 'openclipart'")
-        if self.whitening and self.z_dim != 1280:
-            raise ValueError(f"a whitening keeps the encoder's 1280 dimensions, got z_dim {self.z_dim}")
+        if self.whitening and not 0 < self.z_dim <= 1280:
+            raise ValueError(f"a whitening keeps up to the encoder's 1280 dimensions, got z_dim {self.z_dim}")
         if not 0 <= self.frozen_blocks <= 16:
             raise ValueError(f"frozen_blocks must be between 0 and 16, got {self.frozen_blocks}")
 

@@ -10,9 +10,14 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from snapmode.model.checkpoint import DEFAULT_CHECKPOINT, load_generator
+from snapmode.model.checkpoint import DEFAULT_CHECKPOINT, load_generator, weights_digest
 from snapmode.model.device import resolve_device
 from snapmode.model.preprocess import to_tensor
+
+
+def checkpoint_model_id(checkpoint: Path) -> str:
+    """What names the vectors a checkpoint makes, whichever runtime runs it: `cbir-gan:<digest of its weights>`."""
+    return f"cbir-gan:{weights_digest(checkpoint)}"
 
 
 class CbirGanEmbedder:
@@ -23,6 +28,7 @@ class CbirGanEmbedder:
         self.checkpoint = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
         generator, self.config = load_generator(self.checkpoint)
         self.name, self.dim, self.batch_size = name, self.config.z_dim, batch_size
+        self.model_id = checkpoint_model_id(self.checkpoint)
         self.device = resolve_device(device)
         self.encoder = generator.encoder.to(self.device).eval()
         self.half = self.device.type == "cuda"

@@ -22,6 +22,14 @@ def square_resize(image: Image.Image, size: int, fill: tuple[int, int, int] = (2
     return canvas.resize((size, size), Image.Resampling.BILINEAR)
 
 
+def to_pixels(images: Sequence[Image.Image], size: int) -> np.ndarray:
+    """A uint8 batch (n, size, size, 3) of RGB pixels, as the exported inference graph takes it."""
+    pixels = np.empty((len(images), size, size, 3), dtype=np.uint8)
+    for i, image in enumerate(images):
+        pixels[i] = np.asarray(square_resize(image, size))
+    return pixels
+
+
 def to_tensor(images: Sequence[Image.Image], size: int) -> torch.Tensor:
     """A float32 batch (n, 3, size, size) normalised to [-1, 1]."""
     arrays = np.stack([np.asarray(square_resize(im, size), dtype=np.float32) for im in images])

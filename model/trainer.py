@@ -203,7 +203,7 @@ class Trainer:
         encoder.eval()
         pooled = torch.cat([encoder.pooled(to_tensor(images[i:i + batch_size], c.input_size).to(self.device)).cpu()
                             for i in range(0, len(images), batch_size)])
-        mean, matrix = fit_whitening(pooled, power=c.whitening_power, shrinkage=c.whitening_shrinkage)
+        mean, matrix = fit_whitening(pooled, power=c.whitening_power, shrinkage=c.whitening_shrinkage, keep=c.z_dim)
         set_whitening(encoder.project, mean.to(self.device), matrix.to(self.device))
         self.keep_start()
 

@@ -7,12 +7,13 @@ import torch
 from torch import nn
 
 
-def fit_whitening(features: torch.Tensor, *, power: float = 0.5,
-                  shrinkage: float = 0.01) -> tuple[torch.Tensor, torch.Tensor]:
-    """(mean, matrix) such that `(x - mean) @ matrix` whitens the rows of `features` (n, d).
+def fit_whitening(features: torch.Tensor, *, power: float = 0.5, shrinkage: float = 0.01,
+                  keep: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean, matrix) such that `(x - mean) @ matrix` whitens the rows of `features` (n, d) into `keep` dimensions.
 
     Each principal direction of variance v is scaled by (v + shrinkage * v_max) ** (-power / 2): power 1 is a full
-    whitening, 0 only centres; the shrinkage keeps the smallest directions, mostly noise, from being blown up.
+    whitening, 0 only centres; the shrinkage keeps the smallest directions, mostly noise, from being blown up. With
+    `keep` (at most d), only the `keep` directions of most variance are kept, largest first: a (d, keep) matrix.
     """
     if features.ndim != 2 or features.shape[0] < 2:
         raise ValueError(f"need a (n >= 2, d) matrix of features, got {tuple(features.shape)}")
@@ -24,8 +25,12 @@ def fit_whitening(features: torch.Tensor, *, power: float = 0.5,
     variances = variances.clamp(min=0)
     if variances.max() <= 0:
         raise ValueError("the features do not vary between the images: no whitening can be learned from them")
+    keep = features.shape[1] if keep is None else keep
+    if not 0 < keep <= features.shape[1]:
+        raise ValueError(f"can keep between 1 and {features.shape[1]} directions, not {keep}")
     scale = (variances + shrinkage * variances.max()).pow(-power / 2)
-    return mean.float(), (directions * scale).float()
+    whitening = (directions * scale).flip(1)[:, :keep]  # eigh sorts ascending: largest variance first
+    return mean.float(), whitening.float()
 
 
 @torch.no_grad()

@@ -39,7 +39,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         model = embedder or build_embedder(settings)
-        vectors, metadata = build_stores(settings, model.dim, serving=True)
+        vectors, metadata = build_stores(settings, model.dim, model_id=model.model_id, serving=True)
         cache = build_cache(redis_url=settings.redis_url, ttl_s=settings.cache_ttl_s,
                             max_items=settings.cache_max_items, redis_password=settings.redis_secret)
         search = SearchService(model, vectors, metadata, decode_limits(settings), hybrid_depth=settings.hybrid_depth,
@@ -49,7 +49,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
                                ) if settings.query_batch_wait_ms > 0 else None
         app.state.snapmode = AppState(settings=settings, embedder=model, vectors=vectors, metadata=metadata,
                                       search=search, cache=cache, batcher=batcher)
-        log.info("api.started", embedder=model.name, vectors=vectors.count(), products=metadata.count(),
+        log.info("api.started", embedder=model.name, model_id=model.model_id, vectors=vectors.count(), products=metadata.count(),
                  query_batch_wait_ms=settings.query_batch_wait_ms if batcher else 0)
         try:
             yield

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     embedder: Literal["backbone", "cbir-gan"] = "cbir-gan"
     model_checkpoint: Path | None = None  # CBIR-GAN checkpoint dir; None uses the one shipped in model/weights
     device: str = "auto"  # auto | cpu | cuda | cuda:N
+    # What runs the CBIR-GAN: `auto` is torch on CUDA and, on the CPU, the checkpoint's exported int8 graph
+    # (`snapmode export`) in OpenVINO, or torch with a warning when the checkpoint has none.
+    embed_runtime: Literal["auto", "torch", "onnxruntime", "openvino"] = "auto"
     embed_batch_size: int = Field(32, ge=1, le=1024)
 
     # Images: limits that protect every entry point (upload, fetch, ingest)
@@ -159,7 +162,7 @@ class Settings(BaseSettings):
     query_batch_wait_ms: float = Field(5.0, ge=0, le=1000)
     query_batch_max: int = Field(32, ge=1)
     query_batch_workers: int = Field(1, ge=1)  # batches formed and answered side by side
-    torch_threads: int = Field(0, ge=0)  # intra-op threads of the model in this process; 0: torch's default
+    torch_threads: int = Field(0, ge=0)  # intra-op threads of the model (torch or the runtime) in this process; 0: its default
 
     # Real-image development sets (`snapmode dataset build`): source packages are downloaded and unpacked here once
     package_cache_dir: Path | None = None  # None: data_dir / "packages"

@@ -52,6 +52,10 @@ class Renamed:
     def dim(self) -> int:
         return self.inner.dim
 
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
         return self.inner.embed(images)
 

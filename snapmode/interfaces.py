@@ -22,10 +22,16 @@ class Embedder(Protocol):
 
     name: str
     dim: int
+    model_id: str  # names the model that made a vector (weights digest): an index holds the vectors of one model
 
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
         """Returns an array of shape (len(images), dim), each row of unit length."""
         ...
+
+
+class EmbedderUnavailable(RuntimeError):
+    """The configured embedder cannot be built as things stand (e.g. a stale exported graph): the message says what
+    to run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +83,10 @@ class StoreError(RuntimeError):
 
 class StoreUnavailable(StoreError):
     """The store could not be reached or timed out: retry later, nothing was acknowledged."""
+
+
+class IndexMismatch(StoreError):
+    """The vector index was made by another model (or dimension) than the embedder's: `snapmode reindex` rebuilds it."""
 
 
 @runtime_checkable

@@ -43,7 +43,7 @@ class Platform:
     def build(cls, settings: Settings, *, serving: bool = False) -> Platform:
         """`serving`: this process will serve the API, and shares its embedded stores with other commands."""
         embedder = build_embedder(settings)
-        vectors, metadata = build_stores(settings, embedder.dim, serving=serving)
+        vectors, metadata = build_stores(settings, embedder.dim, model_id=embedder.model_id, serving=serving)
         return cls(settings=settings, embedder=embedder, vectors=vectors, metadata=metadata)
 
     @property
@@ -54,15 +54,17 @@ class Platform:
     def dead_letter_path(self) -> Path:
         return dead_letter_file(self.settings)
 
-    def runner(self, *, skip_indexed: bool = False, allow_files: bool = True) -> IngestRunner:
+    def runner(self, *, skip_indexed: bool = False, allow_files: bool = True,
+               kind: type[IngestRunner] = IngestRunner) -> IngestRunner:
         """An ingest runner; `allow_files` reads file:// images, as `snapmode ingest PATH` does for the user's own
-        folders and catalogs. Pass False for records that came from anywhere else (a crawl, a queue)."""
+        folders and catalogs. Pass False for records that came from anywhere else (a crawl, a queue). `kind`: a
+        runner that writes otherwise (a reindex's, into its new collection only)."""
         s = self.settings
-        return IngestRunner(embedder=self.embedder, vectors=self.vectors, metadata=self.metadata,
-                            limits=self.limits, fetch=fetch_options(s, allow_files=allow_files),
-                            dead_letter=JsonlDeadLetter(self.dead_letter_path),
-                            batch_size=s.embed_batch_size, workers=s.fetch_workers, skip_indexed=skip_indexed,
-                            backoff=Backoff.from_settings(s), duplicate_similarity=s.duplicate_similarity)
+        return kind(embedder=self.embedder, vectors=self.vectors, metadata=self.metadata,
+                    limits=self.limits, fetch=fetch_options(s, allow_files=allow_files),
+                    dead_letter=JsonlDeadLetter(self.dead_letter_path),
+                    batch_size=s.embed_batch_size, workers=s.fetch_workers, skip_indexed=skip_indexed,
+                    backoff=Backoff.from_settings(s), duplicate_similarity=s.duplicate_similarity)
 
     @cached_property
     def search(self):  # type: ignore[no-untyped-def]

@@ -53,7 +53,7 @@ def png_bomb_bytes(width: int = 50_000, height: int = 50_000) -> bytes:
 class MeanColourEmbedder:
     """A tiny deterministic embedder for tests of the plumbing (the real models are tested in tests/model)."""
 
-    name = "mean-colour"
+    name = model_id = "mean-colour"
     dim = 8
 
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:

@@ -29,7 +29,7 @@ class CountingEmbedder:
 
     def __init__(self, inner: object, delay_s: float = 0.0) -> None:
         self.inner, self.delay_s = inner, delay_s
-        self.name, self.dim = inner.name, inner.dim  # type: ignore[attr-defined]
+        self.name, self.dim, self.model_id = inner.name, inner.dim, inner.model_id  # type: ignore[attr-defined]
         self.passes: list[int] = []
 
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:

@@ -58,6 +58,8 @@ WALKTHROUGH: dict[str, Step] = {
                                                            (".snapmode/dead-letter.jsonl: 0 letters",)),
     "snapmode deadletters replay [--reason R]": Step("snapmode deadletters replay",
                                                     ("replayed 0 records of 0 letters into the embedded stores",)),
+    "snapmode reindex [--model CHECKPOINT] [--keep-old] [--json]": Step(
+        "snapmode reindex", ("already holds the vectors of cbir-gan:", "nothing to do")),
     "snapmode serve": Step("snapmode serve", ("Uvicorn running on http://127.0.0.1:8000",)),  # see test below
     "snapmode demo [--no-serve]": Step("snapmode demo --no-serve --products 6 --views 2",
                                        ("generating the sample catalog", "Ingest summary")),
@@ -118,6 +120,10 @@ WALKTHROUGH: dict[str, Step] = {
     "SNAPMODE_MODEL_CHECKPOINT=checkpoints/shop SNAPMODE_DATA_DIR=.snapmode-shop snapmode ingest shop.jsonl": Step(
         "SNAPMODE_MODEL_CHECKPOINT=checkpoints/shop SNAPMODE_DATA_DIR=.snapmode-shop snapmode ingest shop.jsonl "
         "--allow-private", ("vectors in store 24", "products in store 12")),
+    "snapmode reindex": Step("snapmode reindex", ("nothing to do",)),
+    "snapmode reindex --model checkpoints/shop --keep-old": Step(  # the crawled shop's images are on loopback
+        "snapmode reindex --model checkpoints/shop --keep-old --allow-private",
+        ("Reindex summary", "collection products__1", "previous products__0", "dropped False")),
     "snapmode catalog generate --out .snapmode/catalog-eval-9001-500 --products 500 --views 4 --seed 9001 "
     "--no-site": Step("snapmode catalog generate --out .snapmode/catalog-eval-9001-500 --products 16 --views 4 "
                       "--seed 9001 --no-site", ("products 16",)),

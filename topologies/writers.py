@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 
 from streamparse import Stream
 
-from snapmode.interfaces import MetadataStore, StoreUnavailable, VectorItem, VectorStore
+from snapmode.embedding import embedder_identity
+from snapmode.interfaces import IndexMismatch, MetadataStore, StoreUnavailable, VectorItem, VectorStore
 from snapmode.pipeline.steps import (Rejection, current_records, drop_deleted_since, find_duplicates,
                                      isolate_refusals, newest, write_metadata, write_product_vectors)
 from snapmode.records import ProductRecord
@@ -82,6 +83,9 @@ class WriterBolt(BatchBolt):
         try:
             refused = with_retries(lambda: self.write(decoded), backoff=Backoff.from_settings(self.settings),
                                    counters=self.counters)
+        except IndexMismatch as exc:  # failed, as a store away: the spout replays them (`snapmode reindex`)
+            self.counters.log.error("writer.index_mismatch", batch=len(tuples), error=str(exc))
+            refused = None
         except Exception as exc:  # noqa: BLE001 - replayed, and dead-lettered by the spout after max attempts
             self.counters.log.exception("writer.error", batch=len(tuples), error=repr(exc)[:300])
             refused = None
@@ -106,6 +110,11 @@ class WriterBolt(BatchBolt):
         """Write the batch; returns the refused products' keys with the store's reasons."""
         raise NotImplementedError
 
+    def vector_store(self, dim: int) -> VectorStore:
+        """The vector store, refused (`IndexMismatch`) when its index was made by another model than the embedder."""
+        model_id, _ = embedder_identity(self.settings)
+        return build_vector_store(self.settings, dim=dim, model_id=model_id, streaming=True)
+
 
 class VectorWriterBolt(WriterBolt):
     """Makes each product's vectors those of its newest record: upserts the new embeddings by their deterministic
@@ -121,7 +130,7 @@ class VectorWriterBolt(WriterBolt):
 
     def write(self, decoded: Decoded) -> dict[str, str]:
         if self.store is None:
-            self.store = build_vector_store(self.settings, dim=len(decoded[0][0].vector), streaming=True)
+            self.store = self.vector_store(len(decoded[0][0].vector))
         if self.metadata is None:
             self.metadata = build_metadata_store(self.settings)
         metadata = self.metadata
@@ -157,7 +166,7 @@ class MetadataWriterBolt(WriterBolt):
         marks: dict[str, str] = {}
         if self.settings.duplicate_similarity > 0:
             if self.vectors is None:
-                self.vectors = build_vector_store(self.settings, dim=len(decoded[0][0].vector), streaming=True)
+                self.vectors = self.vector_store(len(decoded[0][0].vector))
             marks = find_duplicates(self.vectors, store, records, [item for item, _ in decoded],
                                     similarity=self.settings.duplicate_similarity)
         return isolate_refusals(lambda rows: write_metadata(store, rows, marks), records, row_id=lambda r: r.key)

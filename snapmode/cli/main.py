@@ -13,6 +13,8 @@ from snapmode.cli import dataset
 from snapmode.cli import bench_hybrid, bench_query
 from snapmode.cli import delete as delete_cli
 from snapmode.cli import deadletters as deadletters_cli
+from snapmode.cli import reindex as reindex_cli
+from snapmode.cli import export as export_cli
 
 app = typer.Typer(name="snapmode", help="SnapMode: query-by-image product search.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
@@ -23,7 +25,9 @@ app.command("demo")(ingest.demo)
 app.command("crawl")(crawl.crawl)
 app.command("serve")(serve.serve)
 app.command("delete")(delete_cli.delete)
+app.command("reindex")(reindex_cli.reindex)
 model_cli.register(app)  # train, eval, bench
+app.command("export")(export_cli.export)
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(topology_cli.app, name="topology")
 app.command("publish")(topology_cli.publish)
@@ -50,16 +54,19 @@ def run() -> None:
     a data dir held by another process exits with 2, like any other unusable input."""
     from rich.console import Console
 
-    from snapmode.interfaces import StoreError
+    from snapmode.interfaces import EmbedderUnavailable, StoreError
     from snapmode.stores.lite import DataDirBusy
 
     try:
         app()
     except DataDirBusy as exc:
-        Console(stderr=True).print(f"[red]error:[/] {exc}")
+        Console(stderr=True).print(f"[red]error:[/] {exc}", soft_wrap=True)
         raise SystemExit(2) from None
-    except StoreError as exc:
-        Console(stderr=True).print(f"[red]error:[/] {exc}")
+    except EmbedderUnavailable as exc:  # an exported graph that is not its checkpoint's: one line saying what to run
+        Console(stderr=True).print(f"[red]error:[/] {exc}", soft_wrap=True, markup=False)
+        raise SystemExit(2) from None
+    except StoreError as exc:  # an index of another model too (`IndexMismatch`): one line saying what to run
+        Console(stderr=True).print(f"[red]error:[/] {exc}", soft_wrap=True)
         raise SystemExit(1) from None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -137,24 +138,33 @@ def evaluate(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoin
              triplet_model: Annotated[Path | None, typer.Option(help="Plain triplet checkpoint [default: shipped]")] = None,
              out: Annotated[Path | None, typer.Option(help="Where to write the table, JSON and plots")] = None,
              device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N")] = "auto",
+             runtime: Annotated[str | None, typer.Option(help="What runs the CBIR-GANs: auto | torch | onnxruntime | "
+                                                              "openvino [default: SNAPMODE_EMBED_RUNTIME, auto]")] = None,
              as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object keyed by method")] = False,
              progress: Annotated[bool, typer.Option(help="Show progress bars")] = True) -> None:
     """Score retrieval of held-out views, or of all views (In-shop and retrieval sets: their own query/gallery split):
     P@1, P@10, mAP@10, R@1, R@10."""
     from snapmode.model.backbone import BackboneEmbedder
     from snapmode.model.baselines import ColourHistogramEmbedder
+    from snapmode.config import get_settings
+    from snapmode.embedding import build_cbir_gan
     from snapmode.model.checkpoint import DEFAULT_TRIPLET_CHECKPOINT
     from snapmode.model.data import load_split
-    from snapmode.model.embedder import CbirGanEmbedder
     from snapmode.model.evaluate import evaluate as run_evaluation
     from snapmode.model.evaluate import markdown_report, write_report
 
     if dataset in ("records", "store"):
         raise typer.BadParameter(f"--dataset {dataset} is for train, which scores on that shop's held-out views",
                                  param_hint="--dataset")
+    settings = get_settings()
+    runtime = runtime or settings.embed_runtime
+    if runtime not in ("auto", "torch", "onnxruntime", "openvino"):
+        raise typer.BadParameter(f"unknown runtime {runtime!r}", param_hint="--runtime")
+    gan = lambda checkpoint, name: build_cbir_gan(checkpoint, runtime=runtime, device=device,  # noqa: E731
+                                                  threads=settings.torch_threads, name=name)
     try:
         split = load_split(data, dataset, protocol)  # type: ignore[arg-type]
-        embedders = [CbirGanEmbedder(model, device=device)]
+        embedders = [gan(model, "cbir-gan")]
     except (FileNotFoundError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from exc
     if split.skipped:
@@ -163,7 +173,7 @@ def evaluate(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoin
                       markup=False, highlight=False)
     if baselines:
         embedders += [BackboneEmbedder(device=device),
-                      CbirGanEmbedder(triplet_model or DEFAULT_TRIPLET_CHECKPOINT, device=device, name="triplet"),
+                      gan(triplet_model or DEFAULT_TRIPLET_CHECKPOINT, "triplet"),
                       ColourHistogramEmbedder()]
     results = run_evaluation(embedders, split, show_progress=progress)
     if out is not None:
@@ -176,36 +186,58 @@ def evaluate(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoin
         typer.echo(markdown_report(results))
 
 
+BENCH_EMBEDDERS = ("default", "backbone", "torch", "onnxruntime", "openvino")
+
+
 @bench_app.command("embed")
-def bench_embed(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoint [default: the shipped one]")] = None,
+def bench_embed(embedders: Annotated[str, typer.Option(help="Comma-separated, each timed in this run: default (the "
+                                                            "configured embedder), backbone (the pretrained "
+                                                            "EfficientNet-Lite0, torch float32), or the CBIR-GAN of "
+                                                            "--model on torch, onnxruntime or openvino")] = "default,backbone",
+                model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoint [default: the one that embeds now]")] = None,
                 batch_sizes: Annotated[str, typer.Option(help="Comma-separated batch sizes")] = "1,8,32,64",
-                devices: Annotated[str | None, typer.Option(help="Comma-separated; default cpu and cuda if present")] = None,
+                devices: Annotated[str | None, typer.Option(help="Comma-separated; default cpu and cuda if present "
+                                                                 "(the graph runtimes run on the CPU only)")] = None,
                 seconds: Annotated[float, typer.Option(min=0.1, help="Minimum timed seconds per row")] = 2.0,
                 as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON")] = False) -> None:
-    """Images per second and peak memory of the CBIR-GAN embedder at each batch size."""
+    """Images per second and peak memory of each embedder at each batch size, measured in one run (`--model` replaces
+    the checkpoint of all but the backbone)."""
     import torch
 
+    from snapmode.config import get_settings
+    from snapmode.embedding import build_cbir_gan, build_embedder
+    from snapmode.model.backbone import BackboneEmbedder
     from snapmode.model.bench import bench_embedder
-    from snapmode.model.embedder import CbirGanEmbedder
 
-    names = devices.split(",") if devices else ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
+    settings = get_settings()
+    names = [n.strip() for n in embedders.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(BENCH_EMBEDDERS))
+    if unknown:
+        raise typer.BadParameter(f"unknown {', '.join(unknown)}: choose from {', '.join(BENCH_EMBEDDERS)}",
+                                 param_hint="--embedders")
+    checkpoint = model or settings.model_checkpoint
+    makers = {
+        "default": lambda dev, bs: build_embedder(settings.model_copy(update={"device": dev, "embed_batch_size": bs,
+                                                                              "model_checkpoint": checkpoint})),
+        "backbone": lambda dev, bs: BackboneEmbedder(device=dev, batch_size=bs),
+        **{runtime: (lambda dev, bs, runtime=runtime: build_cbir_gan(checkpoint, runtime=runtime, device=dev,
+                                                                      threads=settings.torch_threads, batch_size=bs))
+           for runtime in ("torch", "onnxruntime", "openvino")}}
+    device_names = devices.split(",") if devices else ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
     sizes = [int(s) for s in batch_sizes.split(",")]
-    rows = bench_embedder(lambda dev, bs: CbirGanEmbedder(model, device=dev, batch_size=bs), names, sizes,
-                          min_seconds=seconds)
+    rows = []
+    for name in names:
+        on = [d for d in device_names if d == "cpu" or name in ("default", "backbone", "torch")]
+        rows += bench_embedder(makers[name], on, sizes, min_seconds=seconds, name=name)
     if as_json:
-        typer.echo(json.dumps([_row(r) for r in rows], indent=2))
+        typer.echo(json.dumps([asdict(r) for r in rows], indent=2))
         return
-    table = Table(title=f"CBIR-GAN embedding ({torch.get_num_threads()} CPU threads)")
-    for column in ("device", "batch", "images/s", "peak MB"):
+    table = Table(title=f"Embedding ({torch.get_num_threads()} CPU threads)")
+    for column in ("embedder", "device", "batch", "images/s", "peak MB"):
         table.add_column(column, justify="right")
     for r in rows:
-        table.add_row(r.device, str(r.batch_size), f"{r.images_per_s:.1f}", f"{r.peak_memory_mb:.0f}")
+        table.add_row(r.embedder, r.device, str(r.batch_size), f"{r.images_per_s:.1f}", f"{r.peak_memory_mb:.0f}")
     Console().print(table)
-
-
-def _row(row) -> dict:
-    return {"device": row.device, "batch_size": row.batch_size, "images_per_s": row.images_per_s,
-            "peak_memory_mb": row.peak_memory_mb}
 
 
 def register(app: typer.Typer) -> None:

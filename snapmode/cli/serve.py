@@ -10,13 +10,21 @@ from snapmode.config import Settings, get_settings
 
 
 def serve_api(settings: Settings, host: str | None = None, port: int | None = None) -> None:
-    """Run the API for `settings` until interrupted."""
+    """Run the API for `settings` until interrupted. An index made by another model than the embedder is refused
+    first, in one line (`IndexMismatch`), before the model loads."""
     import uvicorn
 
+    from snapmode.embedding import embedder_identity
     from snapmode.services.app import create_app
+    from snapmode.stores.factory import build_vector_store
 
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
-                log_level=settings.log_level.lower())
+    model_id, dim = embedder_identity(settings)
+    index = build_vector_store(settings, dim, model_id=model_id, serving=True)  # the API's lifespan opens it again
+    try:
+        uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
+                    log_level=settings.log_level.lower())
+    finally:
+        index.close()
 
 
 def serve(host: Annotated[str | None, typer.Option(help="Address to listen on [default: settings.host]")] = None,

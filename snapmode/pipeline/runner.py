@@ -163,15 +163,17 @@ class IngestRunner:
 
         def write(keys: list[str]) -> None:
             chosen = set(keys)
-            write_batch(self.vectors, self.metadata, [r for r in records if r.key in chosen],
-                        [i for i in items if i.product_key in chosen],
-                        duplicate_similarity=self.duplicate_similarity)
+            self.write_stores([r for r in records if r.key in chosen], [i for i in items if i.product_key in chosen])
 
         refused = self._retrying(lambda: isolate_refusals(write, sorted({r.key for r in records}), row_id=str))
         latest = {r.key: r for r in newest(records)}
         for key, reason in refused.items():
             self._reject(Rejection.of_refusal(reason, product_key=key, payload=latest[key].to_json()), report)
         return set(refused)
+
+    def write_stores(self, records: list[ProductRecord], items: list[VectorItem]) -> None:
+        """One write of records and their new embeddings: both stores (a reindex writes only its new index)."""
+        write_batch(self.vectors, self.metadata, records, items, duplicate_similarity=self.duplicate_similarity)
 
     def _retrying(self, call: Callable[[], T]) -> T:
         def retrying(error: BaseException, attempt: int, delay_s: float) -> None:

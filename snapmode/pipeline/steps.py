@@ -12,7 +12,8 @@ from typing import TypeVar
 
 from PIL import Image
 
-from snapmode.interfaces import Embedder, MetadataStore, StoreError, StoreUnavailable, VectorItem, VectorStore
+from snapmode.interfaces import (Embedder, IndexMismatch, MetadataStore, StoreError, StoreUnavailable, VectorItem,
+                                 VectorStore)
 from snapmode.pipeline.decode import DecodeLimits, decode_image
 from snapmode.pipeline.duplicates import find_duplicates
 from snapmode.pipeline.errors import ImageRejected
@@ -194,11 +195,12 @@ def isolate_refusals(write: Callable[[list[T]], object], rows: Sequence[T],
                      row_id: Callable[[T], str]) -> dict[str, str]:
     """Write `rows` as one batch; when it fails for a reason retrying cannot cure (a store's refusal, a row no code
     path can write), write them one at a time. Returns the refused rows' ids with their reasons; a transient error
-    (`StoreUnavailable`) propagates, for the caller to retry."""
+    (`StoreUnavailable`) propagates, for the caller to retry, and so does an index of another model
+    (`IndexMismatch`)."""
     try:
         write(list(rows))
         return {}
-    except StoreUnavailable:
+    except (StoreUnavailable, IndexMismatch):
         raise
     except Exception as exc:  # noqa: BLE001 - refused: found out row by row below
         if len(rows) == 1:
@@ -207,7 +209,7 @@ def isolate_refusals(write: Callable[[list[T]], object], rows: Sequence[T],
     for row in rows:
         try:
             write([row])
-        except StoreUnavailable:
+        except (StoreUnavailable, IndexMismatch):
             raise
         except Exception as exc:  # noqa: BLE001 - this row only
             refused[row_id(row)] = refusal_reason(exc)

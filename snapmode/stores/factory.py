@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 from snapmode.config import Settings
 from snapmode.interfaces import MetadataStore, VectorStore
 
 
-def build_vector_store(settings: Settings, dim: int, *, streaming: bool = False, serving: bool = False) -> VectorStore:
-    """`streaming`: a writer fed continuously (the Storm bolt), which need not flush a Milvus server per batch.
-    `serving`: a long-lived process whose embedded milvus-lite engine the other commands may attach to."""
+def build_vector_store(settings: Settings, dim: int, *, model_id: str | None = None, streaming: bool = False,
+                       serving: bool = False, collection: str | None = None) -> VectorStore:
+    """`model_id`: the embedder's, which the index must have been made by (None: any model of dimension `dim`).
+    `streaming`: a writer fed continuously (the Storm bolt), which need not flush a Milvus server per batch.
+    `serving`: a long-lived process whose embedded milvus-lite engine the other commands may attach to.
+    `collection`: another collection than the settings' (a reindex's new one)."""
     from snapmode.stores.milvus import MilvusVectorStore
 
+    uri, options, on_close = milvus_endpoint(settings, serving=serving)
+    return MilvusVectorStore(uri=uri, collection=collection or settings.collection, dim=dim, model_id=model_id,
+                             flush_writes=not (streaming and settings.milvus_uri), timeout_s=settings.milvus_timeout_s,
+                             on_close=on_close, grpc_options=options)
+
+
+def milvus_endpoint(settings: Settings, *, serving: bool = False
+                    ) -> tuple[str, dict[str, object], Callable[[], None] | None]:
+    """(URI, gRPC options, release) of the configured Milvus: the server's, or this data dir's milvus-lite engine
+    (this process's, or a serving process's that it attaches to; `release` lets it go)."""
     if settings.milvus_uri:
-        return MilvusVectorStore(uri=settings.milvus_uri, collection=settings.collection, dim=dim,
-                                 flush_writes=not streaming, timeout_s=settings.milvus_timeout_s)
+        return settings.milvus_uri, {}, None
     from snapmode.stores.lite import CLIENT_GRPC_OPTIONS, open_engine, release_engine
 
     path = settings.milvus_lite_path.resolve()
-    return MilvusVectorStore(uri=open_engine(path, serving=serving), collection=settings.collection, dim=dim,
-                             on_close=partial(release_engine, path), grpc_options=CLIENT_GRPC_OPTIONS)
+    return open_engine(path, serving=serving), CLIENT_GRPC_OPTIONS, partial(release_engine, path)
 
 
 def build_metadata_store(settings: Settings) -> MetadataStore:
@@ -33,6 +45,7 @@ def build_metadata_store(settings: Settings) -> MetadataStore:
     return SqliteMetadataStore(settings.sqlite_path)
 
 
-def build_stores(settings: Settings, dim: int, *, serving: bool = False) -> tuple[VectorStore, MetadataStore]:
-    """The (vector store, metadata store) pair for these settings."""
-    return build_vector_store(settings, dim, serving=serving), build_metadata_store(settings)
+def build_stores(settings: Settings, dim: int, *, model_id: str | None = None,
+                 serving: bool = False) -> tuple[VectorStore, MetadataStore]:
+    """The (vector store, metadata store) pair for these settings; `model_id` as in `build_vector_store`."""
+    return build_vector_store(settings, dim, model_id=model_id, serving=serving), build_metadata_store(settings)

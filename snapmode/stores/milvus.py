@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -12,8 +13,10 @@ import numpy as np
 from pymilvus import DataType, MilvusClient, MilvusException
 from pymilvus import exceptions as milvus_errors
 
-from snapmode.interfaces import SearchFilter, StoreError, StoreUnavailable, VectorHit, VectorItem
+from snapmode.interfaces import IndexMismatch, SearchFilter, StoreError, StoreUnavailable, VectorHit, VectorItem
 from snapmode.logs import get_logger
+from snapmode.stores.collections import Collections, Identity, identity_of, refusal
+from snapmode.waiting import WaitTimeout, wait_until
 
 log = get_logger(__name__)
 
@@ -21,8 +24,11 @@ _STRING_FIELDS = ("product_key", "site", "category", "brand", "colour")
 HNSW_PARAMS = {"M": 16, "efConstruction": 200}
 QUERY_LIMIT = 16_384  # Milvus's largest query result (a product has at most 100 images)
 IMAGES_OF_CHUNK = 100  # product keys per query: at most 10,000 rows
+ITERATOR_BATCH = 4_096  # rows per batch of a query iterator
 # Reads that decide what to delete or rewrite see every earlier write, even unflushed ones on a server fed by a stream
 READ_YOUR_WRITES = "Strong"
+SWAP_WAIT_S = 5.0  # a name between the two steps of a first reindex (collection renamed, alias not yet made)
+_NEW = "(new)"  # what `_resolve` finds for a name that stands for nothing yet
 
 # gRPC statuses of a server that is away, restarting or overloaded: the same call may succeed later
 _TRANSIENT_GRPC = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -37,6 +43,7 @@ _UNREACHABLE_TEXT = re.compile(r"Fail connecting|unavailable|Retry timeout|not r
 _INPUT_TYPES = (milvus_errors.ParamError, milvus_errors.DataTypeNotMatchException,
                 milvus_errors.DataNotMatchException, milvus_errors.PrimaryKeyException,
                 milvus_errors.FieldTypeException, milvus_errors.FieldsTypeException)
+_GONE_TEXT = re.compile(r"collection not found|does not exist|can't find collection", re.IGNORECASE)
 _INPUT_TEXT = re.compile(r"exceeds max_length|unexpected character|invalid|mismatch|not match|should be|"
                          r"out of range|cannot parse|illegal|not supported|duplicate", re.IGNORECASE)
 
@@ -56,6 +63,15 @@ def is_transient_error(exc: BaseException) -> bool:
     if isinstance(exc, _INPUT_TYPES) or exc.is_input_error or _INPUT_TEXT.search(exc.message or ""):
         return False
     return True
+
+
+def may_have_moved(exc: BaseException) -> bool:
+    """Whether a failed call may mean that the store's name stands for another collection now (its collection gone,
+    a vector of another dimension refused): any Milvus answer but a server away, which is not asked again."""
+    if not isinstance(exc, MilvusException) or isinstance(exc.code, grpc.StatusCode):
+        return False
+    return bool(_GONE_TEXT.search(exc.message or "")) or not (
+        isinstance(exc, _UNREACHABLE_TYPES) or exc.retriable or _UNREACHABLE_TEXT.search(exc.message or ""))
 
 
 def store_error(exc: BaseException, what: str) -> StoreError:
@@ -85,14 +101,21 @@ class MilvusVectorStore:
     `snapmode.stores.lite`, with `on_close` releasing it). `flush_writes=False` suits a server fed
     by a stream: its write-ahead log already makes an upsert durable, and it becomes searchable within the collection's
     consistency bound, whereas a flush seals a segment per call (about 2.5 s each on one node).
+
+    `collection` is a collection or an alias (`snapmode.stores.collections`); the store keeps to the collection it
+    stood for when opened, whose recorded model must be `model_id` (None: any model of dimension `dim`), else
+    `IndexMismatch`. A new collection records both. Should that collection go (a reindex swapped the alias and
+    dropped it), the store follows the alias if it holds vectors of the same model.
     """
 
-    def __init__(self, *, uri: str, collection: str, dim: int, ef: int = 128, timeout_s: float = 30.0,
-                 flush_writes: bool = True, on_close: Callable[[], None] | None = None,
+    def __init__(self, *, uri: str, collection: str, dim: int, model_id: str | None = None, ef: int = 128,
+                 timeout_s: float = 30.0, flush_writes: bool = True, on_close: Callable[[], None] | None = None,
                  grpc_options: dict[str, object] | None = None) -> None:
         self.uri = uri
-        self.collection = collection
+        self.name = collection  # the collection or alias that the settings name
+        self.collection = collection  # the collection it stands for, once opened
         self.dim = dim
+        self.identity = Identity(model_id, dim)
         self.ef = ef
         self.timeout_s = timeout_s
         self.flush_writes = flush_writes
@@ -106,8 +129,10 @@ class MilvusVectorStore:
             raise store_error(exc, f"Milvus at {uri}") from exc
 
     def _ensure_collection(self) -> None:
-        if self.client.has_collection(self.collection):
-            self._check_dim()
+        physical = self._resolve()
+        if physical != _NEW:
+            self.collection = physical
+            self._check_identity()
             self.client.load_collection(self.collection)
             return
         schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -119,15 +144,53 @@ class MilvusVectorStore:
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
         index = self.client.prepare_index_params()
         index.add_index(field_name="vector", index_type="HNSW", metric_type="COSINE", params=HNSW_PARAMS)
-        self.client.create_collection(self.collection, schema=schema, index_params=index)
-        log.info("milvus.collection_created", uri=self.uri, collection=self.collection, dim=self.dim)
+        self.client.create_collection(self.collection, schema=schema, index_params=index,
+                                      properties=self.identity.properties())
+        log.info("milvus.collection_created", uri=self.uri, collection=self.collection, dim=self.dim,
+                 model_id=self.identity.model_id)
 
-    def _check_dim(self) -> None:
-        fields = self.client.describe_collection(self.collection)["fields"]
-        dim = next(int(f["params"]["dim"]) for f in fields if f["name"] == "vector")
-        if dim != self.dim:
-            raise StoreError(f"collection {self.collection!r} holds {dim}-d vectors, the embedder makes {self.dim}-d: "
-                             "set another SNAPMODE_COLLECTION or SNAPMODE_DATA_DIR, or the embedder that made them")
+    def _resolve(self) -> str:
+        """The collection the name stands for, or `_NEW` when there is none. A name that stands for nothing while
+        collections `name__N` exist is a first reindex between its two steps (or one killed there): wait for it."""
+        collections = Collections(self.client, self.name, timeout_s=self.timeout_s)
+        try:
+            return wait_until(lambda: collections.active() or (None if collections.physicals() else _NEW),
+                              timeout_s=SWAP_WAIT_S, interval_s=0.1)
+        except WaitTimeout:
+            raise StoreUnavailable(f"{self.name} at {self.uri} names no collection, while {collections.physicals()} "
+                                   "exist: a `snapmode reindex` stopped midway? run it again") from None
+
+    def _check_identity(self) -> None:
+        """Refuse a collection of another model or dimension; label an unlabelled empty one as this model's."""
+        found = identity_of(self.client.describe_collection(self.collection))
+        if (line := refusal(self.name, self.collection, found, self.identity)) is not None:
+            raise IndexMismatch(line)
+        if found.model_id is not None or self.identity.model_id is None:
+            return
+        if self._count(READ_YOUR_WRITES) == 0:  # made by `snapmode cluster init`, which knows no model
+            self.client.alter_collection_properties(self.collection, properties=self.identity.properties())
+            return
+        log.warning("milvus.model_unrecorded", collection=self.collection, dim=found.dim,
+                    embedder=self.identity.model_id,
+                    hint="made before model ids were recorded: kept as the embedder's, of the same dimension; "
+                         "`snapmode reindex` records it")
+
+    def _follow(self) -> bool:
+        """After a call failed: when the name now stands for another collection (a reindex swapped it), keep to that
+        one if it holds this model's vectors (else `IndexMismatch`: this process must restart with the new model).
+        Whether it moved."""
+        try:
+            physical = self._resolve()
+            if physical in (_NEW, self.collection):
+                return False
+            found = identity_of(self.client.describe_collection(physical))
+        except (MilvusException, grpc.RpcError, StoreError):
+            return False
+        if (line := refusal(self.name, physical, found, self.identity)) is not None:
+            raise IndexMismatch(f"{line} (rebuilt while this process ran: restart it)")
+        log.info("milvus.collection_followed", name=self.name, previous=self.collection, collection=physical)
+        self.collection = physical
+        return True
 
     def upsert(self, items: Sequence[VectorItem]) -> None:
         if not items:
@@ -139,13 +202,13 @@ class MilvusVectorStore:
             rows.append({"image_id": item.image_id, "product_key": item.product_key, "site": item.site[:256],
                          "category": item.category[:256], "brand": item.brand[:256], "colour": item.colour[:256],
                          "price": float(item.price), "vector": vector.tolist()})
-        self._call(self.client.upsert, self.collection, rows)
+        self._call(self.client.upsert, rows)
         if self.flush_writes:
-            self._call(self.client.flush, self.collection)
+            self._call(self.client.flush)
 
     def search(self, vectors: np.ndarray, k: int, where: SearchFilter | None = None) -> list[list[VectorHit]]:
         queries = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
-        results = self._call(self.client.search, self.collection, data=queries.tolist(), limit=k,
+        results = self._call(self.client.search, data=queries.tolist(), limit=k,
                              filter=filter_expression(where), output_fields=["product_key"],
                              search_params={"metric_type": "COSINE", "params": {"ef": max(self.ef, k)}})
         return [[VectorHit(image_id=str(hit["id"] if "id" in hit else hit["image_id"]),
@@ -154,15 +217,15 @@ class MilvusVectorStore:
 
     def delete(self, image_ids: Sequence[str]) -> None:
         if image_ids:
-            self._call(self.client.delete, self.collection, ids=list(image_ids))
-            self._call(self.client.flush, self.collection)
+            self._call(self.client.delete, ids=list(image_ids))
+            self._call(self.client.flush)
 
     def images_of(self, product_keys: Sequence[str]) -> dict[str, set[str]]:
         """The stored image ids of each of `product_keys` that has any."""
         out: dict[str, set[str]] = {}
         for start in range(0, len(product_keys), IMAGES_OF_CHUNK):
             keys = list(dict.fromkeys(product_keys[start:start + IMAGES_OF_CHUNK]))
-            rows = self._call(self.client.query, self.collection, filter=f"product_key in {json.dumps(keys)}",
+            rows = self._call(self.client.query, filter=f"product_key in {json.dumps(keys)}",
                               output_fields=["image_id", "product_key"], limit=QUERY_LIMIT,
                               consistency_level=READ_YOUR_WRITES)
             for row in rows:
@@ -170,23 +233,45 @@ class MilvusVectorStore:
         return out
 
     def count(self) -> int:
-        rows = self._call(self.client.query, self.collection, filter="", output_fields=["count(*)"])
+        return self._count()
+
+    def _count(self, consistency: str | None = None) -> int:
+        extra = {"consistency_level": consistency} if consistency else {}
+        rows = self._call(self.client.query, filter="", output_fields=["count(*)"], **extra)
         return int(rows[0]["count(*)"])
 
     def existing(self, image_ids: Sequence[str]) -> set[str]:
         """Which of `image_ids` are stored."""
         if not image_ids:
             return set()
-        rows = self._call(self.client.get, self.collection, ids=list(image_ids), output_fields=["image_id"])
+        rows = self._call(self.client.get, ids=list(image_ids), output_fields=["image_id"])
         return {row["image_id"] for row in rows}
 
     def fetch(self, image_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored vectors of those of `image_ids` that exist, by image id."""
         if not image_ids:
             return {}
-        rows = self._call(self.client.get, self.collection, ids=list(image_ids), output_fields=["image_id", "vector"],
+        rows = self._call(self.client.get, ids=list(image_ids), output_fields=["image_id", "vector"],
                           consistency_level=READ_YOUR_WRITES)
         return {row["image_id"]: np.asarray(row["vector"], dtype=np.float32) for row in rows}
+
+    def product_keys(self) -> set[str]:
+        """Every product key the collection holds, read in batches (a reindex's sweep of products gone meanwhile)."""
+        quiet = logging.getLogger("pymilvus.client.iterator.query_iterator")
+        level, quiet.level = quiet.level, logging.ERROR  # milvus-lite gives no session timestamp: a warning each
+        try:
+            batches = self.client.query_iterator(self.collection, batch_size=ITERATOR_BATCH, filter="",
+                                                 output_fields=["product_key"], consistency_level=READ_YOUR_WRITES,
+                                                 timeout=self.timeout_s)
+            keys: set[str] = set()
+            while rows := batches.next():
+                keys.update(row["product_key"] for row in rows)
+            batches.close()
+            return keys
+        except (MilvusException, grpc.RpcError) as exc:
+            raise store_error(exc, f"Milvus query_iterator at {self.uri}") from exc
+        finally:
+            quiet.setLevel(level)
 
     def close(self) -> None:
         self.client.close()
@@ -194,7 +279,10 @@ class MilvusVectorStore:
             self.on_close()
 
     def _call(self, method, *args, **kwargs):  # type: ignore[no-untyped-def]
-        try:
-            return method(*args, timeout=self.timeout_s, **kwargs)
-        except (MilvusException, grpc.RpcError) as exc:
-            raise store_error(exc, f"Milvus {method.__name__} at {self.uri}") from exc
+        """`method` on this store's collection; once more on the alias's new collection when it moved."""
+        for attempt in (1, 2):
+            try:
+                return method(self.collection, *args, timeout=self.timeout_s, **kwargs)
+            except (MilvusException, grpc.RpcError) as exc:
+                if attempt == 2 or not may_have_moved(exc) or not self._follow():
+                    raise store_error(exc, f"Milvus {method.__name__} at {self.uri}") from exc

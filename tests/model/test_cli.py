@@ -56,11 +56,12 @@ def test_train_eval_and_bench(tiny_config, photo_folder, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("18 queries, 18 gallery images")  # six products of three photos
 
-    result = runner.invoke(app, ["bench", "embed", "--model", str(out), "--devices", "cpu", "--batch-sizes", "1,8",
-                                 "--seconds", "0.1", "--json"])
+    result = runner.invoke(app, ["bench", "embed", "--model", str(out), "--embedders", "default", "--devices", "cpu",
+                                 "--batch-sizes", "1,8", "--seconds", "0.1", "--json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout[result.stdout.index("["):])
-    assert [(r["device"], r["batch_size"]) for r in rows] == [("cpu", 1), ("cpu", 8)]
+    assert [(r["embedder"], r["device"], r["batch_size"]) for r in rows] == [("default", "cpu", 1),
+                                                                             ("default", "cpu", 8)]
     assert all(r["images_per_s"] > 0 and r["peak_memory_mb"] > 0 for r in rows)
 
 

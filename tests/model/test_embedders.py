@@ -15,12 +15,13 @@ from .conftest import product_photo
 def test_shipped_checkpoints_are_small_and_complete():
     for folder in (DEFAULT_CHECKPOINT, DEFAULT_TRIPLET_CHECKPOINT):
         assert {"model.safetensors", "config.json", "metrics.json"} <= {p.name for p in folder.iterdir()}
-    assert sum(p.stat().st_size for p in DEFAULT_CHECKPOINT.iterdir()) <= 32 * 2**20
+    assert sum(p.stat().st_size for p in DEFAULT_CHECKPOINT.iterdir()) <= 40 * 2**20  # weights and int8 graph
     assert load_config(DEFAULT_CHECKPOINT).reconstruct and not load_config(DEFAULT_TRIPLET_CHECKPOINT).reconstruct
 
 
 def test_settings_build_the_shipped_cbir_gan(settings):
-    embedder = build_embedder(settings.model_copy(update={"embedder": "cbir-gan", "device": "cpu"}))
+    embedder = build_embedder(settings.model_copy(update={"embedder": "cbir-gan", "device": "cpu",
+                                                          "embed_runtime": "torch"}))
     assert isinstance(embedder, Embedder) and isinstance(embedder, CbirGanEmbedder)
     assert embedder.name == "cbir-gan" and embedder.dim == 1280
     images = [product_photo(1, 0, 96), product_photo(1, 2, 96), product_photo(2, 0, 96)]

@@ -33,7 +33,8 @@ def test_evaluate_ranks_the_gallery_by_cosine_and_never_returns_the_query_itself
 class ShuffledEmbedder:
     """Random unit vectors: a method that gets most queries wrong."""
 
-    name, dim = "shuffled", 8
+    name = model_id = "shuffled"
+    dim = 8
 
     def __init__(self) -> None:
         self.rng = np.random.default_rng(0)

@@ -48,7 +48,8 @@ def test_set_whitening_makes_the_projection_compute_it():
 
 def test_a_whitened_generator_starts_at_the_whitening_and_its_distillation_keeps_it(tiny_config):
     with pytest.raises(ValueError, match="1280"):
-        tiny_config.with_overrides(whitening="openclipart")
+        tiny_config.with_overrides(z_dim=2048, whitening="openclipart")
+    assert tiny_config.with_overrides(whitening="openclipart").z_dim == 16, "the top 16 directions kept"
     with pytest.raises(ValueError, match="unknown whitening"):
         tiny_config.with_overrides(z_dim=1280, whitening="wallpapers")
     config = tiny_config.with_overrides(z_dim=1280, identity_projection=True, whitening="openclipart", w_distill=1.0,
@@ -72,3 +73,15 @@ def test_a_whitened_generator_starts_at_the_whitening_and_its_distillation_keeps
         teacher = trainer.teacher_projection
         assert teacher is not None and torch.allclose(teacher.weight + 0.01, encoder.project.weight)
         assert not teacher.weight.requires_grad
+
+
+def test_keep_gives_the_directions_of_most_variance_largest_first():
+    x = correlated()
+    mean, full = fit_whitening(x, power=0.0)
+    _, kept = fit_whitening(x, power=0.0, keep=2)
+    assert kept.shape == (6, 2)
+    torch.testing.assert_close(kept, full[:, :2])
+    spread = ((x - mean) @ full).var(dim=0)
+    assert (spread[:-1] >= spread[1:]).all(), "directions sorted by variance, largest first"
+    with pytest.raises(ValueError, match="between 1 and 6"):
+        fit_whitening(x, keep=7)

@@ -110,3 +110,21 @@ def test_embed_bolt_sweeps_stale_handoff_files(settings: Settings, tmp_path,  # 
     bolt.swept_at -= 31
     bolt.process_tick(tick())
     assert [p.name for p in (tmp_path / "h").iterdir()] == [fresh]
+
+
+def test_writers_refuse_an_index_of_another_model_and_fail_the_batch(settings: Settings, embedded_items) -> None:  # type: ignore[no-untyped-def]
+    """An index made by another model than the topology's embedder (`embedder_identity` of the settings) is never
+    written: the batch is failed, for the spout to replay once `snapmode reindex` rebuilt it."""
+    from snapmode.embedding import embedder_identity
+
+    build_vector_store(settings, dim=MeanColourEmbedder.dim, model_id="mean-colour:old").close()
+    assert embedder_identity(settings)[0] != "mean-colour:old"
+    for bolt_cls in (VectorWriterBolt, MetadataWriterBolt):
+        bolt = start(bolt_cls, settings.model_copy(update={"writer_batch_size": 2}), "writer")
+        bolt.process(tup(embedded_items[0], tup_id="a"))
+        bolt.process(tup(embedded_items[1], tup_id="b"))
+        sent = messages(bolt)
+        assert sorted(m["id"] for m in commands(sent, "fail")) == ["a", "b"] and commands(sent, "ack") == []
+    vectors = build_vector_store(settings, dim=MeanColourEmbedder.dim)
+    assert vectors.count() == 0
+    vectors.close()
