@@ -57,6 +57,7 @@ $(TRAIN_CATALOG)/catalog.jsonl: | install
 
 train-default: $(TRAIN_CATALOG)/catalog.jsonl
 	$(VENV)/bin/snapmode train --data $(TRAIN_CATALOG) --out model/weights/cbir_gan --config model/recipes/frozen-trunk.json $(TRAIN_FLAGS)
+	$(VENV)/bin/snapmode export --model model/weights/cbir_gan
 	$(VENV)/bin/snapmode train --data $(TRAIN_CATALOG) --out model/weights/triplet --config model/recipes/frozen-trunk.json --triplet-only $(TRAIN_FLAGS)
 	rm -f model/weights/cbir_gan/resume.pt model/weights/triplet/resume.pt
 

@@ -60,6 +60,9 @@ WALKTHROUGH: dict[str, Step] = {
                                                     ("replayed 0 records of 0 letters into the embedded stores",)),
     "snapmode reindex [--model CHECKPOINT] [--keep-old] [--json]": Step(
         "snapmode reindex", ("already holds the vectors of cbir-gan:", "nothing to do")),
+    "snapmode export [--model CHECKPOINT]": elsewhere(
+        "rewrites the shipped graph: tests/model/test_export.py exports a copy of the shipped checkpoint, and the "
+        "model section's `snapmode export --model DIR` step runs the command on a trained one"),
     "snapmode serve": Step("snapmode serve", ("Uvicorn running on http://127.0.0.1:8000",)),  # see test below
     "snapmode demo [--no-serve]": Step("snapmode demo --no-serve --products 6 --views 2",
                                        ("generating the sample catalog", "Ingest summary")),
@@ -102,7 +105,14 @@ WALKTHROUGH: dict[str, Step] = {
         "snapmode eval --data shop --baselines --out report", ("cbir-gan", "colour-histogram", "map@10")),
     "snapmode eval --data CATALOG --protocol all-views": Step("snapmode eval --data shop --protocol all-views",
                                                               ("cbir-gan", "p@1")),
-    "snapmode bench embed": Step("snapmode bench embed --batch-sizes 1,8 --seconds 0.2", ("images/s",)),
+    "snapmode export [--model DIR]": Step("snapmode export --model checkpoints/mine --calibration 16",
+                                          ("wrote checkpoints/mine/encoder.int8.onnx", "int8", "16 calibration images")),
+    "snapmode bench embed [--embedders default,backbone,torch,onnxruntime,openvino]": Step(
+        "snapmode bench embed --embedders default,backbone --batch-sizes 1,8 --seconds 0.2",
+        ("images/s", "default", "backbone")),
+    "snapmode bench embed --embedders default,backbone,torch,openvino --batch-sizes 1,8,32,64 --seconds 3": Step(
+        "snapmode bench embed --embedders default,backbone,torch,openvino --batch-sizes 1 --seconds 0.2",
+        ("openvino", "images/s")),
     "snapmode dataset list": Step("snapmode dataset list", ("photos:", "icons:")),
     "snapmode dataset build photos [--out DIR] [--seed 0] [--limit N]": Step(
         "snapmode dataset build photos --limit 6", ("Set photos", "products 6", "tuxpaint-stamps-default")),
