@@ -12,6 +12,9 @@ import torch
 from PIL import Image
 
 
+WARM_UP_CALLS, WARM_UP_S = 3, 0.5  # untimed before each row: the first calls of a runtime are several times slower
+
+
 @dataclass(frozen=True, slots=True)
 class BenchRow:
     embedder: str
@@ -53,14 +56,17 @@ class _PeakRss:
 
 def bench_embedder(make_embedder: Callable[[str, int], object], devices: Sequence[str], batch_sizes: Sequence[int],
                    *, min_images: int = 64, min_seconds: float = 2.0, name: str = "") -> list[BenchRow]:
-    """For each device and batch size: embed at least `min_images` images for at least `min_seconds` (after one warm-up
-    batch) and report images/s and peak memory. `make_embedder(device, batch_size)` builds the embedder `name`."""
+    """For each device and batch size: embed at least `min_images` images for at least `min_seconds` (after three warm-up
+    batches, half a second at least) and report images/s and peak memory. `make_embedder(device, batch_size)` builds the embedder `name`."""
     rows = []
     for device in devices:
         for batch_size in batch_sizes:
             embedder = make_embedder(device, batch_size)
             images = sample_images(batch_size)
-            embedder.embed(images)  # warm-up
+            warm_until, calls = time.perf_counter() + WARM_UP_S, 0
+            while calls < WARM_UP_CALLS or time.perf_counter() < warm_until:  # arenas grown, threads up, caches warm
+                embedder.embed(images)
+                calls += 1
             cuda = device.startswith("cuda")
             if cuda:
                 torch.cuda.synchronize()

@@ -15,11 +15,14 @@ STD = (0.5, 0.5, 0.5)
 
 def square_resize(image: Image.Image, size: int, fill: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
     """Pad to a square canvas (the whole product stays in view), then resize to `size` x `size`."""
-    image = image.convert("RGB")
-    side = max(image.size)
-    canvas = Image.new("RGB", (side, side), fill)
-    canvas.paste(image, ((side - image.width) // 2, (side - image.height) // 2))
-    return canvas.resize((size, size), Image.Resampling.BILINEAR)
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    if image.width != image.height:  # a square one is its own canvas
+        side = max(image.size)
+        canvas = Image.new("RGB", (side, side), fill)
+        canvas.paste(image, ((side - image.width) // 2, (side - image.height) // 2))
+        image = canvas
+    return image.resize((size, size), Image.Resampling.BILINEAR)
 
 
 def to_pixels(images: Sequence[Image.Image], size: int) -> np.ndarray:

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     model_checkpoint: Path | None = None  # CBIR-GAN checkpoint dir; None uses the one shipped in model/weights
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     # What runs the CBIR-GAN: `auto` is torch on CUDA and, on the CPU, the checkpoint's exported int8 graph
-    # (`snapmode export`) in OpenVINO, or torch with a warning when the checkpoint has none.
+    # (`snapmode export`) in ONNX Runtime, or torch with a warning when the checkpoint has none.
     embed_runtime: Literal["auto", "torch", "onnxruntime", "openvino"] = "auto"
     embed_batch_size: int = Field(32, ge=1, le=1024)
 

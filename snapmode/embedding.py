@@ -26,29 +26,53 @@ def build_embedder(settings: Settings) -> Embedder:
 
 def build_cbir_gan(checkpoint: Path | None, *, runtime: str = "auto", device: str = "auto", threads: int = 0,
                    batch_size: int = 32, name: str = "cbir-gan") -> Embedder:
-    """A checkpoint's embedder on `runtime`: `auto` is torch on CUDA and the exported int8 graph in OpenVINO on the CPU
-    (torch, with a warning, for a checkpoint that has none)."""
-    from snapmode.model.device import resolve_device
-    from snapmode.model.export import graph_path
-
-    if runtime == "auto":
-        if resolve_device(device).type != "cpu":
-            runtime = "torch"
-        elif graph_path(checkpoint).is_file():
-            runtime = "openvino"  # measured against ONNX Runtime on the same graph: 1.3-1.4 x the images/s
-        else:
+    """A checkpoint's embedder on `runtime` (`resolve_runtime`)."""
+    chosen = resolve_runtime(checkpoint, runtime, device)
+    if chosen == "torch":
+        if runtime == "auto" and resolve_device_type(device) == "cpu":
             log.warning("embedder.no_graph", checkpoint=str(checkpoint or "shipped"),
                         fix="`snapmode export` makes its int8 graph, several times faster on the CPU")
-            runtime = "torch"
-    if runtime == "torch":
         _set_torch_threads(threads)
         from snapmode.model.embedder import CbirGanEmbedder
 
         return CbirGanEmbedder(checkpoint, device=device, batch_size=batch_size, name=name)
     from snapmode.model.runtime import GraphEmbedder
 
-    return GraphEmbedder(checkpoint, runtime=runtime, threads=threads, batch_size=batch_size,  # type: ignore[arg-type]
+    return GraphEmbedder(checkpoint, runtime=chosen, threads=threads, batch_size=batch_size,  # type: ignore[arg-type]
                          name=name)
+
+
+def resolve_runtime(checkpoint: Path | None, runtime: str, device: str) -> str:
+    """`auto`: torch on CUDA; on the CPU the exported int8 graph in ONNX Runtime (against OpenVINO on the same graph:
+    as fast at batch 1, a little faster at batch 32), or torch for a checkpoint that has none. Others as named."""
+    if runtime != "auto":
+        return runtime
+    from snapmode.model.export import graph_path
+
+    if resolve_device_type(device) != "cpu" or not graph_path(checkpoint).is_file():
+        return "torch"
+    return "onnxruntime"
+
+
+def resolve_device_type(device: str) -> str:
+    from snapmode.model.device import resolve_device
+
+    return resolve_device(device).type
+
+
+def check_embedder(settings: Settings) -> None:
+    """Refuse, as building it would (`EmbedderUnavailable`), an embedder whose exported graph is missing or stale,
+    without loading a model: what a server checks before it starts."""
+    if settings.embedder != "cbir-gan":
+        return
+    checkpoint = settings.model_checkpoint
+    if resolve_runtime(checkpoint, settings.embed_runtime, settings.device) == "torch":
+        return
+    from snapmode.model.checkpoint import DEFAULT_CHECKPOINT
+    from snapmode.model.export import graph_path
+    from snapmode.model.runtime import check_graph
+
+    check_graph(graph_path(checkpoint), checkpoint or DEFAULT_CHECKPOINT, dim=embedder_dim(settings))
 
 
 def _set_torch_threads(threads: int) -> None:

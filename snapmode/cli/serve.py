@@ -10,14 +10,15 @@ from snapmode.config import Settings, get_settings
 
 
 def serve_api(settings: Settings, host: str | None = None, port: int | None = None) -> None:
-    """Run the API for `settings` until interrupted. An index made by another model than the embedder is refused
-    first, in one line (`IndexMismatch`), before the model loads."""
+    """Run the API for `settings` until interrupted. A stale exported graph (`GraphMismatch`) and an index made by
+    another model than the embedder (`IndexMismatch`) are refused first, in one line, before the model loads."""
     import uvicorn
 
-    from snapmode.embedding import embedder_identity
+    from snapmode.embedding import check_embedder, embedder_identity
     from snapmode.services.app import create_app
     from snapmode.stores.factory import build_vector_store
 
+    check_embedder(settings)  # a stale exported graph, in one line too
     model_id, dim = embedder_identity(settings)
     index = build_vector_store(settings, dim, model_id=model_id, serving=True)  # the API's lifespan opens it again
     try:

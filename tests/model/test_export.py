@@ -104,7 +104,7 @@ def test_a_graph_of_other_weights_or_none_is_refused_in_one_line(tmp_path):
 
 def test_auto_runs_the_graph_on_the_cpu_and_torch_for_a_checkpoint_without_one(tmp_path):
     auto = build_cbir_gan(None, device="cpu")
-    assert isinstance(auto, GraphEmbedder) and auto.runtime == "openvino"
+    assert isinstance(auto, GraphEmbedder) and auto.runtime == "onnxruntime"
     bare = tmp_path / "bare"
     shutil.copytree(DEFAULT_CHECKPOINT, bare, ignore=shutil.ignore_patterns("*.onnx", "*.png"))
     with structlog.testing.capture_logs() as logs:
@@ -143,6 +143,11 @@ def test_a_stale_graph_ends_a_command_with_one_line(tmp_path, cli_env):
     onnx.save(graph, str(checkpoint / INT8_GRAPH))
     cli_env(DATA_DIR=tmp_path / "data", MODEL_CHECKPOINT=checkpoint)
     product_photo(1, 0, 64).save(tmp_path / "q.jpg")
+    from snapmode.config import get_settings
+    from snapmode.embedding import check_embedder
+
+    with pytest.raises(GraphMismatch, match="1280-d"):
+        check_embedder(get_settings())  # what `snapmode serve` asks before it starts
     argv = sys.argv
     sys.argv = ["snapmode", "search", str(tmp_path / "q.jpg")]
     try:
