@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -46,8 +47,16 @@ def load_state(folder: Path, prefix: str) -> dict[str, torch.Tensor]:
 
 def weights_digest(folder: Path) -> str:
     """The first 12 hex digits of the SHA-256 of a checkpoint's weights: what names the model that made a vector."""
+    path = (Path(folder) / WEIGHTS).resolve()
+    stat = path.stat()
+    return _file_digest(path, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=16)
+def _file_digest(path: Path, size: int, mtime_ns: int) -> str:
+    """Read once per version of the file (a server asks at start for the index check, the graph check and the model)."""
     digest = hashlib.sha256()
-    with open(Path(folder) / WEIGHTS, "rb") as weights:
+    with open(path, "rb") as weights:
         for block in iter(lambda: weights.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()[:12]

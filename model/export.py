@@ -84,14 +84,13 @@ def graph_path(checkpoint: Path | None, *, int8: bool = True) -> Path:
     return Path(checkpoint or DEFAULT_CHECKPOINT) / (INT8_GRAPH if int8 else FP32_GRAPH)
 
 
-def export_graph(checkpoint: Path | None, calibration: Sequence[Image.Image], *, int8: bool = True,
-                 out: Path | None = None) -> Path:
+def export_graph(checkpoint: Path | None, calibration: Sequence[Image.Image], *, int8: bool = True) -> Path:
     """Export the checkpoint's encoder (int8: quantised, its activation ranges read from `calibration`, unlabeled real
-    images) and write it to `out` (default: beside the weights). Returns the path."""
+    images) and write it beside the weights. Returns the path."""
     checkpoint = Path(checkpoint or DEFAULT_CHECKPOINT)
     generator, config = load_generator(checkpoint)
     model = PixelEncoder(generator.encoder).eval()
-    out = Path(out) if out is not None else graph_path(checkpoint, int8=int8)
+    out = graph_path(checkpoint, int8=int8)
     if int8 and len(calibration) < CALIBRATION_BATCH:
         raise ValueError(f"int8 needs at least {CALIBRATION_BATCH} calibration images, got {len(calibration)}")
     size = config.input_size
@@ -111,6 +110,5 @@ def export_graph(checkpoint: Path | None, calibration: Sequence[Image.Image], *,
                                         "snapmode.dim": str(config.z_dim), "snapmode.input_size": str(size),
                                         "snapmode.precision": "int8" if int8 else "float32",
                                         "snapmode.calibration_images": str(len(calibration) if int8 else 0)})
-    out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(graph, str(out))
     return out

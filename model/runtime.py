@@ -12,7 +12,7 @@ import onnx
 from PIL import Image
 
 from snapmode.interfaces import EmbedderUnavailable
-from snapmode.model.checkpoint import DEFAULT_CHECKPOINT
+from snapmode.model.checkpoint import DEFAULT_CHECKPOINT, load_config
 from snapmode.model.embedder import checkpoint_model_id
 from snapmode.model.export import FORMAT, graph_path
 from snapmode.model.preprocess import to_pixels
@@ -79,8 +79,6 @@ class GraphEmbedder:
 
     def __init__(self, checkpoint: Path | None = None, *, runtime: Runtime = "onnxruntime", threads: int = 0,
                  batch_size: int = 32, int8: bool = True, name: str = "cbir-gan") -> None:
-        from snapmode.model.checkpoint import load_config
-
         self.checkpoint = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
         config = load_config(self.checkpoint)
         self.graph = graph_path(self.checkpoint, int8=int8)

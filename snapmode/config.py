@@ -10,6 +10,7 @@ from limits import parse_many
 from pydantic import Field, SecretStr, computed_field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+EmbedRuntime = Literal["auto", "torch", "onnxruntime", "openvino"]
 WEAK_KEYS = {"changeme", "change-me-please", "secret", "password", "example", "snapmode"}
 # Never shared with other processes (the Storm topology config): each reads its own environment for them, the
 # secrets and the device of its own machine (a GPU supervisor embeds on CUDA whatever the submitter had).
@@ -37,7 +38,7 @@ class Settings(BaseSettings):
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     # What runs the CBIR-GAN: `auto` is torch on CUDA and, on the CPU, the checkpoint's exported int8 graph
     # (`snapmode export`) in ONNX Runtime, or torch with a warning when the checkpoint has none.
-    embed_runtime: Literal["auto", "torch", "onnxruntime", "openvino"] = "auto"
+    embed_runtime: EmbedRuntime = "auto"
     embed_batch_size: int = Field(32, ge=1, le=1024)
 
     # Images: limits that protect every entry point (upload, fetch, ingest)

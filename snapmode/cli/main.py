@@ -53,6 +53,7 @@ def run() -> None:
     """The `snapmode` command: a store that refuses or cannot be reached ends it with a message, not a traceback;
     a data dir held by another process exits with 2, like any other unusable input."""
     from rich.console import Console
+    from rich.markup import escape
 
     from snapmode.interfaces import EmbedderUnavailable, StoreError
     from snapmode.stores.lite import DataDirBusy
@@ -60,13 +61,13 @@ def run() -> None:
     try:
         app()
     except DataDirBusy as exc:
-        Console(stderr=True).print(f"[red]error:[/] {exc}", soft_wrap=True)
+        Console(stderr=True).print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
         raise SystemExit(2) from None
     except EmbedderUnavailable as exc:  # an exported graph that is not its checkpoint's: one line saying what to run
-        Console(stderr=True).print(f"[red]error:[/] {exc}", soft_wrap=True, markup=False)
+        Console(stderr=True).print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
         raise SystemExit(2) from None
     except StoreError as exc:  # an index of another model too (`IndexMismatch`): one line saying what to run
-        Console(stderr=True).print(f"[red]error:[/] {exc}", soft_wrap=True)
+        Console(stderr=True).print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
         raise SystemExit(1) from None
 
 

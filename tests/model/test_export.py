@@ -133,7 +133,7 @@ def test_export_and_bench_embed_from_the_command_line(tmp_path, cli_env):
     assert result.exit_code == 2 and "unknown fastest" in result.output
 
 
-def test_a_stale_graph_ends_a_command_with_one_line(tmp_path, cli_env):
+def test_a_stale_graph_ends_a_command_with_one_line(tmp_path, cli_env, capsys):
     from snapmode.cli.main import run
 
     checkpoint = tmp_path / "ck"
@@ -156,3 +156,5 @@ def test_a_stale_graph_ends_a_command_with_one_line(tmp_path, cli_env):
     finally:
         sys.argv = argv
     assert ended.value.code == 2
+    said = capsys.readouterr().err
+    assert said.startswith("error: ") and said.count("\n") == 1 and "snapmode export --model" in said, said
