@@ -20,6 +20,9 @@ COPY services services
 COPY topologies topologies
 COPY crawlers crawlers
 COPY infra infra
+COPY search search
+COPY datasets datasets
+COPY bench bench
 RUN python -m venv /opt/venv && pip install -q "setuptools<81" wheel && pip install -q ".[services]"
 USER snapmode
 EXPOSE 8000

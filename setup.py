@@ -2,7 +2,7 @@
 
 from setuptools import find_packages, setup
 
-PARTS = ("model", "services", "topologies", "crawlers", "infra")
+PARTS = ("model", "datasets", "search", "services", "topologies", "crawlers", "infra", "bench")
 
 packages = ["snapmode", *(f"snapmode.{p}" for p in find_packages("snapmode"))]
 for part in PARTS:

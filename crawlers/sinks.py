@@ -15,7 +15,7 @@ OnFailed = Callable[[Exception], None]
 
 
 class Submitter(Protocol):
-    """What `KafkaSink` needs of a producer (`snapmode.queue.KafkaProducerQueue`)."""
+    """What `KafkaSink` needs of a producer (`snapmode.queue.kafka.KafkaProducerQueue`)."""
 
     def submit(self, topic: str, key: str | None, value: bytes, on_sent: OnSent, on_failed: OnFailed) -> None: ...
 
@@ -32,11 +32,11 @@ class RecordSink(Protocol):
 
 class KafkaSink:
     """Publishes each record as JSON to the records topic, keyed by the product key, acknowledged by all in-sync
-    replicas, through SnapMode's one idempotent producer (`snapmode.queue.KafkaProducerQueue`): a send that the broker
+    replicas, through SnapMode's one idempotent producer (`snapmode.queue.kafka.KafkaProducerQueue`): a send that the broker
     stored but whose answer was lost is retried without a duplicate, and one product's records keep their order."""
 
     def __init__(self, settings: Settings, topic: str | None = None, *, producer: Submitter | None = None) -> None:
-        from snapmode.queue import KafkaProducerQueue
+        from snapmode.queue.kafka import KafkaProducerQueue
 
         self.topic = topic or settings.records_topic
         self.producer = producer or KafkaProducerQueue(settings)

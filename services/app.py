@@ -10,13 +10,13 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from snapmode.batching import QueryBatcher
+from snapmode.services.batching import QueryBatcher
 from snapmode.config import Settings
-from snapmode.embedding import build_embedder
+from snapmode.platform import build_embedder
 from snapmode.interfaces import Embedder
 from snapmode.logs import get_logger
-from snapmode.platform import decode_limits
-from snapmode.search import SearchService
+from snapmode.pipeline.options import decode_limits
+from snapmode.search.service import SearchService
 from snapmode.services.access import SearchSlots
 from snapmode.services.cache import build_cache
 from snapmode.services.deps import AppState

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from snapmode.batching import QueryBatcher
+from snapmode.services.batching import QueryBatcher
 from snapmode.config import Settings
 from snapmode.interfaces import Embedder, MetadataStore, VectorStore
-from snapmode.search import SearchService
+from snapmode.search.service import SearchService
 from snapmode.services.cache import ResultCache
 from snapmode.services.metrics import Metrics
 

@@ -1,4 +1,6 @@
-"""Wire the configured parts together once: embedder, stores, ingest runner, search service."""
+"""The composition root: wire the configured parts together once (the embedder on its runtime, the stores, the ingest
+runner, the search service), for the CLI, the API and the Storm bolts alike. The only module besides the CLI that
+imports the rooms above the ground floor to build them."""
 
 from __future__ import annotations
 
@@ -7,29 +9,16 @@ from functools import cached_property
 from pathlib import Path
 
 from snapmode.config import Settings
-from snapmode.embedding import build_embedder
 from snapmode.interfaces import Embedder, MetadataStore, VectorStore
-from snapmode.pipeline.deadletter import JsonlDeadLetter, dead_letter_file
-from snapmode.retries import Backoff
+from snapmode.logs import get_logger
 from snapmode.pipeline.decode import DecodeLimits
+from snapmode.pipeline.options import decode_limits
 from snapmode.pipeline.runner import IngestRunner
-from snapmode.pipeline.fetch import FetchOptions
+from snapmode.queue.deadletters import dead_letter_file
+from snapmode.search.service import SearchService
 from snapmode.stores.factory import build_stores
 
-
-def decode_limits(settings: Settings) -> DecodeLimits:
-    return DecodeLimits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels,
-                        max_side=settings.max_image_side, max_decode_bytes=settings.max_decode_bytes,
-                        concurrent_decodes=settings.concurrent_decodes, slot_wait_s=settings.decode_wait_s,
-                        time_limit_s=settings.decode_timeout_s, max_jpeg_scans=settings.max_jpeg_scans)
-
-
-def fetch_options(settings: Settings, *, allow_files: bool = False) -> FetchOptions:
-    """How images are fetched; `allow_files` only for local ingestion of the user's own folders."""
-    return FetchOptions(timeout_s=settings.fetch_timeout_s, deadline_s=settings.fetch_deadline_s,
-                        allow_private=settings.allow_private_urls, allow_files=allow_files,
-                        file_roots=tuple(settings.file_roots),
-                        per_host=settings.fetch_per_host, max_redirects=settings.crawl_max_redirects)
+log = get_logger(__name__)
 
 
 @dataclass
@@ -54,25 +43,117 @@ class Platform:
     def dead_letter_path(self) -> Path:
         return dead_letter_file(self.settings)
 
-    def runner(self, *, skip_indexed: bool = False, allow_files: bool = True,
-               kind: type[IngestRunner] = IngestRunner) -> IngestRunner:
-        """An ingest runner; `allow_files` reads file:// images, as `snapmode ingest PATH` does for the user's own
-        folders and catalogs. Pass False for records that came from anywhere else (a crawl, a queue). `kind`: a
-        runner that writes otherwise (a reindex's, into its new collection only)."""
-        s = self.settings
-        return kind(embedder=self.embedder, vectors=self.vectors, metadata=self.metadata,
-                    limits=self.limits, fetch=fetch_options(s, allow_files=allow_files),
-                    dead_letter=JsonlDeadLetter(self.dead_letter_path),
-                    batch_size=s.embed_batch_size, workers=s.fetch_workers, skip_indexed=skip_indexed,
-                    backoff=Backoff.from_settings(s), duplicate_similarity=s.duplicate_similarity)
+    def runner(self, *, skip_indexed: bool = False, allow_files: bool = True) -> IngestRunner:
+        """An ingest runner (`IngestRunner.from_settings`) writing to this platform's stores."""
+        return IngestRunner.from_settings(self.settings, embedder=self.embedder, vectors=self.vectors,
+                                          metadata=self.metadata, skip_indexed=skip_indexed, allow_files=allow_files)
 
     @cached_property
-    def search(self):  # type: ignore[no-untyped-def]
-        from snapmode.search import SearchService
-
+    def search(self) -> SearchService:
         return SearchService(self.embedder, self.vectors, self.metadata, self.limits,
                              hybrid_depth=self.settings.hybrid_depth, rrf_k=self.settings.rrf_k)
 
     def close(self) -> None:
         self.vectors.close()
         self.metadata.close()
+
+
+# -- The embedder ---------------------------------------------------------------------------------------------------
+# Built, or its identity learnt without loading it: the pretrained backbone, or the CBIR-GAN on its runtime.
+
+def build_embedder(settings: Settings) -> Embedder:
+    if settings.embedder == "backbone":
+        _set_torch_threads(settings.torch_threads)
+        from snapmode.model.backbone import BackboneEmbedder
+
+        return BackboneEmbedder(device=settings.device, batch_size=settings.embed_batch_size)
+    if settings.embedder == "cbir-gan":
+        return build_cbir_gan(settings.model_checkpoint, runtime=settings.embed_runtime, device=settings.device,
+                              threads=settings.torch_threads, batch_size=settings.embed_batch_size)
+    raise ValueError(f"unknown embedder {settings.embedder!r}")
+
+
+def build_cbir_gan(checkpoint: Path | None, *, runtime: str = "auto", device: str = "auto", threads: int = 0,
+                   batch_size: int = 32, name: str = "cbir-gan") -> Embedder:
+    """A checkpoint's embedder on `runtime` (`resolve_runtime`)."""
+    chosen = resolve_runtime(checkpoint, runtime, device)
+    if chosen == "torch":
+        if runtime == "auto" and resolve_device_type(device) == "cpu":
+            log.warning("embedder.no_graph", checkpoint=str(checkpoint or "shipped"),
+                        fix="`snapmode export` makes its int8 graph, several times faster on the CPU")
+        _set_torch_threads(threads)
+        from snapmode.model.embedder import CbirGanEmbedder
+
+        return CbirGanEmbedder(checkpoint, device=device, batch_size=batch_size, name=name)
+    from snapmode.model.runtime import GraphEmbedder
+
+    return GraphEmbedder(checkpoint, runtime=chosen, threads=threads, batch_size=batch_size,  # type: ignore[arg-type]
+                         name=name)
+
+
+def resolve_runtime(checkpoint: Path | None, runtime: str, device: str) -> str:
+    """`auto`: torch on CUDA; on the CPU the exported int8 graph in ONNX Runtime (against OpenVINO on the same graph:
+    as fast at batch 1, a little faster at batch 32), or torch for a checkpoint that has none. Others as named."""
+    if runtime != "auto":
+        return runtime
+    from snapmode.model.export import graph_path
+
+    if resolve_device_type(device) != "cpu" or not graph_path(checkpoint).is_file():
+        return "torch"
+    return "onnxruntime"
+
+
+def resolve_device_type(device: str) -> str:
+    from snapmode.model.device import resolve_device
+
+    return resolve_device(device).type
+
+
+def check_embedder(settings: Settings) -> None:
+    """Refuse, as building it would (`EmbedderUnavailable`), an embedder whose exported graph is missing or stale,
+    without loading a model: what a server checks before it starts."""
+    if settings.embedder != "cbir-gan":
+        return
+    checkpoint = settings.model_checkpoint
+    if resolve_runtime(checkpoint, settings.embed_runtime, settings.device) == "torch":
+        return
+    from snapmode.model.checkpoint import DEFAULT_CHECKPOINT
+    from snapmode.model.export import graph_path
+    from snapmode.model.runtime import check_graph
+
+    check_graph(graph_path(checkpoint), checkpoint or DEFAULT_CHECKPOINT, dim=embedder_dim(settings))
+
+
+def _set_torch_threads(threads: int) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)  # process-wide
+
+
+def embedder_identity(settings: Settings) -> tuple[str, int]:
+    """(model id, dimension) of the configured embedder, read from its class or checkpoint, without loading it."""
+    if settings.embedder == "backbone":
+        from snapmode.model.backbone import BackboneEmbedder
+
+        return BackboneEmbedder.model_id, int(BackboneEmbedder.dim)
+    if settings.embedder == "cbir-gan":
+        from snapmode.model.checkpoint import DEFAULT_CHECKPOINT
+        from snapmode.model.embedder import checkpoint_model_id
+
+        checkpoint = settings.model_checkpoint or DEFAULT_CHECKPOINT
+        return checkpoint_model_id(checkpoint), embedder_dim(settings)
+    raise ValueError(f"unknown embedder {settings.embedder!r}")
+
+
+def embedder_dim(settings: Settings) -> int:
+    """The vector dimension of the configured embedder, read from its class or checkpoint config, not its weights."""
+    if settings.embedder == "backbone":
+        from snapmode.model.backbone import BackboneEmbedder
+
+        return int(BackboneEmbedder.dim)
+    if settings.embedder == "cbir-gan":
+        from snapmode.model.checkpoint import DEFAULT_CHECKPOINT, load_config
+
+        return load_config(settings.model_checkpoint or DEFAULT_CHECKPOINT).z_dim
+    raise ValueError(f"unknown embedder {settings.embedder!r}")

@@ -1,4 +1,4 @@
-"""Shared fixtures: settings isolated in a temporary data dir, image factories."""
+"""Shared fixtures: settings isolated in a temporary data dir, a small sample catalog, image factories."""
 
 from __future__ import annotations
 
@@ -13,7 +13,18 @@ import pytest
 from PIL import Image
 
 from snapmode.config import Settings, get_settings
+from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
 from tests.cluster import native_cluster  # noqa: F401 - session fixture of the integration tests
+
+SMALL = GenerateOptions(products=30, views=3, seed=11, image_size=128, workers=1)
+
+
+@pytest.fixture(scope="session")
+def small_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small sample catalog, generated once per test session."""
+    out = tmp_path_factory.mktemp("catalog")
+    generate_catalog(out, options=SMALL)
+    return out
 
 
 @pytest.fixture

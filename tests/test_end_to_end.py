@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from snapmode.catalog.generate import generate_catalog
-from snapmode.catalog.manifest import load_catalog
+from snapmode.datasets.catalog.generate import generate_catalog
+from snapmode.pipeline.manifest import load_catalog
 from snapmode.cli.main import app
 from snapmode.config import get_settings
 from snapmode.platform import Platform

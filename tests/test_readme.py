@@ -214,8 +214,8 @@ def steps(part: Part) -> Iterator[tuple[str, Step]]:
 @pytest.fixture
 def staging_shop(tmp_path: Path) -> Iterator[str]:
     """A shop on loopback, rendered from a catalog of its own (the walkthrough's catalog is made by the README)."""
-    from snapmode.catalog.generate import generate_catalog
-    from snapmode.catalog.site import render_site
+    from snapmode.datasets.catalog.generate import generate_catalog
+    from snapmode.datasets.catalog.site import render_site
 
     catalog = tmp_path / "staging-shop"
     generate_catalog(catalog, products=12, views=2, seed=11)

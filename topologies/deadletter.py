@@ -6,7 +6,7 @@ from typing import Any
 
 from streamparse import Bolt
 
-from snapmode.pipeline.deadletter import KafkaDeadLetter
+from snapmode.queue.deadletters import KafkaDeadLetter
 from snapmode.topologies.component import setup_component
 from snapmode.topologies.payloads import rejection_from_values
 

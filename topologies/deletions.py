@@ -6,7 +6,7 @@ from typing import Any
 
 from streamparse import Bolt, Stream
 
-from snapmode.embedding import embedder_dim
+from snapmode.platform import embedder_dim
 from snapmode.interfaces import MetadataStore, VectorStore
 from snapmode.pipeline.steps import Rejection, delete_products, refusal_reason
 from snapmode.records import Tombstone

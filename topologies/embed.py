@@ -7,7 +7,7 @@ from typing import Any
 
 from streamparse import Stream
 
-from snapmode.embedding import build_embedder
+from snapmode.platform import build_embedder
 from snapmode.pipeline.steps import PreparedImage, embed_images
 from snapmode.topologies.batching import BatchBolt
 from snapmode.topologies.component import setup_component

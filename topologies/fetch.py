@@ -11,7 +11,7 @@ from streamparse import Bolt, Stream
 
 from snapmode.pipeline.fetch import Fetcher
 from snapmode.pipeline.steps import PreparedImage, Rejection, parse_record, prepare_or_reject
-from snapmode.platform import decode_limits, fetch_options
+from snapmode.pipeline.options import decode_limits, fetch_options
 from snapmode.records import Tombstone
 from snapmode.retries import FailingSince
 from snapmode.topologies.component import setup_component

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from snapmode.pipeline.steps import Rejection
-from snapmode.queue import Producer
+from snapmode.queue.messages import Producer
 from snapmode.records import Versioned
 
 Item = Versioned | Rejection

@@ -9,11 +9,11 @@ from typing import Any
 
 from streamparse import Spout, Stream
 
-from snapmode.backlog import spout_note
+from snapmode.queue.backlog import spout_note
 from snapmode.config import Settings
 from snapmode.interfaces import StoreUnavailable
 from snapmode.pipeline.steps import Rejection
-from snapmode.queue import KafkaConsumerQueue
+from snapmode.queue.kafka import KafkaConsumerQueue
 from snapmode.retries import Backoff
 from snapmode.topologies.component import setup_component
 from snapmode.topologies.offsets import OffsetTracker

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from streamparse import Stream
 
-from snapmode.embedding import embedder_identity
+from snapmode.platform import embedder_identity
 from snapmode.interfaces import IndexMismatch, MetadataStore, StoreUnavailable, VectorItem, VectorStore
 from snapmode.pipeline.steps import (Rejection, current_records, drop_deleted_since, find_duplicates,
                                      isolate_refusals, newest, write_metadata, write_product_vectors)

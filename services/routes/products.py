@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from snapmode.interfaces import SearchFilter
 from snapmode.records import ProductRecord
-from snapmode.search import UnknownProduct
+from snapmode.search.service import UnknownProduct
 from snapmode.services.access import ApiKeyDep, SearchSlotDep
 from snapmode.services.deps import MetadataDep, StateDep
 from snapmode.services.ratelimit import RateLimitDep

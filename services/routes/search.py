@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field, TypeAdapter
 from snapmode.interfaces import SearchFilter
 from snapmode.pipeline.errors import ImageRejected
 from snapmode.pipeline.fetch import fetch_bytes
-from snapmode.platform import fetch_options
-from snapmode.search import Page, SearchResult, has_words
+from snapmode.pipeline.options import fetch_options
+from snapmode.search.service import Page, SearchResult, has_words
 from snapmode.services.access import ApiKeyDep, SearchSlotDep
 from snapmode.services.cache import NoCache, cache_key
 from snapmode.services.deps import AppState, MetricsDep, StateDep

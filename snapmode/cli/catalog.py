@@ -26,7 +26,7 @@ def generate(out: Annotated[Path, typer.Option(help="Catalog directory (replaced
              workers: Annotated[int | None, typer.Option(min=1, help="Processes (output does not depend on it)")]
              = None) -> None:
     """Generate PRODUCTS x VIEWS product photos, `catalog.jsonl` and (by default) the shop site."""
-    from snapmode.catalog.generate import GenerateOptions, generate_catalog
+    from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
 
     options = GenerateOptions(products=products, views=views, seed=seed, workers=workers)
     categories: Counter[str] = Counter()
@@ -65,7 +65,7 @@ def site_command(catalog: Annotated[Path, typer.Argument(exists=True, file_okay=
 
 
 def _render(catalog: Path, base_url: str | None, per_page: int = 24) -> str:
-    from snapmode.catalog.site import DEFAULT_BASE_URL, render_site
+    from snapmode.datasets.catalog.site import DEFAULT_BASE_URL, render_site
 
     summary = render_site(catalog, base_url=base_url or DEFAULT_BASE_URL, per_page=per_page)
     return (f"{summary.root} ({summary.products} product pages, {summary.listing_pages} listing pages; "

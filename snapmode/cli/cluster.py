@@ -67,7 +67,7 @@ def native_settings(settings: Settings, cluster) -> Settings:  # type: ignore[no
 
 def provision_targets(settings: Settings, names: list[str], dim: int | None = None) -> dict[str, str]:
     """Create topics, core and collection at the addresses the settings name (the `init` path)."""
-    from snapmode.embedding import embedder_dim
+    from snapmode.platform import embedder_dim
     from snapmode.infra.provision import Targets, provision as provision_all
 
     if "milvus" in names:

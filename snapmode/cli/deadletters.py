@@ -13,7 +13,7 @@ from rich.table import Table
 from snapmode.config import Settings, get_settings
 
 if TYPE_CHECKING:
-    from snapmode.deadletters import Letter, ReplayReport
+    from snapmode.queue.deadletters import Letter, ReplayReport
 
 app = typer.Typer(help="The dead letters (the topic on a cluster, $SNAPMODE_DATA_DIR/dead-letter.jsonl embedded): list "
                        "them by reason, replay their records.", no_args_is_help=True)
@@ -27,7 +27,7 @@ def list_letters(reason: Reasons = None,
                  as_json: Annotated[bool, typer.Option("--json", help="Print every letter as JSON on stdout")] = False,
                  limit: Annotated[int, typer.Option(help="Rows of the table, newest last (0: all)")] = 50) -> None:
     """The dead letters with their reasons, and how many of each reason."""
-    from snapmode.deadletters import by_reason, read_letters
+    from snapmode.queue.deadletters import by_reason, read_letters
 
     settings = get_settings()
     letters = read_letters(settings, reason or ())
@@ -56,8 +56,8 @@ def replay_letters(reason: Reasons = None,
                    ) -> None:
     """Send the records of the letters (of `--reason`, or all) through again, once per record: to the records topic on
     a cluster, through the in-process pipeline embedded."""
-    from snapmode.deadletters import read_letters, replay
-    from snapmode.queue import KafkaProducerQueue
+    from snapmode.queue.deadletters import read_letters, replay
+    from snapmode.queue.kafka import KafkaProducerQueue
 
     settings = get_settings()
     letters = read_letters(settings, reason or ())
@@ -83,7 +83,7 @@ def replayed(report: ReplayReport, destination: str) -> str:
 
 def letter_source(settings: Settings) -> str:
     """What the letters are read from: the topic, or the embedded dead-letter file."""
-    from snapmode.pipeline.deadletter import dead_letter_file
+    from snapmode.queue.deadletters import dead_letter_file
 
     return str(dead_letter_file(settings)) if settings.mode == "embedded" else settings.dead_letter_topic
 
@@ -91,8 +91,8 @@ def letter_source(settings: Settings) -> str:
 def replay_embedded(settings: Settings, letters: list[Letter], as_json: bool) -> None:
     """The letters' records indexed again in-process, like `snapmode ingest` of them; new failures add new letters."""
     from snapmode.cli.ingest import StoreCounts, print_report, run_ingest
-    from snapmode.deadletters import replay_items, replay_report
-    from snapmode.pipeline.deadletter import dead_letter_file
+    from snapmode.queue.deadletters import replay_items, replay_report
+    from snapmode.queue.deadletters import dead_letter_file
     from snapmode.platform import Platform
 
     items = replay_items(letters)

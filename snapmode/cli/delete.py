@@ -47,7 +47,7 @@ def delete(keys: Annotated[list[str], typer.Argument(help="Product keys, site:pr
 
 def delete_here(settings: Settings, tombstones: list[Tombstone]) -> list[str]:
     """Apply the tombstones to the configured stores from this process; the keys deleted."""
-    from snapmode.embedding import embedder_dim
+    from snapmode.platform import embedder_dim
     from snapmode.pipeline.steps import delete_products
     from snapmode.stores.factory import build_stores
 
@@ -61,7 +61,7 @@ def delete_here(settings: Settings, tombstones: list[Tombstone]) -> list[str]:
 
 def publish_tombstones(settings: Settings, tombstones: list[Tombstone]) -> int:
     """Send the tombstones to the records topic, keyed by product key like the records they follow."""
-    from snapmode.queue import KafkaProducerQueue
+    from snapmode.queue.kafka import KafkaProducerQueue
     from snapmode.topologies.publish import publish
 
     producer = KafkaProducerQueue(settings)

@@ -29,8 +29,8 @@ def export(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoint 
     from snapmode.model.checkpoint import load_config
     from snapmode.model.export import export_graph
     from snapmode.model.runtime import read_graph_props
-    from snapmode.realsets.clipart import drawings
-    from snapmode.realsets.packages import PackageUnavailable
+    from snapmode.datasets.realsets.clipart import drawings
+    from snapmode.datasets.realsets.packages import PackageUnavailable
 
     settings = get_settings()
     checkpoint = model or current_checkpoint(settings)

@@ -4,39 +4,28 @@ from __future__ import annotations
 
 import typer
 
-from snapmode.cli import crawl, ingest, serve
-from snapmode.cli import model as model_cli
-from snapmode.cli import catalog
-from snapmode.cli import topology as topology_cli
-from snapmode.cli import cluster
-from snapmode.cli import dataset
-from snapmode.cli import bench_hybrid, bench_query
-from snapmode.cli import delete as delete_cli
-from snapmode.cli import deadletters as deadletters_cli
-from snapmode.cli import reindex as reindex_cli
-from snapmode.cli import export as export_cli
+from snapmode.cli import bench, catalog, cluster, crawl, dataset, deadletters, delete, demo, export, ingest, publish
+from snapmode.cli import model, reindex, search, serve, topology
 
 app = typer.Typer(name="snapmode", help="SnapMode: query-by-image product search.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
 
 app.command("ingest")(ingest.ingest)
-app.command("search")(ingest.search)
-app.command("demo")(ingest.demo)
+app.command("search")(search.search)
+app.command("demo")(demo.demo)
 app.command("crawl")(crawl.crawl)
 app.command("serve")(serve.serve)
-app.command("delete")(delete_cli.delete)
-app.command("reindex")(reindex_cli.reindex)
-model_cli.register(app)  # train, eval, bench
-app.command("export")(export_cli.export)
+app.command("delete")(delete.delete)
+app.command("reindex")(reindex.reindex)
+model.register(app)  # train, eval
+app.command("export")(export.export)
+app.add_typer(bench.app, name="bench")
 app.add_typer(catalog.app, name="catalog")
-app.add_typer(topology_cli.app, name="topology")
-app.command("publish")(topology_cli.publish)
-model_cli.bench_app.command("ingest")(topology_cli.bench_ingest)
-model_cli.bench_app.command("hybrid")(bench_hybrid.bench_hybrid)
-model_cli.bench_app.command("query")(bench_query.bench_query)
+app.add_typer(topology.app, name="topology")
+app.command("publish")(publish.publish)
 app.add_typer(cluster.app, name="cluster")
 app.add_typer(dataset.app, name="dataset")
-app.add_typer(deadletters_cli.app, name="deadletters")
+app.add_typer(deadletters.app, name="deadletters")
 
 
 @app.callback()

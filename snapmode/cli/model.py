@@ -1,4 +1,4 @@
-"""`snapmode train`, `snapmode eval` and `snapmode bench embed`: the CBIR-GAN from the command line."""
+"""`snapmode train` and `snapmode eval`: the CBIR-GAN from the command line."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from snapmode.model.config import CbirGanConfig
 
 console = Console(stderr=True)
-bench_app = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=True)
 
 DatasetOption = Annotated[str, typer.Option(
     "--dataset", help="auto | catalog | folder | inshop | records (a .jsonl of product records, as `snapmode crawl "
@@ -109,8 +108,8 @@ def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_
 def whitening_drawings(cfg: CbirGanConfig, settings: Settings, show_progress: bool) -> list[Image.Image]:
     """The unlabeled drawings that a new run's whitening is learned from (the package is downloaded once, cached)."""
     from snapmode.cli.tracking import tracking
-    from snapmode.realsets.clipart import drawings
-    from snapmode.realsets.packages import PackageUnavailable
+    from snapmode.datasets.realsets.clipart import drawings
+    from snapmode.datasets.realsets.packages import PackageUnavailable
 
     with tracking(console, show=show_progress) as track:
         try:
@@ -146,7 +145,7 @@ def evaluate(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoin
     """Score retrieval of held-out views, or of all views (In-shop and retrieval sets: their own query/gallery split):
     P@1, P@10, mAP@10, R@1, R@10."""
     from snapmode.config import get_settings
-    from snapmode.embedding import build_cbir_gan
+    from snapmode.platform import build_cbir_gan
     from snapmode.model.backbone import BackboneEmbedder
     from snapmode.model.baselines import ColourHistogramEmbedder
     from snapmode.model.checkpoint import DEFAULT_TRIPLET_CHECKPOINT
@@ -185,65 +184,10 @@ def evaluate(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoin
         typer.echo(markdown_report(results))
 
 
-BENCH_EMBEDDERS = ("default", "backbone", "torch", "onnxruntime", "openvino")
-
-
-@bench_app.command("embed")
-def bench_embed(embedders: Annotated[str, typer.Option(help="Comma-separated, each timed in this run: default (the "
-                                                            "configured embedder), backbone (the pretrained "
-                                                            "EfficientNet-Lite0, torch float32), or the CBIR-GAN of "
-                                                            "--model on torch, onnxruntime or openvino")] = "default,backbone",
-                model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoint [default: the one that embeds now]")] = None,
-                batch_sizes: Annotated[str, typer.Option(help="Comma-separated batch sizes")] = "1,8,32,64",
-                devices: Annotated[str | None, typer.Option(help="Comma-separated; default cpu and cuda if present "
-                                                                 "(the graph runtimes run on the CPU only)")] = None,
-                seconds: Annotated[float, typer.Option(min=0.1, help="Minimum timed seconds per row")] = 2.0,
-                as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON")] = False) -> None:
-    """Images per second and peak memory of each embedder at each batch size, measured in one run (`--model` replaces
-    the checkpoint of all but the backbone)."""
-    import torch
-
-    from snapmode.config import get_settings
-    from snapmode.embedding import build_cbir_gan, build_embedder
-    from snapmode.model.backbone import BackboneEmbedder
-    from snapmode.model.bench import bench_embedder
-
-    settings = get_settings()
-    names = [n.strip() for n in embedders.split(",") if n.strip()]
-    unknown = sorted(set(names) - set(BENCH_EMBEDDERS))
-    if unknown:
-        raise typer.BadParameter(f"unknown {', '.join(unknown)}: choose from {', '.join(BENCH_EMBEDDERS)}",
-                                 param_hint="--embedders")
-    checkpoint = model or settings.model_checkpoint
-    makers = {
-        "default": lambda dev, bs: build_embedder(settings.model_copy(update={"device": dev, "embed_batch_size": bs,
-                                                                              "model_checkpoint": checkpoint})),
-        "backbone": lambda dev, bs: BackboneEmbedder(device=dev, batch_size=bs),
-        **{runtime: (lambda dev, bs, runtime=runtime: build_cbir_gan(checkpoint, runtime=runtime, device=dev,
-                                                                      threads=settings.torch_threads, batch_size=bs))
-           for runtime in ("torch", "onnxruntime", "openvino")}}
-    device_names = devices.split(",") if devices else ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
-    sizes = [int(s) for s in batch_sizes.split(",")]
-    rows = []
-    for name in names:
-        on = [d for d in device_names if d == "cpu" or name in ("default", "backbone", "torch")]
-        rows += bench_embedder(makers[name], on, sizes, min_seconds=seconds, name=name)
-    if as_json:
-        typer.echo(json.dumps([asdict(r) for r in rows], indent=2))
-        return
-    table = Table(title=f"Embedding ({torch.get_num_threads()} CPU threads)")
-    for column in ("embedder", "device", "batch", "images/s", "peak MB"):
-        table.add_column(column, justify="right")
-    for r in rows:
-        table.add_row(r.embedder, r.device, str(r.batch_size), f"{r.images_per_s:.1f}", f"{r.peak_memory_mb:.0f}")
-    Console().print(table)
-
-
 def register(app: typer.Typer) -> None:
-    """Add `train`, `eval` and the `bench` group to the `snapmode` app."""
+    """Add `train` and `eval` to the `snapmode` app."""
     app.command("train")(train)
     app.command("eval")(evaluate)
-    app.add_typer(bench_app, name="bench")
 
 
 if __name__ == "__main__":

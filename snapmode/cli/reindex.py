@@ -13,7 +13,7 @@ from rich.table import Table
 
 from snapmode.cli.private import PRIVATE_ADDRESS_HINT, AllowPrivateOption, allowing_private
 from snapmode.config import Settings, get_settings
-from snapmode.pipeline.deadletter import dead_letter_file
+from snapmode.queue.deadletters import dead_letter_file
 
 console = Console(stderr=True)
 
@@ -41,8 +41,8 @@ def reindex(embedder: Annotated[Literal["backbone", "cbir-gan"] | None, typer.Op
             as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout")] = False
             ) -> None:
     """Embed every stored product again into a new collection, then swap it in for the old one in one step."""
-    from snapmode.embedding import build_embedder
-    from snapmode.reindex import Ticks, reindex as run_reindex
+    from snapmode.platform import build_embedder
+    from snapmode.pipeline.reindex import Ticks, reindex as run_reindex
 
     settings = with_model(allowing_private(get_settings(), allow_private), embedder, model)
     model_ = build_embedder(settings)

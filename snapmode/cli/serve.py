@@ -14,7 +14,7 @@ def serve_api(settings: Settings, host: str | None = None, port: int | None = No
     another model than the embedder (`IndexMismatch`) are refused first, in one line, before the model loads."""
     import uvicorn
 
-    from snapmode.embedding import check_embedder, embedder_identity
+    from snapmode.platform import check_embedder, embedder_identity
     from snapmode.services.app import create_app
     from snapmode.stores.factory import build_vector_store
 

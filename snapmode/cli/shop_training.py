@@ -12,10 +12,10 @@ from rich.table import Table
 
 from snapmode.cli.private import PRIVATE_ADDRESS_HINT
 from snapmode.config import Settings
-from snapmode.finetune import COMPARED, check_size, holdout
+from snapmode.model.finetune import COMPARED, check_size, holdout
 from snapmode.model.config import CbirGanConfig
 from snapmode.model.data import Product, RetrievalSplit
-from snapmode.pipeline.galleries import GalleryReport, fetch_galleries
+from snapmode.datasets.galleries import GalleryReport, fetch_galleries
 from snapmode.pipeline.steps import Rejection
 from snapmode.records import ProductRecord
 
@@ -58,8 +58,8 @@ def store_records(sqlite_path: Path) -> list[ProductRecord]:
 def prepare(data: Path | None, dataset: str, config: CbirGanConfig, settings: Settings, *,
             show_progress: bool = True) -> tuple[list[Product], RetrievalSplit, GalleryReport]:
     """(training products, held-out split, fetch report); a catalog too small to train and compare on is refused."""
-    from snapmode.pipeline.image_cache import ImageCache
-    from snapmode.platform import decode_limits, fetch_options
+    from snapmode.datasets.image_cache import ImageCache
+    from snapmode.pipeline.options import decode_limits, fetch_options
 
     if settings.embedder == "cbir-gan" and settings.model_checkpoint is not None:  # compared with at the end
         from snapmode.model.checkpoint import load_config
@@ -104,8 +104,8 @@ def print_report(report: GalleryReport, cache: Path) -> None:
 
 def score(out: Path, split: RetrievalSplit, settings: Settings, *, device: str, show_progress: bool) -> dict:
     """The new checkpoint's and the current embedder's metrics on the held-out views, with what was compared."""
-    from snapmode.embedding import build_embedder
-    from snapmode.finetune import compare
+    from snapmode.platform import build_embedder
+    from snapmode.model.finetune import compare
 
     current = build_embedder(settings.model_copy(update={"device": device}))
     scores = compare(out, current, split, device=device, show_progress=show_progress)

@@ -1,8 +1,7 @@
-"""`snapmode topology submit|kill|status`, `snapmode publish` and `snapmode bench ingest`: the Storm ingestion."""
+"""`snapmode topology submit|kill|status`: the Storm ingestion topology on the cluster's Nimbus."""
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 from typing import Annotated
@@ -73,7 +72,7 @@ def status(name: Annotated[str | None, typer.Option(help="Topology name [default
            as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout")] = False) -> None:
     """Whether the topology runs, its counters (processed, retried, dead-lettered) and per-component statistics; from
     Kafka, its backlog: records not done per partition (lag), records being retried, dead letters by reason."""
-    from snapmode.backlog import backlog
+    from snapmode.queue.backlog import backlog
     from snapmode.interfaces import StoreError
     from snapmode.topologies.nimbus import topology_status
 
@@ -99,67 +98,3 @@ def status(name: Annotated[str | None, typer.Option(help="Topology name [default
             console.print(f"[yellow]{component}: {error}")
     if not state.running:
         raise typer.Exit(1)
-
-
-def publish(catalog: Annotated[Path, typer.Argument(help="A catalog dir, a folder of <product_id>/*.jpg, or records .jsonl")],
-            site: Annotated[str, typer.Option(help="Site name for catalog/folder input")] = "sample-shop",
-            skip: Annotated[int, typer.Option(help="Leave out the first N products")] = 0,
-            limit: Annotated[int | None, typer.Option(help="Publish at most N products")] = None) -> None:
-    """Publish product records to the records topic (key = product key); malformed lines go as they are."""
-    from snapmode.pipeline.sources import iter_records
-    from snapmode.queue import KafkaProducerQueue
-    from snapmode.topologies.publish import publish as publish_items
-
-    settings = get_settings()
-    try:
-        items = list(itertools.islice(iter_records(catalog, site=site), skip, None if limit is None else skip + limit))
-    except FileNotFoundError as exc:
-        raise typer.BadParameter(str(exc), param_hint="CATALOG") from exc
-    producer = KafkaProducerQueue(settings)
-    try:
-        sent = publish_items(producer, settings.records_topic, items)
-    finally:
-        producer.close()
-    console.print(f"published {sent} records to {settings.records_topic} at {settings.kafka_bootstrap}")
-
-
-def bench_ingest(products: Annotated[int, typer.Option(help="Products per round (4 photos each in the generated catalog)")] = 100,
-                 catalog: Annotated[Path | None, typer.Option(help="Catalog to take them from [default: a generated one]")] = None,
-                 rounds: Annotated[int, typer.Option(min=1, help="Capacity rounds, each between two bare-embedder passes")] = 2,
-                 loads: Annotated[str, typer.Option(help="Shares of the capacity at which freshness is measured")] = "0.5,0.8",
-                 as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON on stdout")] = False,
-                 ) -> None:
-    """Bare embedder images/s vs images/s from Kafka to searchable through Storm, freshness at fixed loads, and where
-    the CPU goes per component."""
-    from snapmode.topologies.bench import TopologyNotReady, bench_ingest as run_bench
-
-    try:
-        shares = [float(x) for x in loads.split(",") if x.strip()]
-    except ValueError as exc:
-        raise typer.BadParameter("comma-separated numbers, e.g. 0.5,0.8", param_hint="--loads") from exc
-    if any(not 0 < s <= 1.5 for s in shares):
-        raise typer.BadParameter("each share is above 0 and at most 1.5", param_hint="--loads")
-    settings = get_settings()
-    require_cluster_stores(settings)
-    try:
-        result = run_bench(settings, products=products, catalog=catalog, rounds=rounds, loads=shares, progress=console)
-    except TopologyNotReady as exc:
-        console.print(f"[red]{exc}")
-        raise typer.Exit(1) from exc
-    figures = result.as_dict()
-    if as_json:
-        print(json.dumps(figures, indent=2))
-        return
-    profile = figures.pop("profile")
-    table = Table(title="Ingest through Storm", show_header=False)
-    for key, value in figures.items():
-        table.add_row(key, json.dumps(value) if isinstance(value, (dict, list)) else str(value))
-    console.print(table)
-    cpu = Table(title=f"CPU per component, capacity rounds ({len(result.freshness_s)} images)")
-    for column in ("component", "cpu s", "ms per image"):
-        cpu.add_column(column, justify="left" if column == "component" else "right")
-    for name, seconds in profile.get("cpu_s", {}).items():
-        cpu.add_row(name, str(seconds), str(profile["cpu_ms_per_image"].get(name, "")))
-    console.print(cpu)
-    latency = profile.get("storm_process_latency_ms", {})
-    console.print("Storm process latency ms: " + ", ".join(f"{k} {v}" for k, v in sorted(latency.items())))

@@ -1,4 +1,4 @@
-"""A rich progress display for the package readers of `snapmode.realsets`, which report through a `Track`."""
+"""A rich progress display for the package readers of `snapmode.datasets.realsets`, which report through a `Track`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from snapmode.realsets.progress import Track
+from snapmode.datasets.realsets.progress import Track
 
 
 @contextmanager

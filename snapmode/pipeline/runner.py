@@ -8,17 +8,21 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from snapmode.interfaces import Embedder, MetadataStore, VectorItem, VectorStore
 from snapmode.logs import get_logger
-from snapmode.pipeline.deadletter import DeadLetterSink
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.fetch import Fetcher
+from snapmode.pipeline.options import decode_limits, fetch_options
 from snapmode.pipeline.steps import (FetchOptions, PreparedImage, Rejection, delete_products, embed_images,
                                      isolate_refusals, newest, prepare_or_reject, write_batch)
+from snapmode.queue.deadletters import DeadLetterSink, JsonlDeadLetter, dead_letter_file
 from snapmode.records import ImageRef, ProductRecord, Tombstone, Versioned
 from snapmode.retries import Backoff, retry_transient
+
+if TYPE_CHECKING:
+    from snapmode.config import Settings
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -65,6 +69,18 @@ class IngestRunner:
         self.skip_indexed = skip_indexed
         self.backoff = backoff  # a store away is waited for this long per write, then the run stops with its error
         self.duplicate_similarity = duplicate_similarity  # near-duplicates marked at ingestion (`find_duplicates`)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, embedder: Embedder, vectors: VectorStore, metadata: MetadataStore,
+                      skip_indexed: bool = False, allow_files: bool = True) -> IngestRunner:
+        """A runner as the settings configure it; `allow_files` reads file:// images, as `snapmode ingest PATH` does
+        for the user's own folders and catalogs. Pass False for records that came from anywhere else (a crawl, a
+        queue)."""
+        s = settings
+        return cls(embedder=embedder, vectors=vectors, metadata=metadata, limits=decode_limits(s),
+                   fetch=fetch_options(s, allow_files=allow_files), dead_letter=JsonlDeadLetter(dead_letter_file(s)),
+                   batch_size=s.embed_batch_size, workers=s.fetch_workers, skip_indexed=skip_indexed,
+                   backoff=Backoff.from_settings(s), duplicate_similarity=s.duplicate_similarity)
 
     def run(self, records: Iterable[Versioned | Rejection],
             on_image: Callable[[int], None] | None = None) -> IngestReport:

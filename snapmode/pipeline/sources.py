@@ -19,7 +19,7 @@ def read_records_jsonl(path: Path) -> Iterator[Versioned | Rejection]:
 
 def iter_records(path: Path, site: str) -> Iterator[Versioned | Rejection]:
     """Records from a sample catalog (`catalog.jsonl` inside), a JSONL file of records, or a `<product_id>/*.jpg` folder."""
-    from snapmode.catalog.manifest import catalog_records, folder_records
+    from snapmode.pipeline.manifest import catalog_records, folder_records
 
     if path.is_file() and path.suffix == ".jsonl":
         yield from read_records_jsonl(path)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from snapmode.catalog.generate import GenerateOptions, generate_catalog
-from snapmode.catalog.manifest import load_catalog
+from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
+from snapmode.pipeline.manifest import load_catalog
 from snapmode.config import Settings
 from snapmode.pipeline.sources import iter_records
 from snapmode.platform import Platform

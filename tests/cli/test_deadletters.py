@@ -16,10 +16,11 @@ from typer.testing import CliRunner
 
 from snapmode.cli.main import app
 from snapmode.config import get_settings
-from snapmode.deadletters import UNREADABLE, parse_letter, replay, select
+from snapmode.queue.deadletters import UNREADABLE, parse_letter, replay, select
 from snapmode.pipeline.errors import ImageRejected
 from snapmode.pipeline.steps import Rejection
-from snapmode.queue import MemoryBroker, Message
+from snapmode.queue.memory import MemoryBroker
+from snapmode.queue.messages import Message
 from snapmode.records import ProductRecord, Tombstone, parse_versioned
 from tests.cluster import NativeCluster
 from tests.conftest import jpeg_bytes
@@ -48,8 +49,8 @@ def letters() -> list[Rejection]:
 def broker(tmp_path: Path, cli_env: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> MemoryBroker:
     cli_env(DATA_DIR=tmp_path / "data", MODE="cluster")
     broker = MemoryBroker()
-    monkeypatch.setattr("snapmode.queue.KafkaProducerQueue", lambda settings: broker.producer())
-    monkeypatch.setattr("snapmode.queue.read_topic", lambda settings, topic: list(broker.topics[topic]))
+    monkeypatch.setattr("snapmode.queue.kafka.KafkaProducerQueue", lambda settings: broker.producer())
+    monkeypatch.setattr("snapmode.queue.kafka.read_topic", lambda settings, topic: list(broker.topics[topic]))
     settings = get_settings()
     broker.producer().send(settings.dead_letter_topic,
                            [(r.product_key, json.dumps(asdict(r)).encode()) for r in letters()] + [(None, b"junk")])
@@ -125,8 +126,8 @@ def test_embedded_letters_are_the_files_and_a_replay_indexes_their_records_again
 @pytest.mark.integration
 def test_list_and_replay_against_kafka(native_cluster: NativeCluster, tmp_path: Path,
                                       cli_env: Callable[..., None]) -> None:
-    from snapmode.pipeline.deadletter import KafkaDeadLetter
-    from snapmode.queue import read_topic
+    from snapmode.queue.deadletters import KafkaDeadLetter
+    from snapmode.queue.kafka import read_topic
 
     run = f"deadletters-{uuid.uuid4().hex[:8]}"
     cli_env(DATA_DIR=tmp_path / "data", MODE="cluster", KAFKA_BOOTSTRAP=native_cluster.kafka_bootstrap,

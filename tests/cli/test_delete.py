@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 from snapmode.cli import delete as delete_cli
 from snapmode.cli.main import app
 from snapmode.config import get_settings
-from snapmode.embedding import embedder_dim
+from snapmode.platform import embedder_dim
 from snapmode.interfaces import VectorItem
-from snapmode.queue import MemoryBroker
+from snapmode.queue.memory import MemoryBroker
 from snapmode.records import ProductRecord, Tombstone, parse_versioned
 from snapmode.stores.factory import build_stores
 
@@ -63,7 +63,7 @@ def test_on_a_cluster_tombstones_go_to_the_records_topic(tmp_path: Path, cli_env
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     cli_env(DATA_DIR=tmp_path / "data", MILVUS_URI="http://127.0.0.1:9", SOLR_URL="http://127.0.0.1:9/solr/p")
     broker = MemoryBroker()
-    monkeypatch.setattr("snapmode.queue.KafkaProducerQueue", lambda settings: broker.producer())
+    monkeypatch.setattr("snapmode.queue.kafka.KafkaProducerQueue", lambda settings: broker.producer())
     monkeypatch.setattr(delete_cli, "delete_here", lambda *a: pytest.fail("a cluster's stores are the topology's"))
 
     done = CliRunner().invoke(app, ["delete", "shop:a", "shop:b", "shop:a"])

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from snapmode.catalog.generate import generate_catalog
+from snapmode.datasets.catalog.generate import generate_catalog
 from snapmode.cli.main import app
 
 pytestmark = pytest.mark.slow

@@ -12,7 +12,7 @@ import pytest
 from snapmode.cli.main import run
 from snapmode.config import get_settings
 from tests.conftest import MeanColourEmbedder
-from tests.test_reindex import ChannelEmbedder, catalog, ingest  # noqa: F401 - the fixture
+from tests.pipeline.test_reindex import ChannelEmbedder, catalog, ingest  # noqa: F401 - the fixture
 
 
 def snapmode(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str, str]:
@@ -31,8 +31,7 @@ def indexed(tmp_path: Path, cli_env: Callable[..., None], catalog: Path,  # noqa
     cli_env(DATA_DIR=tmp_path / "data", EMBED_BATCH_SIZE=4)
     ingest(get_settings(), catalog, MeanColourEmbedder())
     monkeypatch.setattr("snapmode.platform.build_embedder", lambda settings: ChannelEmbedder())
-    monkeypatch.setattr("snapmode.embedding.build_embedder", lambda settings: ChannelEmbedder())
-    monkeypatch.setattr("snapmode.embedding.embedder_identity", lambda settings: ("channels:v2", 6))
+    monkeypatch.setattr("snapmode.platform.embedder_identity", lambda settings: ("channels:v2", 6))
     return catalog / "images" / "SM00002" / "0.jpg"
 
 

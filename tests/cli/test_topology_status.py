@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from snapmode.backlog import Backlog, retrying_of, spout_note
+from snapmode.queue.backlog import Backlog, retrying_of, spout_note
 from snapmode.cli.main import app
-from snapmode.queue import PartitionLag, QueueUnavailable
+from snapmode.queue.kafka import PartitionLag
+from snapmode.queue.messages import QueueUnavailable
 from snapmode.topologies.nimbus import ComponentStats, TopologyStatus
 
 
@@ -40,7 +41,7 @@ def status(tmp_path: Path, cli_env: Callable[..., None], monkeypatch: pytest.Mon
             if isinstance(waiting, Exception):
                 raise waiting
             return waiting
-        monkeypatch.setattr("snapmode.backlog.backlog", backlog)
+        monkeypatch.setattr("snapmode.queue.backlog.backlog", backlog)
         return CliRunner().invoke(app, ["topology", "status", *args])
     return run
 
@@ -66,7 +67,7 @@ def test_group_lag_and_notes_against_kafka(native_cluster) -> None:  # type: ign
     import uuid
 
     from snapmode.config import Settings
-    from snapmode.queue import KafkaConsumerQueue, KafkaProducerQueue, group_lag
+    from snapmode.queue.kafka import KafkaConsumerQueue, KafkaProducerQueue, group_lag
 
     topic, group = f"lag-{uuid.uuid4().hex[:8]}", f"lag-group-{uuid.uuid4().hex[:8]}"
     settings = Settings(_env_file=None, kafka_bootstrap=native_cluster.kafka_bootstrap)  # type: ignore[call-arg]

@@ -9,7 +9,7 @@ import pytest
 from snapmode.config import Settings
 from snapmode.crawlers.embedded import IngestFeed
 from snapmode.crawlers.sinks import CallableSink, JsonlSink
-from snapmode.pipeline.deadletter import JsonlDeadLetter
+from snapmode.queue.deadletters import JsonlDeadLetter
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.runner import IngestRunner
 from snapmode.pipeline.sources import read_records_jsonl

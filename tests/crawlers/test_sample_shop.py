@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from snapmode.catalog.generate import generate_catalog
-from snapmode.catalog.manifest import load_catalog
-from snapmode.catalog.site import render_site
+from snapmode.datasets.catalog.generate import generate_catalog
+from snapmode.pipeline.manifest import load_catalog
+from snapmode.datasets.catalog.site import render_site
 from snapmode.crawlers.siteconfig import SiteConfig
 from tests.crawlers.conftest import FAST, Crawl
 from tests.loopback import LoopbackServer, directory_handler

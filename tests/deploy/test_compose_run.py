@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
-from snapmode.catalog.generate import generate_catalog
-from snapmode.catalog.manifest import load_catalog
+from snapmode.datasets.catalog.generate import generate_catalog
+from snapmode.pipeline.manifest import load_catalog
 from snapmode.config import Settings
 from snapmode.waiting import wait_until
 from tests.cluster import NativeCluster
@@ -83,7 +83,7 @@ def free_port() -> int:
 @pytest.fixture
 def shop(tmp_path: Path) -> Iterator[tuple[str, Path, str]]:
     """A 3-product shop on loopback: its URL, a photo of its first product, and that product's id."""
-    from snapmode.catalog.site import render_site
+    from snapmode.datasets.catalog.site import render_site
 
     catalog = tmp_path / "shop"
     generate_catalog(catalog, products=3, views=2, seed=17)

@@ -16,13 +16,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from snapmode.backlog import Backlog, backlog
-from snapmode.catalog.generate import GenerateOptions, generate_catalog
-from snapmode.catalog.manifest import catalog_records
+from snapmode.queue.backlog import Backlog, backlog
+from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
+from snapmode.pipeline.manifest import catalog_records
 from snapmode.config import Settings
-from snapmode.embedding import embedder_dim
+from snapmode.platform import embedder_dim
 from snapmode.interfaces import StoreError
-from snapmode.queue import KafkaProducerQueue
+from snapmode.queue.kafka import KafkaProducerQueue
 from snapmode.records import ProductRecord
 from snapmode.stores.factory import build_vector_store
 from snapmode.topologies.deploy import submit

@@ -136,7 +136,7 @@ def test_a_new_run_of_a_whitening_recipe_learns_it_from_the_cached_drawings(tiny
     from PIL import Image
 
     from snapmode.model.checkpoint import load_generator
-    from tests.realsets.conftest import make_deb
+    from tests.datasets.realsets.conftest import make_deb
 
     cache = tmp_path / "packages"
     drawings = {f"usr/share/openclipart/png/d{i}.png": Image.new("RGB", (40 + i, 30), (i * 25, 200 - i * 20, 90))

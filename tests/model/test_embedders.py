@@ -3,7 +3,7 @@
 import numpy as np
 from PIL import Image
 
-from snapmode.embedding import build_embedder
+from snapmode.platform import build_embedder
 from snapmode.interfaces import Embedder
 from snapmode.model.baselines import ColourHistogramEmbedder
 from snapmode.model.checkpoint import DEFAULT_CHECKPOINT, DEFAULT_TRIPLET_CHECKPOINT, load_config

@@ -16,7 +16,7 @@ from safetensors.torch import load_file, save_file
 from typer.testing import CliRunner
 
 from snapmode.cli.main import app
-from snapmode.embedding import build_cbir_gan
+from snapmode.platform import build_cbir_gan
 from snapmode.interfaces import Embedder
 from snapmode.model.checkpoint import DEFAULT_CHECKPOINT, WEIGHTS
 from snapmode.model.embedder import CbirGanEmbedder
@@ -144,7 +144,7 @@ def test_a_stale_graph_ends_a_command_with_one_line(tmp_path, cli_env, capsys):
     cli_env(DATA_DIR=tmp_path / "data", MODEL_CHECKPOINT=checkpoint)
     product_photo(1, 0, 64).save(tmp_path / "q.jpg")
     from snapmode.config import get_settings
-    from snapmode.embedding import check_embedder
+    from snapmode.platform import check_embedder
 
     with pytest.raises(GraphMismatch, match="1280-d"):
         check_embedder(get_settings())  # what `snapmode serve` asks before it starts

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from snapmode.interfaces import StoreUnavailable, VectorItem
-from snapmode.deadletters import read_letter_file
+from snapmode.queue.deadletters import read_letter_file
 from snapmode.retries import Backoff, retry_transient
 from snapmode.waiting import WaitTimeout, wait_until
 from tests.pipeline.test_updates import make_runner, photos, product  # noqa: F401 - fixture

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from snapmode.deadletters import read_letter_file
-from snapmode.pipeline.deadletter import JsonlDeadLetter
+from snapmode.queue.deadletters import read_letter_file
+from snapmode.queue.deadletters import JsonlDeadLetter
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.runner import IngestRunner
 from snapmode.pipeline.sources import read_records_jsonl

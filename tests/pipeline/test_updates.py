@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from snapmode.interfaces import SearchFilter, StoreError
-from snapmode.deadletters import read_letter_file
-from snapmode.pipeline.deadletter import JsonlDeadLetter
+from snapmode.queue.deadletters import read_letter_file
+from snapmode.queue.deadletters import JsonlDeadLetter
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.runner import IngestRunner
 from snapmode.pipeline.steps import FetchOptions
 from snapmode.records import ProductRecord, Tombstone
-from snapmode.search import SearchService
+from snapmode.search.service import SearchService
 from snapmode.stores.milvus import MilvusVectorStore
 from snapmode.stores.sqlite import SqliteMetadataStore
 from tests.conftest import MeanColourEmbedder, jpeg_bytes

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from snapmode.config import Settings
 from snapmode.model.backbone import BackboneEmbedder
-from snapmode.platform import decode_limits
+from snapmode.pipeline.options import decode_limits
 from snapmode.services.app import create_app
 from tests.imagefiles import progressive_scan_bomb
 from tests.services.conftest import Catalog

@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 from snapmode.config import Settings
-from snapmode.query_serve import ServedApi, free_port, serve_process
+from snapmode.bench.serve import ServedApi, free_port, serve_process
 from tests.conftest import jpeg_bytes
 
 SIDE = 6300  # 39.7 MP, under the default 40 MP limit

@@ -115,7 +115,7 @@ def test_embed_bolt_sweeps_stale_handoff_files(settings: Settings, tmp_path,  # 
 def test_writers_refuse_an_index_of_another_model_and_fail_the_batch(settings: Settings, embedded_items) -> None:  # type: ignore[no-untyped-def]
     """An index made by another model than the topology's embedder (`embedder_identity` of the settings) is never
     written: the batch is failed, for the spout to replay once `snapmode reindex` rebuilt it."""
-    from snapmode.embedding import embedder_identity
+    from snapmode.platform import embedder_identity
 
     build_vector_store(settings, dim=MeanColourEmbedder.dim, model_id="mean-colour:old").close()
     assert embedder_identity(settings)[0] != "mean-colour:old"

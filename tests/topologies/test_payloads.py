@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from snapmode.catalog.generate import generate_catalog
+from snapmode.datasets.catalog.generate import generate_catalog
 from snapmode.config import Settings
 from snapmode.interfaces import VectorItem
 from snapmode.model.embedder import CbirGanEmbedder

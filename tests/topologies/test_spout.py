@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 import pytest
 
 from snapmode.config import Settings
-from snapmode.queue import Message
+from snapmode.queue.messages import Message
 from snapmode.topologies.payloads import rejection_from_values
 from snapmode.topologies.spout import EXHAUSTED, PARTITIONS_CHECK_S, KafkaRecordSpout, my_partitions
 from tests.topologies.harness import commands, messages, start
@@ -20,7 +20,7 @@ TOPIC = "records"
 
 
 class StandInConsumer:
-    """What the spout uses of `snapmode.queue.KafkaConsumerQueue`, on one partition."""
+    """What the spout uses of `snapmode.queue.kafka.KafkaConsumerQueue`, on one partition."""
 
     def __init__(self, values: list[str]) -> None:
         self.pending = [Message(TOPIC, 0, i, f"shop:p{i}", v.encode()) for i, v in enumerate(values)]

@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from snapmode.catalog.generate import GenerateOptions, generate_catalog
-from snapmode.catalog.manifest import catalog_records
+from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
+from snapmode.pipeline.manifest import catalog_records
 from snapmode.config import Settings
-from snapmode.embedding import build_embedder, embedder_dim
+from snapmode.platform import build_embedder, embedder_dim
 from snapmode.interfaces import SearchFilter
 from snapmode.pipeline.decode import decode_image
-from snapmode.platform import decode_limits
-from snapmode.queue import KafkaProducerQueue, read_topic
+from snapmode.pipeline.options import decode_limits
+from snapmode.queue.kafka import KafkaProducerQueue, read_topic
 from snapmode.records import ProductRecord
 from snapmode.stores.factory import build_metadata_store, build_vector_store
 from snapmode.topologies.deploy import submit

@@ -1,0 +1,1 @@
+"""Benchmarks that print figures: embedding, ingestion through Storm, queries, hybrid ranking."""

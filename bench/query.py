@@ -1,0 +1,311 @@
+"""Measure the query path: the in-process floor (decode + embed + vector search + metadata join, no HTTP) beside
+`POST /search` over HTTP against a `snapmode serve` started for the run, at 1 and C clients, on a store filled to N
+vectors (the sample catalog's real embeddings plus synthetic ones, snapmode/synthetic.py).
+
+Each product's last photo is held out of the index and is a query photo; the served API runs without its result
+cache, so every request embeds and searches.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
+from snapmode.pipeline.manifest import load_catalog, to_record
+from snapmode.config import Settings
+from snapmode.logs import get_logger
+from snapmode.platform import Platform
+from snapmode.bench.serve import ServedApi, free_port, serve_process, start_milvus_server
+from snapmode.search.service import SearchService
+from snapmode.bench.synthetic import SyntheticSource, synthetic_batches
+
+log = get_logger(__name__)
+
+SITE = "sample-shop"
+COLLECTION = "bench_query"
+FILL_BATCH = 1000  # synthetic vectors per upsert (5 MB of 1280-d float32)
+WARMUP = 5  # queries before each measured phase, not counted
+StoreKind = Literal["lite", "server"]
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+@dataclass(frozen=True)
+class Latency:
+    requests: int
+    errors: int
+    p50_ms: float
+    p99_ms: float
+    qps: float
+
+    @classmethod
+    def of(cls, seconds: Sequence[float], wall_s: float, errors: int = 0) -> Latency:
+        ms = np.asarray(seconds, dtype=np.float64) * 1000
+        return cls(requests=len(ms), errors=errors, p50_ms=round(float(np.percentile(ms, 50)), 2),
+                   p99_ms=round(float(np.percentile(ms, 99)), 2), qps=round(len(ms) / wall_s, 1))
+
+
+@dataclass
+class FillReport:
+    real: int
+    synthetic: int
+    embed_s: float  # the real images: decode + embed + write
+    insert_s: float  # the synthetic vectors and their metadata rows
+    index_s: float  # from the last insert to an index over every row, loaded
+    index: dict[str, object]
+
+
+@dataclass
+class QueryReport:
+    store: StoreKind
+    vectors: int
+    dim: int
+    clients: int
+    k: int
+    fill: FillReport
+    memory_mb: dict[str, float]
+    load_avg: dict[str, list[float]]  # 1, 5, 15 min at the start and end of the measurement
+    floor: Latency
+    api: dict[str, dict[str, Latency]] = field(default_factory=dict)  # variant -> "1" / "C" -> figures
+    mean_batch: dict[str, float] = field(default_factory=dict)  # variant -> queries per forward pass at C clients
+
+    def ratios(self) -> dict[str, dict[str, float]]:
+        """p50 of each API figure over the floor's p50."""
+        return {name: {c: round(lat.p50_ms / self.floor.p50_ms, 2) for c, lat in runs.items()}
+                for name, runs in self.api.items()}
+
+    def goals(self) -> dict[str, dict[str, bool]]:
+        """The targets: one client p50 <= 1.3 x floor; C clients p99 <= 2 x their p50 and QPS >= 1000 / floor p50."""
+        out = {}
+        for name, runs in self.api.items():
+            one, many = runs["1"], runs[str(self.clients)]
+            out[name] = {"one_client_p50_le_1.3x_floor": one.p50_ms <= 1.3 * self.floor.p50_ms,
+                         "c_clients_p99_le_2x_p50": many.p99_ms <= 2 * many.p50_ms,
+                         "c_clients_qps_ge_floor_rate": many.qps >= 1000 / self.floor.p50_ms}
+        return out
+
+    def as_dict(self) -> dict[str, object]:
+        out = asdict(self)
+        out["ratio_to_floor"] = self.ratios()
+        out["goals"] = self.goals()
+        return out
+
+
+def bench_query(settings: Settings, *, vectors: int = 10_000, clients: int = 8, store: StoreKind = "lite",
+                queries: int = 200, products: int = 300, views: int = 4, seed: int = 7, k: int = 10,
+                variants: Sequence[tuple[str, dict[str, str]]] = (("api", {}),),
+                progress: Progress = lambda phase, done, total: None) -> QueryReport:
+    """Fill a temporary store to `vectors`, then measure the floor and the API (once per variant: a name and the
+    extra SNAPMODE_* environment of its server, e.g. batching off) at 1 and `clients` clients."""
+    if views < 2:
+        raise ValueError("each product needs at least 2 views: the last one is held out as a query photo")
+    load_start = list(os.getloadavg())
+    with tempfile.TemporaryDirectory(prefix="snapmode-query-") as tmp, \
+            _vector_store(store, Path(tmp), settings) as (local, store_rss):
+        root = Path(tmp) / "catalog"
+        generate_catalog(root, options=GenerateOptions(products=products, views=views, seed=seed))
+        catalog = load_catalog(root)
+        photos = [(root / p.images[-1]).read_bytes() for p in catalog]
+        platform = Platform.build(local)
+        try:
+            fill = fill_store(platform, [to_record(p.model_copy(update={"images": p.images[:-1]}), root, SITE)
+                                         for p in catalog], vectors, progress, seed=seed)
+        finally:
+            platform.close()  # milvus-lite: the served API opens the engine next
+        floor_s: list[float] = []
+        api: dict[str, dict[str, Latency]] = {}
+        memory: dict[str, float] = {}
+        mean_batch: dict[str, float] = {}
+        for name, env in variants:
+            with serve_process(local, free_port(), Path(tmp) / f"serve-{name}.log", env=env,
+                               searches=max(8, clients)) as served, \
+                    _floor_search(local, platform) as floor_search:
+                floor, one = measure_paired(served, floor_search, photos, queries, k, progress)
+                floor_s += floor
+                api[name] = {"1": one}
+                if clients > 1:
+                    before = batches(served)
+                    api[name][str(clients)] = measure_http(served, photos, clients, queries, k, progress)
+                    after = batches(served)
+                    if after[1] > before[1]:
+                        mean_batch[name] = round((after[0] - before[0]) / (after[1] - before[1]), 2)
+                memory[f"{name}_process"] = served.rss_mb()
+        if store == "server":
+            memory["milvus_server"] = store_rss()  # else milvus-lite runs inside the API process
+        return QueryReport(store=store, vectors=vectors, dim=platform.embedder.dim, clients=clients, k=k, fill=fill,
+                           memory_mb=memory, floor=Latency.of(floor_s, sum(floor_s)), api=api,
+                           mean_batch=mean_batch,
+                           load_avg={"start": [round(x, 2) for x in load_start],
+                                     "end": [round(x, 2) for x in os.getloadavg()]})
+
+
+@contextmanager
+def _vector_store(kind: StoreKind, tmp: Path, settings: Settings) -> Iterator[tuple[Settings, Callable[[], float]]]:
+    """Settings for a temporary data dir (embedded metadata, no cache) and the vector store `kind`: milvus-lite in
+    the data dir, or a Milvus server (SNAPMODE_MILVUS_URI, else a native one started here); and its RSS probe."""
+    local = settings.model_copy(update={"data_dir": tmp / "data", "solr_url": None, "redis_url": None,
+                                        "collection": COLLECTION, "cache_ttl_s": 0, "milvus_uri": None})
+    if kind == "lite":
+        yield local, lambda: 0.0
+    elif settings.milvus_uri:
+        from pymilvus import MilvusClient
+
+        client = MilvusClient(uri=settings.milvus_uri)
+        client.drop_collection(COLLECTION)  # a previous run's vectors would count towards N
+        client.close()
+        yield local.model_copy(update={"milvus_uri": settings.milvus_uri}), lambda: 0.0
+    else:
+        with start_milvus_server(local, tmp / "cluster") as (uri, rss):
+            yield local.model_copy(update={"milvus_uri": uri}), rss
+
+
+def fill_store(platform: Platform, records: Sequence, target: int, progress: Progress, *, seed: int = 0
+               ) -> FillReport:
+    """Index `records` (real photos), then add synthetic products until the store holds `target` vectors."""
+    vectors, metadata = platform.vectors, platform.metadata
+    flush = getattr(vectors, "flush_writes", None)
+    if flush is not None:
+        vectors.flush_writes = False  # type: ignore[attr-defined]  # one flush at the end, not one per batch
+    started = time.perf_counter()
+    real_ids = [ref.image_id for r in records for ref in r.images()]
+    embedded = 0
+
+    def on_image(n: int) -> None:
+        nonlocal embedded
+        embedded += n
+        progress("embed real", embedded, len(real_ids))
+
+    platform.runner().run(records, on_image=on_image)
+    real = platform.vectors.fetch(real_ids)
+    embed_s = time.perf_counter() - started
+    count = len(real)
+    missing = max(0, target - count)
+    source = SyntheticSource.of(np.stack(list(real.values())), records)
+    started = time.perf_counter()
+    done = 0
+    progress("fill", done, missing)
+    for batch_records, items in synthetic_batches(missing, source, batch=FILL_BATCH, seed=seed):
+        metadata.upsert(batch_records)
+        vectors.upsert(items)
+        done += len(items)
+        progress("fill", done, missing)
+    insert_s = time.perf_counter() - started
+    started = time.perf_counter()
+    index = _wait_for_index(vectors, count + missing)
+    if flush is not None:
+        vectors.flush_writes = flush  # type: ignore[attr-defined]
+    return FillReport(real=count, synthetic=missing, embed_s=round(embed_s, 1), insert_s=round(insert_s, 1),
+                      index_s=round(time.perf_counter() - started, 1), index=index)
+
+
+def _wait_for_index(vectors: object, rows: int, timeout_s: float = 3600.0) -> dict[str, object]:
+    """Flush, wait until the vector index covers `rows`, reload; the index's type and parameters."""
+    client, collection = getattr(vectors, "client", None), getattr(vectors, "collection", None)
+    if client is None:
+        return {}
+    client.flush(collection)
+    deadline = time.monotonic() + timeout_s
+    info: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        info = client.describe_index(collection, index_name="vector") or {}
+        indexed = info.get("indexed_rows")
+        if indexed is None or int(indexed) >= rows or info.get("state") == "Finished" and not info.get("pending_index_rows"):
+            break
+        time.sleep(0.5)
+    client.load_collection(collection)
+    return {key: info[key] for key in ("index_type", "metric_type", "M", "efConstruction", "indexed_rows")
+            if key in info}
+
+
+@contextmanager
+def _floor_search(settings: Settings, platform: Platform) -> Iterator[SearchService]:
+    """A search service in this process on the served store (attached to a served milvus-lite, not opened)."""
+    from snapmode.stores.factory import build_stores
+
+    vectors, metadata = build_stores(settings, platform.embedder.dim)
+    try:
+        yield SearchService(platform.embedder, vectors, metadata, platform.limits,
+                            hybrid_depth=settings.hybrid_depth, rrf_k=settings.rrf_k)
+    finally:
+        vectors.close()
+        metadata.close()
+
+
+def measure_paired(api: ServedApi, search: SearchService, photos: Sequence[bytes], requests: int, k: int,
+                   progress: Progress) -> tuple[list[float], Latency]:
+    """The floor (`search_image` in this process) and one HTTP client, query by query in turn, so that both see the
+    same load from the rest of the machine: the floor's seconds and the client's figures."""
+    import httpx
+
+    floor, seconds = [], []
+    with httpx.Client(base_url=api.base, timeout=120) as client:
+        for data in photos[:WARMUP]:
+            search.search_image(data, k)
+            _post(client, data, k)
+        errors = 0
+        started = time.perf_counter()
+        for i in range(requests):
+            data = photos[i % len(photos)]
+            t = time.perf_counter()
+            search.search_image(data, k)
+            floor.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            errors += not _post(client, data, k)
+            seconds.append(time.perf_counter() - t)
+            progress("floor + api", i + 1, requests)
+    return floor, Latency.of(seconds, time.perf_counter() - started - sum(floor), errors)
+
+
+def batches(api: ServedApi) -> tuple[float, float]:
+    """(queries, forward passes) the server's query batcher has answered so far, from its /metrics."""
+    import httpx
+
+    values = {}
+    for line in httpx.get(f"{api.base}/metrics", timeout=30).text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("snapmode_query_batch_size_sum", "snapmode_query_batch_size_count"):
+            values[name] = float(value)
+    return values.get("snapmode_query_batch_size_sum", 0.0), values.get("snapmode_query_batch_size_count", 0.0)
+
+
+def _post(client: object, data: bytes, k: int) -> bool:
+    response = client.post("/search", params={"k": k},  # type: ignore[attr-defined]
+                           files={"file": ("query.jpg", data, "image/jpeg")})
+    return response.status_code == 200
+
+
+def measure_http(api: ServedApi, photos: Sequence[bytes], clients: int, requests: int, k: int,
+                 progress: Progress) -> Latency:
+    """`requests` uploads to POST /search from `clients` threads at once, each photo in turn."""
+    import httpx
+
+    with httpx.Client(base_url=api.base, timeout=120) as client:
+        for data in photos[:WARMUP]:
+            _post(client, data, k)
+    requests = max(requests, clients * WARMUP)
+    seconds: list[float] = []
+    errors = 0
+
+    def worker(index: int) -> None:
+        nonlocal errors
+        with httpx.Client(base_url=api.base, timeout=120) as client:
+            for i in range(index, requests, clients):
+                t = time.perf_counter()
+                ok = _post(client, photos[i % len(photos)], k)
+                seconds.append(time.perf_counter() - t)
+                errors += not ok
+                progress(f"api x{clients}", len(seconds), requests)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(worker, range(clients)))
+    return Latency.of(seconds, time.perf_counter() - started, errors)

@@ -1,0 +1,1 @@
+"""Search: photo and hybrid queries answered from the stores (service), rankings fused (fusion)."""
