@@ -11,6 +11,6 @@ for part in PARTS:
 setup(
     packages=packages,
     package_dir={"snapmode": "snapmode", **{f"snapmode.{part}": part for part in PARTS}},
-    package_data={"": ["*.html", "*.css", "*.js", "*.json", "*.safetensors", "*.onnx", "*.xml", "*.yaml", "*.txt", "*.thrift", "*.java"]},
+    package_data={"": ["*.html", "*.css", "*.js", "*.json", "*.safetensors", "*.onnx", "*.xml", "*.yaml", "*.txt", "*.java"]},
     include_package_data=True,
 )

@@ -18,10 +18,10 @@ from typing import Literal
 
 import numpy as np
 
-from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
-from snapmode.pipeline.manifest import CatalogProduct, load_catalog, to_record
 from snapmode.config import Settings
+from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
 from snapmode.interfaces import Embedder, SearchFilter
+from snapmode.pipeline.manifest import CatalogProduct, load_catalog, to_record
 from snapmode.platform import Platform
 from snapmode.search.service import SearchResult, SearchService
 from snapmode.stores.factory import build_stores

@@ -12,16 +12,16 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from snapmode.bench.ingest_load import Watch, offer_at_once, offer_at_rate, percentiles
+from snapmode.bench.ingest_profile import add_cpu, cpu_profile, cpu_seconds
 from snapmode.config import Settings
-from snapmode.platform import build_embedder, embedder_dim
 from snapmode.pipeline.fetch import under_roots
-from snapmode.pipeline.steps import Fetcher, FetchOptions, embed_images, prepare_image
 from snapmode.pipeline.options import decode_limits
+from snapmode.pipeline.steps import Fetcher, FetchOptions, embed_images, prepare_image
+from snapmode.platform import build_embedder, embedder_dim
 from snapmode.queue.kafka import KafkaProducerQueue
 from snapmode.records import ProductRecord
 from snapmode.stores.factory import build_vector_store
-from snapmode.bench.ingest_load import Watch, offer_at_once, offer_at_rate, percentiles
-from snapmode.bench.ingest_profile import add_cpu, cpu_profile, cpu_seconds
 from snapmode.topologies.nimbus import topology_status
 
 BENCH_SEED = 11

@@ -20,14 +20,15 @@ from typing import Literal
 
 import numpy as np
 
-from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
-from snapmode.pipeline.manifest import load_catalog, to_record
-from snapmode.config import Settings
-from snapmode.logs import get_logger
-from snapmode.platform import Platform
-from snapmode.bench.serve import ServedApi, free_port, serve_process, start_milvus_server
-from snapmode.search.service import SearchService
+from snapmode.bench.serve import ServedApi, serve_process, start_milvus_server
 from snapmode.bench.synthetic import SyntheticSource, synthetic_batches
+from snapmode.config import Settings
+from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
+from snapmode.infra.ports import free_port
+from snapmode.logs import get_logger
+from snapmode.pipeline.manifest import load_catalog, to_record
+from snapmode.platform import Platform
+from snapmode.search.service import SearchService
 
 log = get_logger(__name__)
 

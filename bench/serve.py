@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -14,32 +13,10 @@ from pathlib import Path
 import httpx
 
 from snapmode.config import Settings
+from snapmode.infra.ports import free_port_range
 from snapmode.waiting import WaitTimeout, wait_until
 
 START_TIMEOUT_S = 120.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def free_port_range(count: int, low: int = 20_000, high: int = 60_000) -> int:
-    """The first port of `count` consecutive free loopback ports."""
-    for base in range(low, high - count, count + 7):
-        if all(_free(base + i) for i in range(count)):
-            return base
-    raise RuntimeError(f"no {count} consecutive free ports between {low} and {high}")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 def tree_rss_mb(pid: int) -> float:

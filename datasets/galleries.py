@@ -8,10 +8,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from snapmode.datasets.image_cache import ImageCache
 from snapmode.logs import get_logger
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.fetch import Fetcher
-from snapmode.datasets.image_cache import ImageCache
 from snapmode.pipeline.steps import FetchOptions, Rejection, prepare_or_reject
 from snapmode.records import ImageRef, ProductRecord
 

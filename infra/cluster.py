@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from snapmode.config import Settings
 from snapmode.infra.artifacts import DEFAULT_ARTIFACTS_DIR, Artifacts

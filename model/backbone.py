@@ -13,7 +13,7 @@ from PIL import Image
 from torch import nn
 
 from snapmode.model.device import resolve_device
-from snapmode.model.preprocess import to_tensor
+from snapmode.model.inference import embed_batches, for_inference
 
 INPUT_SIZE = 224
 
@@ -70,20 +70,11 @@ class BackboneEmbedder:
     def __init__(self, *, device: str = "auto", batch_size: int = 32) -> None:
         self.device = resolve_device(device)
         self.batch_size = batch_size
-        self.features = BackboneFeatures(taps=()).to(self.device).eval()
-        self.half = self.device.type == "cuda"
-        if self.half:
-            self.features.half()
+        self.features = for_inference(BackboneFeatures(taps=()), self.device)
 
-    @torch.inference_mode()
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
-        out = np.empty((len(images), self.dim), dtype=np.float32)
-        for start in range(0, len(images), self.batch_size):
-            chunk = images[start:start + self.batch_size]
-            batch = to_tensor(chunk, INPUT_SIZE).to(self.device)
-            if self.half:
-                batch = batch.half()
-            head = self.features(batch)[-1]
-            vectors = F.normalize(gem(head.float()), dim=1)
-            out[start:start + len(chunk)] = vectors.cpu().numpy()
-        return out
+        return embed_batches(images, self._encode, dim=self.dim, size=INPUT_SIZE, device=self.device,
+                             batch_size=self.batch_size)
+
+    def _encode(self, batch: torch.Tensor) -> torch.Tensor:
+        return F.normalize(gem(self.features(batch)[-1].float()), dim=1)

@@ -12,7 +12,7 @@ from PIL import Image
 
 from snapmode.model.checkpoint import DEFAULT_CHECKPOINT, load_generator, weights_digest
 from snapmode.model.device import resolve_device
-from snapmode.model.preprocess import to_tensor
+from snapmode.model.inference import embed_batches, for_inference, half_precision
 
 
 def checkpoint_model_id(checkpoint: Path) -> str:
@@ -30,19 +30,12 @@ class CbirGanEmbedder:
         self.name, self.dim, self.batch_size = name, self.config.z_dim, batch_size
         self.model_id = checkpoint_model_id(self.checkpoint)
         self.device = resolve_device(device)
-        self.encoder = generator.encoder.to(self.device).eval()
-        self.half = self.device.type == "cuda"
-        if self.half:
-            self.encoder.half()
+        self.encoder = for_inference(generator.encoder, self.device)
 
-    @torch.inference_mode()
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
-        out = np.empty((len(images), self.dim), dtype=np.float32)
-        for start in range(0, len(images), self.batch_size):
-            chunk = images[start:start + self.batch_size]
-            batch = to_tensor(chunk, self.config.input_size).to(self.device)
-            vectors = self.encoder(batch.half() if self.half else batch).float()
-            if self.half:  # unit length again after fp16 rounding
-                vectors = F.normalize(vectors, dim=1)
-            out[start:start + len(chunk)] = vectors.cpu().numpy()
-        return out
+        return embed_batches(images, self._encode, dim=self.dim, size=self.config.input_size, device=self.device,
+                             batch_size=self.batch_size)
+
+    def _encode(self, batch: torch.Tensor) -> torch.Tensor:
+        vectors = self.encoder(batch).float()
+        return F.normalize(vectors, dim=1) if half_precision(self.device) else vectors  # unit length after fp16

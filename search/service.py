@@ -5,19 +5,23 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
+from PIL import Image
 from pydantic import BaseModel, Field
 
-from snapmode.search.fusion import RRF_K, reciprocal_rank_fusion
 from snapmode.interfaces import Embedder, MetadataStore, SearchFilter, VectorHit, VectorStore
 from snapmode.logs import get_logger
 from snapmode.pipeline.decode import DecodeLimits, decode_image
 from snapmode.records import ProductRecord
+from snapmode.search.fusion import RRF_K, reciprocal_rank_fusion
 
 log = get_logger(__name__)
 
 MAX_IMAGE_HITS = 1_024  # the most image hits one query asks the vector store for, however far it widens
+
+Ranking = Literal["image", "text", "hybrid"]  # a photo alone by similarity; words alone or with a photo, fused
 
 
 class SearchResult(BaseModel):
@@ -111,6 +115,7 @@ class SearchService:
     Products have several images, so the vector search asks for `oversample * k` images, keeps each product's
     best one, and widens the search when that yields fewer than `k` products, up to `max_hits` images. Words and a
     photo are each ranked over `hybrid_depth` products and fused by reciprocal rank fusion (constant `rrf_k`).
+    A query is answered by `find`; photos decoded ahead (`decode`) are answered together by `find_photos`.
     """
 
     def __init__(self, embedder: Embedder, vectors: VectorStore, metadata: MetadataStore, limits: DecodeLimits,
@@ -126,56 +131,69 @@ class SearchService:
         self.hybrid_depth = hybrid_depth
         self.rrf_k = rrf_k
 
+    @staticmethod
+    def ranking(photo: bool, text: str | None) -> Ranking:
+        """How a query is ranked: a photo alone by image similarity; words, alone or with a photo, by the fusion of
+        the text ranking with the photo's. Raises `ValueError` for a query with neither."""
+        if has_words(text):
+            return "hybrid" if photo else "text"
+        if not photo:
+            raise ValueError("a search needs a photo, words, or both")
+        return "image"
+
+    def find(self, data: bytes | None, text: str | None, page: Page) -> list[SearchResult]:
+        """One query: the photo in untrusted bytes `data` (raises `ImageRejected`), the words of `text`, or both,
+        ranked as `ranking` says."""
+        if self.ranking(data is not None, text) == "image":
+            assert data is not None
+            return self.find_photos([self.decode(data)], [page])[0]
+        vector = self.embed_image(data) if data is not None else None
+        return self.search_hybrid(vector, text, page.k, page.where, page.offset, page.collapse)
+
+    def find_photos(self, images: Sequence[Image.Image], pages: Sequence[Page]) -> list[list[SearchResult]]:
+        """Queries of a decoded photo alone, each with its page: one forward pass, then `search_vectors`."""
+        return self.search_vectors(self.embed(images), pages)
+
+    def decode(self, data: bytes) -> Image.Image:
+        """The photo in untrusted bytes, within this service's limits; raises `ImageRejected`."""
+        return decode_image(data, self.limits)
+
+    def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """One forward pass: a float32 query vector a row, one per image."""
+        return np.asarray(self.embedder.embed(images), dtype=np.float32)
+
     def embed_image(self, data: bytes) -> np.ndarray:
         """The query vector for untrusted image bytes; raises `ImageRejected`."""
-        return self.embedder.embed([decode_image(data, self.limits)])[0]
+        return self.embed([self.decode(data)])[0]
 
     def search_image(self, data: bytes, k: int = 10, where: SearchFilter | None = None,
                      offset: int = 0, collapse: bool = True) -> list[SearchResult]:
         """The `k` products most like the image in `data`, best first; raises `ImageRejected` for bad input."""
-        return self.search_vector(self.embed_image(data), k, where, offset, collapse)
+        return self.find(data, None, Page(k, where, offset, collapse))
 
     def search_vector(self, vector: np.ndarray, k: int = 10, where: SearchFilter | None = None,
                       offset: int = 0, collapse: bool = True) -> list[SearchResult]:
         """The `k` products whose best image is nearest to `vector`, best first, after skipping `offset`; with
         `collapse`, near-duplicates ranked below their original are listed under it, not counted."""
-        _check_page(k, offset)
-        best, groups = self.ranked(np.asarray(vector, dtype=np.float32)[None, :], k + offset, where,
-                                   collapse=collapse)
-        return self._page(best, k, offset, groups=groups)
+        return self.search_vectors(np.asarray(vector, dtype=np.float32)[None, :], [Page(k, where, offset, collapse)])[0]
 
     def search_vectors(self, vectors: np.ndarray, pages: Sequence[Page]) -> list[list[SearchResult]]:
-        """`search_vector` for each row of `vectors` with its page (k, filter, offset), the same results in fewer
-        calls: one vector search per distinct (filter, depth), one metadata read for them all."""
+        """The image ranking of each row of `vectors` with its page (k, filter, offset, collapse): its products by
+        their best image (`nearest_products`), collapsed (`ranked`); one vector search per distinct (filter, depth)
+        and one read of duplicate marks and of metadata serve all the rows."""
         queries = np.asarray(vectors, dtype=np.float32).reshape(len(pages), -1)
         for page in pages:
             _check_page(page.k, page.offset)
-        best: list[dict[str, VectorHit]] = [{} for _ in pages]
-        searches: dict[tuple[SearchFilter | None, int], list[int]] = {}
-        for i, page in enumerate(pages):
-            searches.setdefault((page.where, min((page.k + page.offset) * self.oversample, self.max_hits)),
-                                []).append(i)
-        for (where, limit), rows in searches.items():
-            for i, hits in zip(rows, self.vectors.search(queries[rows], limit, where)):
-                count = pages[i].k + pages[i].offset
-                found = best_per_product(sorted(hits, key=lambda hit: -hit.score))
-                if len(found) < count and len(hits) >= limit and limit < self.max_hits:  # widen, as alone
-                    found = self.nearest_products(queries[i:i + 1], count, where)
-                best[i] = found
-        groups: list[dict[str, list[str]] | None] = [None for _ in pages]
-        collapsing = [i for i, page in enumerate(pages) if page.collapse]
-        ranked = list(dict.fromkeys(key for i in collapsing for key in best[i]))
-        marks = self.metadata.duplicate_marks(ranked) if ranked else {}
-        for i in collapsing:
-            page = pages[i]
-            groups[i] = collapse_duplicates(list(best[i]), marks)
-            if len(groups[i] or ()) < page.k + page.offset <= len(best[i]):  # duplicates took places: deeper, alone
-                best[i], groups[i] = self.ranked(queries[i:i + 1], page.k + page.offset, page.where)
-        keys = list(dict.fromkeys(key for i, page in enumerate(pages)
-                                  for key in list(groups[i] if groups[i] is not None else best[i])
-                                  [page.offset:page.offset + page.k]))
-        records = self.metadata.get(keys) if keys else {}
-        return [self._page(best[i], page.k, page.offset, records, groups[i]) for i, page in enumerate(pages)]
+        first = self._first_hits(queries, pages)
+        best = [self.nearest_products(queries[i:i + 1], page.k + page.offset, page.where, first=[first[i]])
+                for i, page in enumerate(pages)]
+        marks = self._marks([key for found, page in zip(best, pages) if page.collapse for key in found])
+        ranked = [self._collapsed(queries[i:i + 1], page.k + page.offset, page.where, best[i], marks)
+                  if page.collapse else (best[i], None) for i, page in enumerate(pages)]
+        keys = [key for (found, groups), page in zip(ranked, pages)
+                for key in list(groups if groups is not None else found)[page.offset:page.offset + page.k]]
+        records = self.metadata.get(list(dict.fromkeys(keys))) if keys else {}
+        return [self._page(found, page.k, page.offset, records, groups) for (found, groups), page in zip(ranked, pages)]
 
     def similar(self, key: str, k: int = 10, where: SearchFilter | None = None, offset: int = 0,
                 collapse: bool = True) -> list[SearchResult]:
@@ -230,16 +248,19 @@ class SearchService:
         return results
 
     def nearest_products(self, queries: np.ndarray, count: int, where: SearchFilter | None = None,
-                         exclude: frozenset[str] = frozenset()) -> dict[str, VectorHit]:
-        """Up to `count` products (not in `exclude`) by their best hit over every query row, best first."""
-        limit = min(count * self.oversample, self.max_hits)
+                         exclude: frozenset[str] = frozenset(), first: list[list[VectorHit]] | None = None
+                         ) -> dict[str, VectorHit]:
+        """Up to `count` products (not in `exclude`) by their best hit over every query row, best first, the search
+        widened until it finds them or runs out; `first`: the rows of its first search, when already made."""
+        limit = self._first_limit(count)
+        rows = first if first is not None else self.vectors.search(queries, limit, where)
         while True:
-            rows = self.vectors.search(queries, limit, where)
             hits = sorted((hit for row in rows for hit in row), key=lambda hit: -hit.score)
             best = best_per_product(hits, exclude)
             if len(best) >= count or min(len(row) for row in rows) < limit or limit >= self.max_hits:
                 return best
             limit = min(limit * 4, self.max_hits)
+            rows = self.vectors.search(queries, limit, where)
 
     def ranked(self, queries: np.ndarray, count: int, where: SearchFilter | None = None,
                exclude: frozenset[str] = frozenset(), collapse: bool = True
@@ -249,16 +270,41 @@ class SearchService:
         best = self.nearest_products(queries, count, where, exclude)
         if not collapse:
             return best, None
-        marks: dict[str, str | None] = {}
+        return self._collapsed(queries, count, where, best, self._marks(list(best)), exclude)
+
+    def _collapsed(self, queries: np.ndarray, count: int, where: SearchFilter | None, best: dict[str, VectorHit],
+                   marks: dict[str, str | None], exclude: frozenset[str] = frozenset()
+                   ) -> tuple[dict[str, VectorHit], dict[str, list[str]]]:
+        """`ranked` for the products `best` already found, whose duplicate marks `marks` holds (the marks of
+        products found deeper are read into it)."""
         while True:
-            marks.update(self.metadata.duplicate_marks([key for key in best if key not in marks]))
             groups = collapse_duplicates(list(best), marks)
             if len(groups) >= count or len(best) < count:
                 return best, groups
             deeper = self.nearest_products(queries, len(best) + count - len(groups), where, exclude)
             if len(deeper) <= len(best):
                 return best, groups
+            marks.update(self._marks([key for key in deeper if key not in marks]))
             best = deeper
+
+    def _first_hits(self, queries: np.ndarray, pages: Sequence[Page]) -> list[list[VectorHit]]:
+        """The first vector search of each row with its page, one call for the rows of each (filter, depth)."""
+        searches: dict[tuple[SearchFilter | None, int], list[int]] = {}
+        for i, page in enumerate(pages):
+            searches.setdefault((page.where, self._first_limit(page.k + page.offset)), []).append(i)
+        first: list[list[VectorHit]] = [[] for _ in pages]
+        for (where, limit), rows in searches.items():
+            for i, hits in zip(rows, self.vectors.search(queries[rows], limit, where)):
+                first[i] = hits
+        return first
+
+    def _first_limit(self, count: int) -> int:
+        """How many images the first search for `count` products asks for."""
+        return min(count * self.oversample, self.max_hits)
+
+    def _marks(self, keys: list[str]) -> dict[str, str | None]:
+        """The duplicate marks of the live products among `keys`."""
+        return self.metadata.duplicate_marks(list(dict.fromkeys(keys))) if keys else {}
 
     def _page(self, best: dict[str, VectorHit], k: int, offset: int,
               records: dict[str, ProductRecord] | None = None,

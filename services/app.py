@@ -1,4 +1,4 @@
-"""The FastAPI application: models and stores built once in `lifespan`, one router per resource, the web page."""
+"""The FastAPI application: the platform built once in `lifespan`, one router per resource, the web page."""
 
 from __future__ import annotations
 
@@ -10,14 +10,12 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from snapmode.services.batching import QueryBatcher
 from snapmode.config import Settings
-from snapmode.platform import build_embedder
 from snapmode.interfaces import Embedder
 from snapmode.logs import get_logger
-from snapmode.pipeline.options import decode_limits
-from snapmode.search.service import SearchService
+from snapmode.platform import Platform
 from snapmode.services.access import SearchSlots
+from snapmode.services.batching import QueryBatcher
 from snapmode.services.cache import build_cache
 from snapmode.services.deps import AppState
 from snapmode.services.errors import install_error_handlers
@@ -25,7 +23,6 @@ from snapmode.services.limits import BodySizeLimit
 from snapmode.services.metrics import Metrics, MetricsMiddleware
 from snapmode.services.ratelimit import ClientRateLimit
 from snapmode.services.routes import admin, facets, health, images, products, search
-from snapmode.stores.factory import build_stores
 
 log = get_logger(__name__)
 
@@ -38,26 +35,23 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        model = embedder or build_embedder(settings)
-        vectors, metadata = build_stores(settings, model.dim, model_id=model.model_id, serving=True)
+        platform = Platform.build(settings, serving=True, embedder=embedder)
         cache = build_cache(redis_url=settings.redis_url, ttl_s=settings.cache_ttl_s,
                             max_items=settings.cache_max_items, redis_password=settings.redis_secret)
-        search = SearchService(model, vectors, metadata, decode_limits(settings), hybrid_depth=settings.hybrid_depth,
-                               rrf_k=settings.rrf_k)
+        search = platform.search  # built before the first request
         batcher = QueryBatcher(search, wait_s=settings.query_batch_wait_ms / 1000, max_batch=settings.query_batch_max,
                                workers=settings.query_batch_workers, on_batch=metrics.query_batch.observe
                                ) if settings.query_batch_wait_ms > 0 else None
-        app.state.snapmode = AppState(settings=settings, embedder=model, vectors=vectors, metadata=metadata,
-                                      search=search, cache=cache, batcher=batcher)
-        log.info("api.started", embedder=model.name, model_id=model.model_id, vectors=vectors.count(), products=metadata.count(),
+        app.state.snapmode = AppState(platform=platform, cache=cache, batcher=batcher)
+        log.info("api.started", embedder=platform.embedder.name, model_id=platform.embedder.model_id,
+                 vectors=platform.vectors.count(), products=platform.metadata.count(),
                  query_batch_wait_ms=settings.query_batch_wait_ms if batcher else 0)
         try:
             yield
         finally:
             if batcher is not None:
                 batcher.close()
-            vectors.close()
-            metadata.close()
+            platform.close()
             if close := getattr(cache, "close", None):
                 close()
 
@@ -67,7 +61,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.search_slots = SearchSlots(settings.max_concurrent_searches)
-    app.state.rate_limit = ClientRateLimit(settings.rate_limit) if settings.rate_limit else None
+    app.state.rate_limit = ClientRateLimit.from_settings(settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_image_bytes + MULTIPART_OVERHEAD,
                        on_reject=lambda: metrics.rejected.labels("too_large").inc())
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -1,26 +1,27 @@
-"""Micro-batching of concurrent photo queries: one forward pass and one vector search for the queries that arrive
-together, in one worker thread, off the event loop.
+"""Micro-batching of concurrent photo queries: the queries that arrive together answered by one call of
+`SearchService.find_photos` (one forward pass, one vector search), in one worker thread, off the event loop.
 
-A query is decoded in its caller's thread, then queued. The worker takes the first queued query and waits for more
-while other queries are on their way (admitted, still decoding) or while fewer are queued than the last batch held
-(its clients are likely to send again), for at most `wait_s` after the first one, and takes at most `max_batch`.
-A query alone after a batch of one is never held back. While a worker embeds and searches one batch, the next
-one gathers; with several workers (one per core, the model on one thread each) batches also run side by side.
+A query is decoded in its caller's thread (`SearchService.decode`), then queued. The worker takes the first queued
+query and waits for more while other queries are on their way (admitted, still decoding) or while fewer are queued
+than the last batch held (its clients are likely to send again), for at most `wait_s` after the first one, and takes
+at most `max_batch`. A query alone after a batch of one is never held back. While a worker embeds and searches one
+batch, the next one gathers; with several workers (one per core, the model on one thread each) batches also run side
+by side.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-import numpy as np
+from anyio.to_thread import run_sync
 from PIL import Image
 
 from snapmode.logs import get_logger
-from snapmode.pipeline.decode import decode_image
 from snapmode.search.service import Page, SearchResult, SearchService
 
 log = get_logger(__name__)
@@ -79,7 +80,7 @@ class QueryBatcher:
         """Decode `data` here (raises `ImageRejected`) and wait for the batch's answer: for callers in threads."""
         self.admit()
         try:
-            image = decode_image(data, self.search.limits)
+            image = self.search.decode(data)
         except BaseException:
             self.withdraw()
             raise
@@ -87,13 +88,9 @@ class QueryBatcher:
 
     async def asearch_image(self, data: bytes, page: Page) -> list[SearchResult]:
         """As `search_image`, for a caller on an event loop: decoded in a worker thread, the batch awaited."""
-        import asyncio
-
-        from anyio.to_thread import run_sync
-
         self.admit()
         try:
-            image = await run_sync(decode_image, data, self.search.limits)
+            image = await run_sync(self.search.decode, data)
         except BaseException:
             self.withdraw()
             raise
@@ -131,7 +128,7 @@ class QueryBatcher:
                 continue
             self.on_batch(len(batch))
             try:
-                results = self.answer([q.image for q in batch], [q.page for q in batch])
+                results = self.search.find_photos([q.image for q in batch], [q.page for q in batch])
             except Exception as exc:  # noqa: BLE001 - each caller gets its batch's error
                 log.warning("query_batch.failed", size=len(batch), error=str(exc))
                 for q in batch:
@@ -139,8 +136,3 @@ class QueryBatcher:
                 continue
             for q, found in zip(batch, results):
                 q.future.set_result(found)
-
-    def answer(self, images: list[Image.Image], pages: list[Page]) -> list[list[SearchResult]]:
-        """One forward pass for `images`, then `SearchService.search_vectors`."""
-        vectors = np.asarray(self.search.embedder.embed(images), dtype=np.float32)
-        return self.search.search_vectors(vectors, pages)

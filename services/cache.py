@@ -6,13 +6,12 @@ import hashlib
 import itertools
 import json
 import threading
-import time
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from typing import Protocol, TypeVar
 
 import redis
+from cachetools import TTLCache
 
 from snapmode.interfaces import SearchFilter
 from snapmode.logs import get_logger
@@ -49,29 +48,16 @@ class MemoryCache:
     """A thread-safe LRU with a time to live, for a single API process."""
 
     def __init__(self, *, max_items: int = 1024, ttl_s: float = 300.0) -> None:
-        self.max_items = max_items
-        self.ttl_s = ttl_s
-        self._items: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._items: TTLCache[str, bytes] = TTLCache(maxsize=max_items, ttl=ttl_s)
         self._lock = threading.Lock()
 
     def get(self, key: str) -> bytes | None:
         with self._lock:
-            entry = self._items.get(key)
-            if entry is None:
-                return None
-            expires, value = entry
-            if expires < time.monotonic():
-                del self._items[key]
-                return None
-            self._items.move_to_end(key)
-            return value
+            return self._items.get(key)
 
     def set(self, key: str, value: bytes) -> None:
         with self._lock:
-            self._items[key] = (time.monotonic() + self.ttl_s, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self.max_items:
-                self._items.popitem(last=False)
+            self._items[key] = value
 
     def clear(self) -> None:
         with self._lock:

@@ -7,25 +7,42 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from snapmode.services.batching import QueryBatcher
 from snapmode.config import Settings
 from snapmode.interfaces import Embedder, MetadataStore, VectorStore
+from snapmode.platform import Platform
 from snapmode.search.service import SearchService
+from snapmode.services.batching import QueryBatcher
 from snapmode.services.cache import ResultCache
 from snapmode.services.metrics import Metrics
 
 
 @dataclass
 class AppState:
-    """Everything built once per process in `lifespan`."""
+    """Everything built once per process in `lifespan`: the platform's parts, the result cache, the query batcher."""
 
-    settings: Settings
-    embedder: Embedder
-    vectors: VectorStore
-    metadata: MetadataStore
-    search: SearchService
+    platform: Platform
     cache: ResultCache
     batcher: QueryBatcher | None = None  # None: each photo search runs alone (SNAPMODE_QUERY_BATCH_WAIT_MS=0)
+
+    @property
+    def settings(self) -> Settings:
+        return self.platform.settings
+
+    @property
+    def embedder(self) -> Embedder:
+        return self.platform.embedder
+
+    @property
+    def vectors(self) -> VectorStore:
+        return self.platform.vectors
+
+    @property
+    def metadata(self) -> MetadataStore:
+        return self.platform.metadata
+
+    @property
+    def search(self) -> SearchService:
+        return self.platform.search
 
 
 def get_state(request: Request) -> AppState:
@@ -40,21 +57,11 @@ def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
-def get_search(request: Request) -> SearchService:
-    return get_state(request).search
-
-
 def get_metadata(request: Request) -> MetadataStore:
     return get_state(request).metadata
-
-
-def get_cache(request: Request) -> ResultCache:
-    return get_state(request).cache
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
-SearchDep = Annotated[SearchService, Depends(get_search)]
 MetadataDep = Annotated[MetadataStore, Depends(get_metadata)]
-CacheDep = Annotated[ResultCache, Depends(get_cache)]

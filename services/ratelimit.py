@@ -10,9 +10,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
+from snapmode.config import Settings
 from snapmode.logs import get_logger
 from snapmode.services.access import api_key_header, require_api_key
 from snapmode.services.deps import SettingsDep
@@ -29,21 +31,48 @@ class RateLimited(Exception):
 
 
 class ClientRateLimit:
-    """Every limit of `spec` ("10/second;1000/hour") over a moving window, per client, in this process's memory."""
+    """Every limit of `spec` ("10/second;1000/hour") over a moving window, per client, counted in `storage` (this
+    process's memory by default). A storage that fails is logged and lets the request through."""
 
-    def __init__(self, spec: str) -> None:
+    def __init__(self, spec: str, storage: Storage | None = None) -> None:
         self.items: list[RateLimitItem] = parse_many(spec)
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.limiter = MovingWindowRateLimiter(storage or MemoryStorage())
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ClientRateLimit | None:
+        """`SNAPMODE_RATE_LIMIT` (None when unset), counted in Redis when `redis_url` is set: every API process shares
+        the counts."""
+        if not settings.rate_limit:
+            return None
+        return cls(settings.rate_limit, counts_storage(settings.redis_url, password=settings.redis_secret))
 
     def hit(self, client: str) -> None:
         """Count one request of `client`, or raise `RateLimited` (and count nothing) when any limit is used up."""
+        try:
+            retry_after_s = self._count(client)
+        except StorageError as exc:
+            log.warning("api.rate_limit_unavailable", client=client, error=str(exc))
+            return
+        if retry_after_s is not None:
+            raise RateLimited(retry_after_s)
+
+    def _count(self, client: str) -> int | None:
+        """Count the request and return None, or return the seconds until the fullest limit has room again."""
         full = [item for item in self.items if not self.limiter.test(item, client)]
         if not full:
             for item in self.items:
                 self.limiter.hit(item, client)
-            return
+            return None
         reset = max(self.limiter.get_window_stats(item, client).reset_time for item in full)
-        raise RateLimited(max(1, math.ceil(reset - time.time())))
+        return max(1, math.ceil(reset - time.time()))
+
+
+def counts_storage(redis_url: str | None, *, password: str | None = None, timeout_s: float = 0.5) -> Storage:
+    """Where the counts live: Redis at `redis_url` (connected as the result cache connects), else process memory."""
+    if not redis_url:
+        return MemoryStorage()
+    return RedisStorage(redis_url, wrap_exceptions=True, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
+                        **({"password": password} if password else {}))
 
 
 def client_of(request: Request, key: str | None, keyed: bool) -> str:

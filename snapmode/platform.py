@@ -29,9 +29,11 @@ class Platform:
     metadata: MetadataStore
 
     @classmethod
-    def build(cls, settings: Settings, *, serving: bool = False) -> Platform:
-        """`serving`: this process will serve the API, and shares its embedded stores with other commands."""
-        embedder = build_embedder(settings)
+    def build(cls, settings: Settings, *, serving: bool = False, embedder: Embedder | None = None) -> Platform:
+        """`serving`: this process will serve the API, and shares its embedded stores with other commands.
+        `embedder`: an already loaded model to use instead of building the configured one."""
+        if embedder is None:
+            embedder = build_embedder(settings)
         vectors, metadata = build_stores(settings, embedder.dim, model_id=embedder.model_id, serving=serving)
         return cls(settings=settings, embedder=embedder, vectors=vectors, metadata=metadata)
 

@@ -9,11 +9,11 @@ record give up.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
+from cachetools import LRUCache
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_before_delay, wait_exponential
 
 from snapmode.interfaces import StoreUnavailable
@@ -58,16 +58,13 @@ class FailingSince:
 
     def __init__(self, window_s: float, limit: int = 100_000, clock: Callable[[], float] = time.monotonic) -> None:
         self.window_s, self.limit, self.clock = window_s, limit, clock
-        self._since: OrderedDict[str, float] = OrderedDict()
+        self._since: LRUCache[str, float] = LRUCache(maxsize=limit)
 
     def failed(self, keys: Sequence[str]) -> list[str]:
         """Note that `keys` failed now; returns those failing for longer than the window."""
         now = self.clock()
         for key in keys:
-            self._since.setdefault(key, now)
-            self._since.move_to_end(key)
-        while len(self._since) > self.limit:
-            self._since.popitem(last=False)
+            self._since.setdefault(key, now)  # a read or a write makes the key the most recent
         return [key for key in keys if now - self._since[key] >= self.window_s]
 
     def succeeded(self, keys: Sequence[str]) -> None:

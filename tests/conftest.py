@@ -14,9 +14,16 @@ from PIL import Image
 
 from snapmode.config import Settings, get_settings
 from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
+from snapmode.infra import ports
 from tests.cluster import native_cluster  # noqa: F401 - session fixture of the integration tests
 
 SMALL = GenerateOptions(products=30, views=3, seed=11, image_size=128, workers=1)
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A loopback port nothing listens on."""
+    return ports.free_port()
 
 
 @pytest.fixture(scope="session")

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from snapmode.datasets.catalog.generate import generate_catalog
-from snapmode.pipeline.manifest import load_catalog
 from snapmode.cli.main import app
 from snapmode.config import get_settings
+from snapmode.datasets.catalog.generate import generate_catalog
+from snapmode.pipeline.manifest import load_catalog
 from snapmode.platform import Platform
 
 pytestmark = pytest.mark.slow

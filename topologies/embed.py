@@ -1,4 +1,5 @@
-"""Embed bolt: decoded images in, one batched forward pass, embeddings out to both writers."""
+"""Embed bolt: products' decoded images in, batched forward passes across products, each product's embeddings out to
+both writers."""
 
 from __future__ import annotations
 
@@ -7,18 +8,19 @@ from typing import Any
 
 from streamparse import Stream
 
+from snapmode.pipeline.steps import embed_images
 from snapmode.platform import build_embedder
-from snapmode.pipeline.steps import PreparedImage, embed_images
 from snapmode.topologies.batching import BatchBolt
 from snapmode.topologies.component import setup_component
 from snapmode.topologies.handoff import build_handoff
-from snapmode.topologies.payloads import ITEM_FIELDS, item_values, prepared_from_values
+from snapmode.topologies.payloads import VECTORS_FIELDS, ProductImages, product_from_values, vectors_values
 
 
-class EmbedBolt(BatchBolt):
-    """Loads the model once per process (CUDA when present), embeds images in batches of `embed_batch_size`."""
+class EmbedBolt(BatchBolt[ProductImages]):
+    """Loads the model once per process (CUDA when present), embeds the images of the products it holds once they
+    reach `embed_batch_size`, and emits one tuple per product, anchored to the product's."""
 
-    outputs = [Stream(ITEM_FIELDS)]
+    outputs = [Stream(VECTORS_FIELDS)]
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         super().initialize(storm_conf, context)
@@ -33,21 +35,34 @@ class EmbedBolt(BatchBolt):
         self.counters.log.info("embed.model_loaded", embedder=self.embedder.name, dim=self.embedder.dim,
                                seconds=round(time.perf_counter() - started, 2))
 
-    def process_batch(self, tuples: list[Any]) -> None:
-        started = time.perf_counter()
-        tuples, prepared = self.load(tuples)
-        if not tuples:
-            return
+    def read(self, tup: Any) -> ProductImages | None:
+        """The product and its images; a tuple whose images cannot be read is failed (the spout replays it)."""
         try:
-            items = embed_images(self.embedder, prepared)
+            return product_from_values(tup.values, self.handoff)
+        except Exception as exc:  # noqa: BLE001 - a handoff file gone, a corrupt payload
+            self.counters.log.warning("embed.unreadable", product=tup.values[0], error=repr(exc)[:300])
+            self.counters.add("unreadable")
+            self.fail(tup)
+            return None
+
+    def size(self, entry: ProductImages) -> int:
+        return len(entry.images)
+
+    def process_batch(self, batch: list[tuple[Any, ProductImages]]) -> None:
+        started = time.perf_counter()
+        try:
+            items = embed_images(self.embedder, [image for _, product in batch for image in product.images])
         except Exception as exc:  # noqa: BLE001 - the batch replays; a record failing every time is dead-lettered
-            self.counters.log.exception("embed.error", batch=len(tuples), error=repr(exc))
-            for tup in tuples:
+            self.counters.log.exception("embed.error", batch=len(batch), error=repr(exc))
+            for tup, _ in batch:
                 self.fail(tup)
             return
-        for tup, item, p in zip(tuples, items, prepared):
-            self.emit(item_values(item, p.record), anchors=[tup])
-        for tup in tuples:
+        at = 0
+        for tup, product in batch:
+            n = len(product.images)
+            self.emit(vectors_values(product.record.key, product.record_json, items[at:at + n]), anchors=[tup])
+            at += n
+        for tup, _ in batch:
             self.ack(tup)
         self.counters.add("embedded", len(items))
         self.counters.add("embed_ms", round((time.perf_counter() - started) * 1000))
@@ -62,16 +77,3 @@ class EmbedBolt(BatchBolt):
         self.swept_at = time.monotonic()
         if self.handoff is not None and (removed := self.handoff.sweep(self.stale_s)):
             self.counters.log.info("embed.handoff_swept", directory=str(self.handoff.directory), files=removed)
-
-    def load(self, tuples: list[Any]) -> tuple[list[Any], list[PreparedImage]]:
-        """The tuples whose image could be read, with their images; the others are failed (the spout replays them)."""
-        kept, prepared = [], []
-        for tup in tuples:
-            try:
-                prepared.append(prepared_from_values(tup.values, self.handoff))
-                kept.append(tup)
-            except Exception as exc:  # noqa: BLE001 - a handoff file gone, a corrupt payload
-                self.counters.log.warning("embed.unreadable", image_id=tup.values[0], error=repr(exc)[:300])
-                self.counters.add("unreadable")
-                self.fail(tup)
-        return kept, prepared

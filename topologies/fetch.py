@@ -10,13 +10,13 @@ from typing import Any
 from streamparse import Bolt, Stream
 
 from snapmode.pipeline.fetch import Fetcher
-from snapmode.pipeline.steps import PreparedImage, Rejection, parse_record, prepare_or_reject
 from snapmode.pipeline.options import decode_limits, fetch_options
+from snapmode.pipeline.steps import PreparedImage, Rejection, parse_record, prepare_or_reject
 from snapmode.records import Tombstone
 from snapmode.retries import FailingSince
 from snapmode.topologies.component import setup_component
 from snapmode.topologies.handoff import build_handoff
-from snapmode.topologies.payloads import (IMAGE_FIELDS, REJECTION_FIELDS, TOMBSTONE_FIELDS, image_values,
+from snapmode.topologies.payloads import (PRODUCT_FIELDS, REJECTION_FIELDS, TOMBSTONE_FIELDS, product_values,
                                           rejection_values, tombstone_values)
 
 REJECTED = "rejected"
@@ -24,12 +24,13 @@ DELETED = "deleted"
 
 
 class FetchBolt(Bolt):
-    """One record in, one anchored tuple per decoded image out. A record whose images may succeed later (timeout,
-    HTTP 503) is failed as a whole, so the spout replays it, until those images have failed for
+    """One record in, one anchored tuple with the product's decoded images out. A record whose images may succeed
+    later (timeout, HTTP 503) is failed as a whole, so the spout replays it, until those images have failed for
     `fetch_retry_window_s`: then they are dead-lettered and the rest goes on. A malformed record or a refused image is
     dead-lettered."""
 
-    outputs = [Stream(IMAGE_FIELDS), Stream(REJECTION_FIELDS, name=REJECTED), Stream(TOMBSTONE_FIELDS, name=DELETED)]
+    outputs = [Stream(PRODUCT_FIELDS), Stream(REJECTION_FIELDS, name=REJECTED),
+               Stream(TOMBSTONE_FIELDS, name=DELETED)]
     auto_ack = False
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
@@ -65,9 +66,9 @@ class FetchBolt(Bolt):
             elif isinstance(outcome, Rejection):
                 self.emit(rejection_values(outcome), stream=REJECTED, anchors=[tup])
                 self.counters.add("rejected")
-            else:
-                self.emit(image_values(outcome, self.handoff), anchors=[tup])
-                self.counters.add("images")
+        if prepared := [o for o in outcomes if isinstance(o, PreparedImage)]:
+            self.emit(product_values(prepared, self.handoff), anchors=[tup])
+            self.counters.add("images", len(prepared))
         self.ack(tup)
 
     def prepare(self, key: str, raw: str) -> list[PreparedImage | Rejection | Tombstone]:

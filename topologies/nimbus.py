@@ -41,10 +41,10 @@ class TopologyStatus:
 
     @property
     def counters(self) -> dict[str, int]:
-        """Records processed (whole tree done) and retried (failed, replayed), images written, dead letters."""
+        """Records processed (whole tree done) and retried (failed, replayed), products written, dead letters."""
         spout = self.components.get("records", ComponentStats())
         return {"processed": spout.acked, "retried": spout.failed,
-                "images_written": self.components.get("vectors", ComponentStats()).acked,
+                "products_written": self.components.get("vectors", ComponentStats()).acked,
                 "dead_lettered": self.components.get("dead_letters", ComponentStats()).acked}
 
     def as_dict(self) -> dict[str, Any]:

@@ -9,10 +9,10 @@ from typing import Any
 
 from streamparse import Spout, Stream
 
-from snapmode.queue.backlog import spout_note
 from snapmode.config import Settings
 from snapmode.interfaces import StoreUnavailable
 from snapmode.pipeline.steps import Rejection
+from snapmode.queue.backlog import spout_note
 from snapmode.queue.kafka import KafkaConsumerQueue
 from snapmode.retries import Backoff
 from snapmode.topologies.component import setup_component

@@ -71,7 +71,7 @@ def _types(entity: dict[str, Any]) -> set[str]:
 
 def _product(entity: dict[str, Any]) -> ProductFacts:
     offer = _first_offer(entity.get("offers"))
-    variants = [v for v in _as_list(entity.get("hasVariant")) if isinstance(v, dict)]
+    variants = [v for v in normalise.as_list(entity.get("hasVariant")) if isinstance(v, dict)]
     if not offer and variants:
         offer = _first_offer(variants[0].get("offers"))
     images = _images(entity.get("image")) + [u for v in variants for u in _images(v.get("image"))]
@@ -93,7 +93,7 @@ def _product(entity: dict[str, Any]) -> ProductFacts:
 
 
 def _first_offer(offers: Any) -> dict[str, Any]:
-    for offer in _as_list(offers):
+    for offer in normalise.as_list(offers):
         if isinstance(offer, dict):
             nested = offer.get("offers")  # AggregateOffer listing its offers
             return offer if offer.get("price") or offer.get("lowPrice") or not nested else _first_offer(nested)
@@ -102,13 +102,13 @@ def _first_offer(offers: Any) -> dict[str, Any]:
 
 def _spec(offer: dict[str, Any]) -> dict[str, Any]:
     spec = offer.get("priceSpecification")
-    first = _as_list(spec)[0] if spec else {}
+    first = normalise.as_list(spec)[0] if spec else {}
     return first if isinstance(first, dict) else {}
 
 
 def _images(value: Any) -> list[str]:
     urls = []
-    for item in _as_list(value):
+    for item in normalise.as_list(value):
         if isinstance(item, dict):
             item = item.get("contentUrl") or item.get("url")
         if isinstance(item, str) and item.strip():
@@ -117,21 +117,8 @@ def _images(value: Any) -> list[str]:
 
 
 def breadcrumb_names(entity: dict[str, Any]) -> list[str]:
-    items = [i for i in _as_list(entity.get("itemListElement")) if isinstance(i, dict)]
-    items.sort(key=lambda i: _position(i.get("position")))
+    items = [i for i in normalise.as_list(entity.get("itemListElement")) if isinstance(i, dict)]
+    items.sort(key=normalise.position)
     names = [normalise.text(i.get("name") or (i.get("item") if isinstance(i.get("item"), dict) else None))
              for i in items]
     return [n for n in names if n]
-
-
-def _position(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return float("inf")
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]

@@ -22,7 +22,7 @@ def extract_microdata(page: Selector) -> tuple[list[ProductFacts], list[str]]:
         if kind in ("Product", "ProductGroup", "IndividualProduct"):
             products.append(_product(item(scope)))
         elif kind == "BreadcrumbList" and not breadcrumbs:
-            entries = sorted(as_list(item(scope).get("itemListElement")), key=_position)
+            entries = sorted(normalise.as_list(item(scope).get("itemListElement")), key=normalise.position)
             breadcrumbs = [n for n in (normalise.text(e.get("name") if isinstance(e, dict) else e)
                                        for e in entries) if n]
     return products, breadcrumbs
@@ -57,9 +57,10 @@ def _value(element: Selector) -> Any:
 
 
 def _product(props: dict[str, Any]) -> ProductFacts:
-    offer = next((o for o in as_list(props.get("offers")) if isinstance(o, dict)), {})
+    offer = next((o for o in normalise.as_list(props.get("offers")) if isinstance(o, dict)), {})
     price_text = offer.get("price") or offer.get("lowPrice")
-    images = [i if isinstance(i, str) else (i.get("contentUrl") or i.get("url")) for i in as_list(props.get("image"))]
+    images = [i if isinstance(i, str) else (i.get("contentUrl") or i.get("url"))
+              for i in normalise.as_list(props.get("image"))]
     return ProductFacts(
         product_id=normalise.text(props.get("sku") or props.get("productID") or props.get("mpn")),
         title=normalise.text(props.get("name")),
@@ -73,16 +74,3 @@ def _product(props: dict[str, Any]) -> ProductFacts:
         url=normalise.text(props.get("url")),
         images=[i.strip() for i in images if isinstance(i, str) and i.strip()],
     )
-
-
-def _position(entry: Any) -> float:
-    try:
-        return float(entry.get("position")) if isinstance(entry, dict) else float("inf")
-    except (TypeError, ValueError):
-        return float("inf")
-
-
-def as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]

@@ -1,4 +1,4 @@
-"""Turn the many ways shops write prices, currencies, availability and text into the record's plain values."""
+"""Turn the many ways shops write prices, currencies, availability, text, lists and positions into plain values."""
 
 from __future__ import annotations
 
@@ -76,3 +76,18 @@ def availability(value: Any) -> str | None:
              "discontinued": "Discontinued", "limitedavailability": "LimitedAvailability",
              "soldout": "SoldOut", "onlineonly": "OnlineOnly", "instoreonly": "InStoreOnly"}
     return known.get(squashed, tail[:100])
+
+
+def as_list(value: Any) -> list[Any]:
+    """A property written once or many times, as a list: None is [], a single value is [value]."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def position(entry: Any) -> float:
+    """A list entry's `position` as a number to sort by; an entry without a readable one sorts last."""
+    try:
+        return float(entry.get("position")) if isinstance(entry, dict) else float("inf")
+    except (TypeError, ValueError):
+        return float("inf")

@@ -9,7 +9,7 @@ from scrapy.statscollectors import StatsCollector
 
 from snapmode.crawlers.hashes import ContentHashes
 from snapmode.crawlers.wiring import CrawlWiring
-from snapmode.records import ProductRecord, Tombstone, Versioned
+from snapmode.records import Tombstone, Versioned
 
 
 class ChangedOnlyPipeline:

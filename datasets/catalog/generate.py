@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from snapmode.datasets.catalog.drawing import draw_product
-from snapmode.pipeline.manifest import MANIFEST
 from snapmode.datasets.catalog.photo import photograph
 from snapmode.datasets.catalog.spec import ProductSpec, make_spec, view_rng
+from snapmode.pipeline.manifest import MANIFEST
 
 IMAGES = "images"
 DRAWING_SIZE = 320

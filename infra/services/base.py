@@ -72,19 +72,21 @@ class Service(ABC):
     """A service of the cluster: one or more processes, ready when `probe()` says healthy."""
 
     name: str
+    port_field: str  # the field of `Ports` that clients connect to
+    url_template = "{host}:{port}"  # how SnapMode's settings address this service
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
     @property
-    @abstractmethod
     def port(self) -> int:
         """The port clients connect to."""
+        return int(getattr(self.ctx.ports, self.port_field))
 
     @property
-    @abstractmethod
     def url(self) -> str:
         """How SnapMode's settings address this service."""
+        return self.url_template.format(host=HOST, port=self.port)
 
     @abstractmethod
     def processes(self) -> list[ProcessSpec]:

@@ -13,14 +13,7 @@ from snapmode.infra.services.base import HOST, Probe, Service
 
 class KafkaService(Service):
     name = "kafka"
-
-    @property
-    def port(self) -> int:
-        return self.ctx.ports.kafka
-
-    @property
-    def url(self) -> str:
-        return f"{HOST}:{self.port}"
+    port_field = "kafka"
 
     @property
     def _properties(self):  # type: ignore[no-untyped-def]

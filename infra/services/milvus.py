@@ -6,20 +6,14 @@ import sys
 
 from snapmode.infra.errors import ClusterError
 from snapmode.infra.process import ProcessSpec
-from snapmode.infra.services.base import HOST, Probe, Service
+from snapmode.infra.services.base import Probe, Service
 from snapmode.infra.services.milvus_server import milvus_ports
 
 
 class MilvusService(Service):
     name = "milvus"
-
-    @property
-    def port(self) -> int:
-        return self.ctx.ports.milvus
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+    port_field = "milvus"
+    url_template = "http://{host}:{port}"
 
     def processes(self) -> list[ProcessSpec]:
         try:

@@ -28,14 +28,8 @@ def redis_server_binary() -> str:
 
 class RedisService(Service):
     name = "redis"
-
-    @property
-    def port(self) -> int:
-        return self.ctx.ports.redis
-
-    @property
-    def url(self) -> str:
-        return f"redis://{HOST}:{self.port}/0"
+    port_field = "redis"
+    url_template = "redis://{host}:{port}/0"
 
     def prepare(self) -> None:
         conf = self.ctx.conf("redis") / "redis.conf"

@@ -16,15 +16,8 @@ SOLR_CONFIG = Path(__file__).resolve().parent.parent / "solr"
 
 class SolrService(Service):
     name = "solr"
-
-    @property
-    def port(self) -> int:
-        return self.ctx.ports.solr
-
-    @property
-    def url(self) -> str:
-        """The node's base URL; a core is at `<url>/<core>`."""
-        return f"http://{HOST}:{self.port}/solr"
+    port_field = "solr"
+    url_template = "http://{host}:{port}/solr"  # the node's base URL; a core is at `<url>/<core>`
 
     @property
     def home(self) -> Path:

@@ -6,14 +6,13 @@ import json
 import shutil
 import socket
 import time
+import warnings
 from pathlib import Path
 
 from snapmode.infra.errors import ClusterError
 from snapmode.infra.process import ProcessSpec, tail
 from snapmode.infra.services.base import CONF_DIR, HOST, Probe, Service
 from snapmode.waiting import WaitTimeout, wait_until
-
-NIMBUS_IDL = Path(__file__).resolve().parent.parent / "storm" / "nimbus.thrift"
 
 
 def zookeeper_command(host: str, port: int, command: bytes, timeout_s: float = 2.0) -> str:
@@ -30,14 +29,12 @@ def zookeeper_command(host: str, port: int, command: bytes, timeout_s: float = 2
 
 
 def nimbus_summary(host: str, port: int, timeout_s: float = 3.0):  # type: ignore[no-untyped-def]
-    """Nimbus' `getClusterInfo()` over Thrift (framed transport, as Storm's SimpleTransportPlugin speaks)."""
-    import thriftpy2
-    from thriftpy2.rpc import make_client
-    from thriftpy2.transport import TFramedTransportFactory
+    """Nimbus' `getClusterInfo()` through streamparse's Thrift client."""
+    with warnings.catch_warnings():  # streamparse's imports warn about pkg_resources and paramiko's ciphers
+        warnings.simplefilter("ignore")
+        from streamparse.util import get_nimbus_client
 
-    idl = thriftpy2.load(str(NIMBUS_IDL), module_name="snapmode_nimbus_thrift")
-    client = make_client(idl.Nimbus, host, port, trans_factory=TFramedTransportFactory(),
-                         timeout=int(timeout_s * 1000))
+    client = get_nimbus_client(host=host, port=port, timeout=int(timeout_s * 1000))
     try:
         return client.getClusterInfo()
     finally:
@@ -46,14 +43,7 @@ def nimbus_summary(host: str, port: int, timeout_s: float = 3.0):  # type: ignor
 
 class StormService(Service):
     name = "storm"
-
-    @property
-    def port(self) -> int:
-        return self.ctx.ports.nimbus
-
-    @property
-    def url(self) -> str:
-        return f"{HOST}:{self.port}"
+    port_field = "nimbus"
 
     @property
     def home(self) -> Path:

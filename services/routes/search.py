@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated, Literal
+from typing import Annotated
 from urllib.parse import quote, urlparse
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Response, UploadFile
@@ -15,7 +15,7 @@ from snapmode.interfaces import SearchFilter
 from snapmode.pipeline.errors import ImageRejected
 from snapmode.pipeline.fetch import fetch_bytes
 from snapmode.pipeline.options import fetch_options
-from snapmode.search.service import Page, SearchResult, has_words
+from snapmode.search.service import Page, Ranking, SearchResult, has_words
 from snapmode.services.access import ApiKeyDep, SearchSlotDep
 from snapmode.services.cache import NoCache, cache_key
 from snapmode.services.deps import AppState, MetricsDep, StateDep
@@ -66,7 +66,7 @@ _API_RESULTS = TypeAdapter(list[ApiResult])
 class SearchResponse(BaseModel):
     k: int
     offset: int = 0
-    ranking: Literal["image", "text", "hybrid"] = Field(
+    ranking: Ranking = Field(
         "image", description="image: score is the best image's cosine similarity; text or hybrid: score is the "
                              "reciprocal rank fusion score")
     took_ms: float
@@ -89,18 +89,10 @@ def checked_offset(offset: int | None, offset_max: int) -> int:
     return offset
 
 
-def find(state: AppState, data: bytes | None, text: str | None, page: Page) -> list[SearchResult]:
-    """The photo alone ranks by similarity; words, alone or with the photo, go through the hybrid ranking."""
-    if text is None:
-        assert data is not None
-        return state.search.search_image(data, page.k, page.where, page.offset, page.collapse)
-    vector = state.search.embed_image(data) if data is not None else None
-    return state.search.search_hybrid(vector, text, page.k, page.where, page.offset, page.collapse)
-
-
 async def run_search(state: AppState, metrics: Metrics, data: bytes | None, params: SearchParams) -> Response:
-    """Answer from the cache, or search (a photo alone through the query batcher, else in a worker thread) and cache
-    the answer. The results are serialised once: the cache keeps those bytes and the response carries them."""
+    """Answer from the cache, or search (a query ranked by its photo alone through the query batcher, else in a worker
+    thread) and cache the answer. The results are serialised once: the cache keeps those bytes and the response
+    carries them."""
     started = time.perf_counter()
     k = checked_k(params.k, state.settings.search_k_max)
     offset = checked_offset(params.offset, state.settings.search_offset_max)
@@ -108,7 +100,7 @@ async def run_search(state: AppState, metrics: Metrics, data: bytes | None, para
     if data is None and text is None:
         raise HTTPException(422, detail="a search needs a photo (file), words (q) with letters or digits, or both")
     page = Page(k, params.where(), offset, collapse=params.collapse is not False)
-    ranking = "image" if text is None else "text" if data is None else "hybrid"
+    ranking = state.search.ranking(data is not None, text)
     key = cache_key(state.embedder.name, data or b"", k, page.where, offset=offset, text=text,
                     collapse=page.collapse)
     cached = not isinstance(state.cache, NoCache) and (raw := await run_in_threadpool(state.cache.get, key)) is not None
@@ -116,10 +108,10 @@ async def run_search(state: AppState, metrics: Metrics, data: bytes | None, para
         metrics.cache.labels("hit").inc()
     else:
         metrics.cache.labels("miss").inc()
-        if state.batcher is not None and text is None and data is not None:
+        if state.batcher is not None and ranking == "image" and data is not None:
             found = await state.batcher.asearch_image(data, page)
         else:
-            found = await run_in_threadpool(find, state, data, text, page)
+            found = await run_in_threadpool(state.search.find, data, text, page)
         raw = results_json(found)
         if not isinstance(state.cache, NoCache):
             await run_in_threadpool(state.cache.set, key, raw)

@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from snapmode.pipeline.manifest import IMAGE_SUFFIXES
 from snapmode.cli.private import PRIVATE_ADDRESS_HINT, AllowPrivateOption, allowing_private
 from snapmode.config import get_settings
+from snapmode.pipeline.manifest import IMAGE_SUFFIXES
 from snapmode.pipeline.runner import IngestReport
 from snapmode.pipeline.sources import iter_records
 from snapmode.pipeline.steps import Rejection

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from snapmode.cli import bench, catalog, cluster, crawl, dataset, deadletters, delete, demo, export, ingest, publish
-from snapmode.cli import model, reindex, search, serve, topology
+from snapmode.cli import (bench, catalog, cluster, crawl, dataset, deadletters, delete, demo, export, ingest, publish,
+                          model, reindex, search, serve, topology)
 
 app = typer.Typer(name="snapmode", help="SnapMode: query-by-image product search.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)

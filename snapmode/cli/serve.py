@@ -22,8 +22,9 @@ def serve_api(settings: Settings, host: str | None = None, port: int | None = No
     model_id, dim = embedder_identity(settings)
     index = build_vector_store(settings, dim, model_id=model_id, serving=True)  # the API's lifespan opens it again
     try:
+        # No log_config: uvicorn's records reach the root handler of `configure_logging`, rendered like every line.
         uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
-                    log_level=settings.log_level.lower())
+                    log_level=settings.log_level.lower(), log_config=None)
     finally:
         index.close()
 

@@ -12,10 +12,10 @@ from rich.table import Table
 
 from snapmode.cli.private import PRIVATE_ADDRESS_HINT
 from snapmode.config import Settings
-from snapmode.model.finetune import COMPARED, check_size, holdout
+from snapmode.datasets.galleries import GalleryReport, fetch_galleries
 from snapmode.model.config import CbirGanConfig
 from snapmode.model.data import Product, RetrievalSplit
-from snapmode.datasets.galleries import GalleryReport, fetch_galleries
+from snapmode.model.finetune import COMPARED, check_size, holdout
 from snapmode.pipeline.steps import Rejection
 from snapmode.records import ProductRecord
 

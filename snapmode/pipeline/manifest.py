@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from snapmode.pipeline.steps import Rejection
 from snapmode.records import InvalidRecord, ProductRecord
 
 MANIFEST = "catalog.jsonl"
@@ -82,8 +83,6 @@ def product_page(product_id: str) -> str:
 
 def catalog_records(root: Path, site: str = DEFAULT_SITE, base_url: str | None = None) -> Iterator:
     """A `ProductRecord` per manifest line; a malformed line becomes a `Rejection` and the rest goes on."""
-    from snapmode.pipeline.steps import Rejection
-
     for number, line in _manifest_lines(Path(root)):
         try:
             yield to_record(CatalogProduct.model_validate_json(line), root, site, base_url)
@@ -96,8 +95,6 @@ def catalog_records(root: Path, site: str = DEFAULT_SITE, base_url: str | None =
 def folder_records(root: Path, site: str = DEFAULT_SITE) -> Iterator:
     """A `ProductRecord` per sub-folder holding images (title = folder name), and one per image lying directly in
     `root` (title = file name); an empty sub-folder is a `Rejection`."""
-    from snapmode.pipeline.steps import Rejection
-
     root = Path(root).resolve()
     for image in _images_in(root):
         yield _folder_record(site, image.stem, image.as_uri(), [image])
@@ -116,8 +113,6 @@ def _images_in(folder: Path) -> list[Path]:
 
 
 def _folder_record(site: str, product_id: str, url: str, images: list[Path]):  # type: ignore[no-untyped-def]
-    from snapmode.pipeline.steps import Rejection
-
     try:
         return ProductRecord.from_dict({"site": site, "product_id": product_id, "url": url, "title": product_id,
                                         "image_urls": [p.as_uri() for p in images]})

@@ -15,8 +15,8 @@ from snapmode.logs import get_logger
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.fetch import Fetcher
 from snapmode.pipeline.options import decode_limits, fetch_options
-from snapmode.pipeline.steps import (FetchOptions, PreparedImage, Rejection, delete_products, embed_images,
-                                     isolate_refusals, newest, prepare_or_reject, write_batch)
+from snapmode.pipeline.steps import (FetchOptions, PreparedImage, Rejection, delete_products, embed_images, newest,
+                                     prepare_or_reject, write_batch, write_isolated)
 from snapmode.queue.deadletters import DeadLetterSink, JsonlDeadLetter, dead_letter_file
 from snapmode.records import ImageRef, ProductRecord, Tombstone, Versioned
 from snapmode.retries import Backoff, retry_transient
@@ -181,7 +181,8 @@ class IngestRunner:
             chosen = set(keys)
             self.write_stores([r for r in records if r.key in chosen], [i for i in items if i.product_key in chosen])
 
-        refused = self._retrying(lambda: isolate_refusals(write, sorted({r.key for r in records}), row_id=str))
+        refused = write_isolated(write, sorted({r.key for r in records}), row_id=str, backoff=self.backoff,
+                                 on_retry=self._on_retry)
         latest = {r.key: r for r in newest(records)}
         for key, reason in refused.items():
             self._reject(Rejection.of_refusal(reason, product_key=key, payload=latest[key].to_json()), report)
@@ -192,11 +193,11 @@ class IngestRunner:
         write_batch(self.vectors, self.metadata, records, items, duplicate_similarity=self.duplicate_similarity)
 
     def _retrying(self, call: Callable[[], T]) -> T:
-        def retrying(error: BaseException, attempt: int, delay_s: float) -> None:
-            log.warning("ingest.store_unavailable", attempt=attempt, retry_in_s=round(delay_s, 2),
-                        error=str(error)[:300])
+        return retry_transient(call, self.backoff, on_retry=self._on_retry)
 
-        return retry_transient(call, self.backoff, on_retry=retrying)
+    @staticmethod
+    def _on_retry(error: BaseException, attempt: int, delay_s: float) -> None:
+        log.warning("ingest.store_unavailable", attempt=attempt, retry_in_s=round(delay_s, 2), error=str(error)[:300])
 
     def _reject(self, rejection: Rejection, report: IngestReport) -> None:
         report.rejected[rejection.reason] += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from snapmode.pipeline.manifest import catalog_records, folder_records
 from snapmode.pipeline.steps import Rejection, parse_record
 from snapmode.records import Versioned
 
@@ -19,8 +20,6 @@ def read_records_jsonl(path: Path) -> Iterator[Versioned | Rejection]:
 
 def iter_records(path: Path, site: str) -> Iterator[Versioned | Rejection]:
     """Records from a sample catalog (`catalog.jsonl` inside), a JSONL file of records, or a `<product_id>/*.jpg` folder."""
-    from snapmode.pipeline.manifest import catalog_records, folder_records
-
     if path.is_file() and path.suffix == ".jsonl":
         yield from read_records_jsonl(path)
     elif (path / "catalog.jsonl").is_file():

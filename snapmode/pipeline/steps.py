@@ -20,13 +20,15 @@ from snapmode.pipeline.errors import ImageRejected
 from snapmode.pipeline.fetch import Fetcher, FetchOptions
 from snapmode.records import (ImageRef, InvalidRecord, ProductRecord, Tombstone, Versioned, newest_per_key,
                               parse_versioned)
+from snapmode.retries import Backoff, retry_transient
 
 __all__ = ["FetchOptions", "Fetcher", "PreparedImage", "Rejection", "parse_record", "prepare_image",
            "prepare_or_reject", "embed_images", "write_metadata", "write_vectors", "write_batch",
            "write_product_vectors", "newest", "current_records", "delete_products", "isolate_refusals",
-           "drop_deleted_since", "find_duplicates"]
+           "write_isolated", "drop_deleted_since", "find_duplicates"]
 
 T = TypeVar("T")
+OnRetry = Callable[[BaseException, int, float], None]  # (error, attempt, delay_s), before each wait
 
 
 @dataclass(slots=True)
@@ -179,13 +181,17 @@ def write_batch(vectors: VectorStore, metadata: MetadataStore, records: Sequence
     return stored
 
 
-def delete_products(vectors: VectorStore, metadata: MetadataStore, tombstones: Sequence[Tombstone]) -> list[str]:
+def delete_products(vectors: VectorStore | None, metadata: MetadataStore,
+                    tombstones: Sequence[Tombstone]) -> list[str]:
     """Delete each tombstone's product from both stores, unless the metadata store holds a newer version of it;
-    metadata first (its tombstone then refuses older replays), then every stored image. Returns the deleted keys."""
+    metadata first (its tombstone then refuses older replays), then every stored image (`vectors` None: no vector
+    index exists yet, so no image either). Returns the deleted keys."""
     latest = newest_per_key(tombstones)
     deleted: list[str] = []
     for at in sorted({t.crawled_at for t in latest.values()}):
         deleted += metadata.delete([k for k, t in latest.items() if t.crawled_at == at], at=at)
+    if vectors is None:
+        return deleted
     images = vectors.images_of(deleted) if deleted else {}
     vectors.delete([image for ids in images.values() for image in ids])
     return deleted
@@ -214,6 +220,13 @@ def isolate_refusals(write: Callable[[list[T]], object], rows: Sequence[T],
         except Exception as exc:  # noqa: BLE001 - this row only
             refused[row_id(row)] = refusal_reason(exc)
     return refused
+
+
+def write_isolated(write: Callable[[list[T]], object], rows: Sequence[T], row_id: Callable[[T], str], *,
+                   backoff: Backoff, on_retry: OnRetry | None = None) -> dict[str, str]:
+    """`isolate_refusals`, the whole of it tried again while a store is away, for at most the backoff's budget
+    (`retry_transient`; then `StoreUnavailable` propagates). Returns the refused rows' ids with their reasons."""
+    return retry_transient(lambda: isolate_refusals(write, rows, row_id), backoff, on_retry=on_retry)
 
 
 def refusal_reason(exc: BaseException) -> str:

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from snapmode.queue.kafka import PartitionLag
+from snapmode.queue.deadletters import by_reason, topic_letters
+from snapmode.queue.kafka import PartitionLag, group_lag
 
 if TYPE_CHECKING:
     from snapmode.config import Settings
@@ -47,8 +48,6 @@ class Backlog:
 
 def backlog(settings: Settings, name: str | None = None) -> Backlog:
     """The backlog of the topology `name` (its consumer group) on the settings' records and dead-letter topics."""
-    from snapmode.queue.deadletters import by_reason, topic_letters
-    from snapmode.queue.kafka import group_lag
 
     partitions = group_lag(settings, settings.records_topic, group=name or settings.topology_name)
     return Backlog(lag={p.partition: p.lag for p in partitions}, retrying=retrying_of(partitions),

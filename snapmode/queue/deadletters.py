@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from snapmode.pipeline.steps import Rejection, parse_record
+from snapmode.queue.kafka import KafkaProducerQueue, read_topic
 from snapmode.queue.messages import Message, Producer
 from snapmode.records import Versioned
 
@@ -57,8 +58,6 @@ class KafkaDeadLetter:
     returns once every in-sync replica has it, so a caller that acknowledges its input afterwards loses nothing."""
 
     def __init__(self, settings: Settings) -> None:
-        from snapmode.queue.kafka import KafkaProducerQueue
-
         self.topic = settings.dead_letter_topic
         self.producer = KafkaProducerQueue(settings)
 
@@ -107,8 +106,6 @@ def read_letters(settings: Settings, reasons: Sequence[str] = ()) -> list[Letter
 
 def topic_letters(settings: Settings) -> list[Letter]:
     """Every letter of the dead-letter topic, oldest first per partition."""
-    from snapmode.queue.kafka import read_topic
-
     return [parse_letter(m) for m in read_topic(settings, settings.dead_letter_topic)]
 
 

@@ -28,7 +28,7 @@ ITERATOR_BATCH = 4_096  # rows per batch of a query iterator
 # Reads that decide what to delete or rewrite see every earlier write, even unflushed ones on a server fed by a stream
 READ_YOUR_WRITES = "Strong"
 SWAP_WAIT_S = 5.0  # a name between the two steps of a first reindex (collection renamed, alias not yet made)
-_NEW = "(new)"  # what `_resolve` finds for a name that stands for nothing yet
+_NEW = "(new)"  # a name that stands for nothing yet, as `resolve` waits for an answer
 
 # gRPC statuses of a server that is away, restarting or overloaded: the same call may succeed later
 _TRANSIENT_GRPC = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -94,6 +94,34 @@ def filter_expression(where: SearchFilter | None) -> str:
     return " and ".join(clauses)
 
 
+def resolve(client: MilvusClient, name: str, *, uri: str, timeout_s: float) -> str | None:
+    """The collection that `name` stands for, or None when there is none. A name that stands for nothing while
+    collections `name__N` exist is a first reindex between its two steps (or one killed there): wait for it."""
+    collections = Collections(client, name, timeout_s=timeout_s)
+    try:
+        found = wait_until(lambda: collections.active() or (None if collections.physicals() else _NEW),
+                           timeout_s=SWAP_WAIT_S, interval_s=0.1)
+    except WaitTimeout:
+        raise StoreUnavailable(f"{name} at {uri} names no collection, while {collections.physicals()} "
+                               "exist: a `snapmode reindex` stopped midway? run it again") from None
+    return None if found == _NEW else found
+
+
+def recorded_identity(uri: str, name: str, *, timeout_s: float = 30.0,
+                      grpc_options: dict[str, object] | None = None) -> Identity | None:
+    """The model and dimension that the collection `name` (or the one it is an alias of) records, or None when it
+    names no collection yet."""
+    try:
+        client = MilvusClient(uri=uri, timeout=timeout_s, grpc_options=grpc_options or {})
+        try:
+            physical = resolve(client, name, uri=uri, timeout_s=timeout_s)
+            return None if physical is None else identity_of(client.describe_collection(physical, timeout=timeout_s))
+        finally:
+            client.close()
+    except (MilvusException, grpc.RpcError) as exc:
+        raise store_error(exc, f"Milvus at {uri}") from exc
+
+
 class MilvusVectorStore:
     """Cosine-similarity HNSW index of image embeddings keyed by `image_id`.
 
@@ -129,8 +157,8 @@ class MilvusVectorStore:
             raise store_error(exc, f"Milvus at {uri}") from exc
 
     def _ensure_collection(self) -> None:
-        physical = self._resolve()
-        if physical != _NEW:
+        physical = resolve(self.client, self.name, uri=self.uri, timeout_s=self.timeout_s)
+        if physical is not None:
             self.collection = physical
             self._check_identity()
             self.client.load_collection(self.collection)
@@ -148,17 +176,6 @@ class MilvusVectorStore:
                                       properties=self.identity.properties())
         log.info("milvus.collection_created", uri=self.uri, collection=self.collection, dim=self.dim,
                  model_id=self.identity.model_id)
-
-    def _resolve(self) -> str:
-        """The collection the name stands for, or `_NEW` when there is none. A name that stands for nothing while
-        collections `name__N` exist is a first reindex between its two steps (or one killed there): wait for it."""
-        collections = Collections(self.client, self.name, timeout_s=self.timeout_s)
-        try:
-            return wait_until(lambda: collections.active() or (None if collections.physicals() else _NEW),
-                              timeout_s=SWAP_WAIT_S, interval_s=0.1)
-        except WaitTimeout:
-            raise StoreUnavailable(f"{self.name} at {self.uri} names no collection, while {collections.physicals()} "
-                                   "exist: a `snapmode reindex` stopped midway? run it again") from None
 
     def _check_identity(self) -> None:
         """Refuse a collection of another model or dimension; label an unlabelled empty one as this model's."""
@@ -180,8 +197,8 @@ class MilvusVectorStore:
         one if it holds this model's vectors (else `IndexMismatch`: this process must restart with the new model).
         Whether it moved."""
         try:
-            physical = self._resolve()
-            if physical in (_NEW, self.collection):
+            physical = resolve(self.client, self.name, uri=self.uri, timeout_s=self.timeout_s)
+            if physical in (None, self.collection):
                 return False
             found = identity_of(self.client.describe_collection(physical))
         except (MilvusException, grpc.RpcError, StoreError):

@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 import pysolr
 
 from snapmode.interfaces import FACET_FIELDS, Facets, SearchFilter, StoreError, StoreUnavailable, sorted_facet
-from snapmode.records import ProductRecord, as_utc, newest_per_key
+from snapmode.records import ProductRecord, as_utc
+from snapmode.stores.versions import deleting, replacing
 
 _UNREACHABLE = ("Connection to server", "Failed to connect", "Unhandled error")
 _HTTP_STATUS = re.compile(r"HTTP (\d{3})")
@@ -95,6 +96,12 @@ class Stored:
     solr_version: int
 
 
+def by_state(stored: Mapping[str, Stored]) -> tuple[dict[str, datetime], dict[str, datetime]]:
+    """(versions of the live products, times of the tombstones) among `stored`."""
+    live = {key: s.at for key, s in stored.items() if not s.deleted}
+    return live, {key: s.at for key, s in stored.items() if s.deleted}
+
+
 class VersionConflict(StoreUnavailable):
     """Another write changed a document between this write's read and its update: read again and retry."""
 
@@ -118,14 +125,12 @@ class SolrMetadataStore:
     def upsert(self, records: Sequence[ProductRecord],
                duplicates: Mapping[str, str] | None = None) -> list[ProductRecord]:
         marks = duplicates or {}
-        latest = newest_per_key(records)
-        if not latest:
+        if not records:
             return []
 
         def once() -> list[ProductRecord]:
-            stored = self._stored(list(latest))
-            fresh = [r for r in latest.values() if r.key not in stored or stored[r.key].at < r.crawled_at
-                     or (stored[r.key].at == r.crawled_at and not stored[r.key].deleted)]
+            stored = self._stored([r.key for r in records])
+            fresh = replacing(records, *by_state(stored))
             if fresh:
                 self._call(self._solr.add, [guarded(to_document(r, marks.get(r.key)), stored.get(r.key))
                                             for r in fresh], commit=True)
@@ -198,7 +203,7 @@ class SolrMetadataStore:
 
         def once() -> list[str]:
             stored = self._stored(keys)
-            gone = [k for k in keys if not (k in stored and not stored[k].deleted and stored[k].at > when)]
+            gone = deleting(keys, by_state(stored)[0], when)
             if gone:  # a tombstone replaces the product's document and keeps the newest deletion time
                 self._call(self._solr.add, [guarded(tombstone_document(k, max(when, stored[k].at) if k in stored
                                                                        else when), stored.get(k)) for k in gone],

@@ -14,7 +14,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from snapmode.interfaces import FACET_FIELDS, Facets, SearchFilter, StoreUnavailable, sorted_facet
-from snapmode.records import ProductRecord, as_utc, newest_per_key
+from snapmode.records import ProductRecord, as_utc
+from snapmode.stores.versions import deleting, replacing
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS products (
@@ -125,15 +126,11 @@ class SqliteMetadataStore:
     def upsert(self, records: Sequence[ProductRecord],
                duplicates: Mapping[str, str] | None = None) -> list[ProductRecord]:
         marks = duplicates or {}
-        latest = newest_per_key(records)
-        if not latest:
+        if not records:
             return []
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            live, deleted = self._stored(list(latest))
-            fresh = [r for r in latest.values()
-                     if not (r.key in live and live[r.key] > r.crawled_at)
-                     and not (r.key in deleted and deleted[r.key] >= r.crawled_at)]
+            fresh = replacing(records, *self._stored([r.key for r in records]))
             keys = [(r.key,) for r in fresh]
             self._db.executemany(_DELETE_TEXT, keys)
             self._db.executemany("DELETE FROM tombstones WHERE key = ?", keys)
@@ -212,7 +209,7 @@ class SqliteMetadataStore:
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
             live, deleted = self._stored(keys)
-            gone = [k for k in dict.fromkeys(keys) if not (k in live and live[k] > when)]
+            gone = deleting(keys, live, when)
             rows = [(k,) for k in gone]
             self._db.executemany(_DELETE_TEXT, rows)
             self._db.executemany("DELETE FROM products WHERE key = ?", rows)

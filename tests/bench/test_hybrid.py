@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from snapmode.bench.hybrid import METHODS, SITE, bench_hybrid, make_queries
+from snapmode.config import Settings
 from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
 from snapmode.pipeline.manifest import load_catalog
-from snapmode.config import Settings
-from snapmode.bench.hybrid import METHODS, SITE, bench_hybrid, make_queries
 from tests.conftest import MeanColourEmbedder
 
 

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 import pytest
 
-from snapmode.records import ProductRecord, image_id
 from snapmode.bench.ingest import IngestBench, LoadRun
 from snapmode.bench.ingest_load import Watch, offer_at_once, offer_at_rate, percentiles
 from snapmode.bench.ingest_profile import add_cpu, cpu_profile
+from snapmode.records import ProductRecord, image_id
 from snapmode.waiting import wait_until
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from snapmode.config import Settings
 from snapmode.bench.query import Latency, bench_query
-from snapmode.records import ProductRecord
 from snapmode.bench.synthetic import SYNTHETIC_SITE, SyntheticSource, synthetic_batches
+from snapmode.config import Settings
+from snapmode.records import ProductRecord
 
 
 def _real(n: int = 400, dim: int = 16, seed: int = 0) -> np.ndarray:

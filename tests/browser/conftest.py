@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
-from snapmode.pipeline.manifest import load_catalog
 from snapmode.config import Settings
+from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
+from snapmode.infra.ports import free_port
+from snapmode.pipeline.manifest import load_catalog
 from snapmode.pipeline.sources import iter_records
 from snapmode.platform import Platform
 from snapmode.waiting import wait_until
@@ -38,12 +38,6 @@ class Server:
     products: dict[str, dict]  # catalog rows by product id
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     import uvicorn
@@ -59,7 +53,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     platform.close()
     assert report.images_indexed == 36, report.as_dict()
 
-    config = uvicorn.Config(create_app(settings, embedder=platform.embedder), host="127.0.0.1", port=_free_port(),
+    config = uvicorn.Config(create_app(settings, embedder=platform.embedder), host="127.0.0.1", port=free_port(),
                             log_level="warning")
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)

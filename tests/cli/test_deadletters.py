@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from snapmode.cli.main import app
 from snapmode.config import get_settings
-from snapmode.queue.deadletters import UNREADABLE, parse_letter, replay, select
 from snapmode.pipeline.errors import ImageRejected
 from snapmode.pipeline.steps import Rejection
+from snapmode.queue.deadletters import UNREADABLE, parse_letter, replay, select
 from snapmode.queue.memory import MemoryBroker
 from snapmode.queue.messages import Message
 from snapmode.records import ProductRecord, Tombstone, parse_versioned
@@ -50,7 +50,7 @@ def broker(tmp_path: Path, cli_env: Callable[..., None], monkeypatch: pytest.Mon
     cli_env(DATA_DIR=tmp_path / "data", MODE="cluster")
     broker = MemoryBroker()
     monkeypatch.setattr("snapmode.queue.kafka.KafkaProducerQueue", lambda settings: broker.producer())
-    monkeypatch.setattr("snapmode.queue.kafka.read_topic", lambda settings, topic: list(broker.topics[topic]))
+    monkeypatch.setattr("snapmode.queue.deadletters.read_topic", lambda settings, topic: list(broker.topics[topic]))
     settings = get_settings()
     broker.producer().send(settings.dead_letter_topic,
                            [(r.product_key, json.dumps(asdict(r)).encode()) for r in letters()] + [(None, b"junk")])

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from snapmode.cli import delete as delete_cli
 from snapmode.cli.main import app
 from snapmode.config import get_settings
-from snapmode.platform import embedder_dim
 from snapmode.interfaces import VectorItem
+from snapmode.platform import embedder_dim
 from snapmode.queue.memory import MemoryBroker
 from snapmode.records import ProductRecord, Tombstone, parse_versioned
 from snapmode.stores.factory import build_stores

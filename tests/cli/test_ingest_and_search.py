@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from snapmode.datasets.catalog.generate import generate_catalog
 from snapmode.cli.main import app
+from snapmode.datasets.catalog.generate import generate_catalog
 
 pytestmark = pytest.mark.slow
 

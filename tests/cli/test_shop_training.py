@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
-from snapmode.pipeline.manifest import load_catalog, product_page
 from snapmode.datasets.catalog.site import render_site
 from snapmode.model.config import CbirGanConfig
+from snapmode.pipeline.manifest import load_catalog, product_page
 from snapmode.records import ProductRecord
 from tests.loopback import LoopbackServer, directory_handler
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from snapmode.queue.backlog import Backlog, retrying_of, spout_note
 from snapmode.cli.main import app
+from snapmode.queue.backlog import Backlog, retrying_of, spout_note
 from snapmode.queue.kafka import PartitionLag
 from snapmode.queue.messages import QueueUnavailable
 from snapmode.topologies.nimbus import ComponentStats, TopologyStatus

@@ -9,11 +9,11 @@ import pytest
 from snapmode.config import Settings
 from snapmode.crawlers.embedded import IngestFeed
 from snapmode.crawlers.sinks import CallableSink, JsonlSink
-from snapmode.queue.deadletters import JsonlDeadLetter
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.runner import IngestRunner
 from snapmode.pipeline.sources import read_records_jsonl
 from snapmode.pipeline.steps import FetchOptions
+from snapmode.queue.deadletters import JsonlDeadLetter
 from snapmode.records import ProductRecord
 from snapmode.stores.milvus import MilvusVectorStore
 from snapmode.stores.sqlite import SqliteMetadataStore

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from snapmode.datasets.catalog.generate import generate_catalog
-from snapmode.pipeline.manifest import load_catalog
-from snapmode.datasets.catalog.site import render_site
 from snapmode.crawlers.siteconfig import SiteConfig
+from snapmode.datasets.catalog.generate import generate_catalog
+from snapmode.datasets.catalog.site import render_site
+from snapmode.pipeline.manifest import load_catalog
 from tests.crawlers.conftest import FAST, Crawl
 from tests.loopback import LoopbackServer, directory_handler
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from snapmode.pipeline.decode import DecodeLimits
 from snapmode.datasets.galleries import fetch_galleries
 from snapmode.datasets.image_cache import ImageCache
+from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.sources import read_records_jsonl
 from snapmode.pipeline.steps import FetchOptions
 from snapmode.records import ProductRecord

@@ -22,9 +22,10 @@ from typing import Any
 import httpx
 import pytest
 
-from snapmode.datasets.catalog.generate import generate_catalog
-from snapmode.pipeline.manifest import load_catalog
 from snapmode.config import Settings
+from snapmode.datasets.catalog.generate import generate_catalog
+from snapmode.infra.ports import free_port
+from snapmode.pipeline.manifest import load_catalog
 from snapmode.waiting import wait_until
 from tests.cluster import NativeCluster
 from tests.deploy.rendering import ROOT, SECRETS, render
@@ -70,14 +71,6 @@ def run_service(service: dict[str, Any], env: dict[str, str], *extra: str, timeo
     command = [*(service.get("entrypoint") or []), *(service.get("command") or []), *extra]
     assert command[0] == "snapmode", command
     return subprocess.run([str(SNAPMODE), *command[1:]], env=env, capture_output=True, text=True, timeout=timeout_s)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -134,3 +134,10 @@ def test_gpu_override_reserves_nvidia_devices_for_the_supervisor() -> None:
     assert cpu["services"]["supervisor"]["environment"]["SNAPMODE_DEVICE"] == "auto"
     for name in set(cpu["services"]) - {"supervisor"}:
         assert gpu["services"][name] == cpu["services"][name], f"the GPU override changed {name}"
+
+
+def test_the_image_copies_every_folder_that_setup_installs() -> None:
+    parts = re.search(r"PARTS = \(([^)]*)\)", (ROOT / "setup.py").read_text())
+    assert parts, "setup.py names the folders it installs in PARTS"
+    copied = set(re.findall(r"^COPY (\w+) \1$", (ROOT / "Dockerfile").read_text(), re.M))
+    assert {"snapmode", *re.findall(r'"(\w+)"', parts.group(1))} <= copied

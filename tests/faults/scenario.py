@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from snapmode.config import Settings
-from snapmode.queue.deadletters import parse_letter
-from snapmode.platform import embedder_dim
 from snapmode.interfaces import SearchFilter
+from snapmode.platform import embedder_dim
+from snapmode.queue.deadletters import parse_letter
 from snapmode.queue.kafka import read_topic
 from snapmode.records import ProductRecord, Tombstone, Versioned
 from snapmode.stores.factory import build_metadata_store, build_vector_store

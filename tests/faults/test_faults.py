@@ -6,7 +6,6 @@ malformed records. The table of every fault is printed and written to test-artif
 
 from __future__ import annotations
 
-import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -16,22 +15,20 @@ from pathlib import Path
 import psutil
 import pytest
 
-from snapmode.queue.backlog import Backlog, backlog
-from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
-from snapmode.pipeline.manifest import catalog_records
 from snapmode.config import Settings
-from snapmode.platform import embedder_dim
+from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
 from snapmode.interfaces import StoreError
+from snapmode.pipeline.manifest import catalog_records
+from snapmode.platform import embedder_dim
+from snapmode.queue.backlog import Backlog, backlog
 from snapmode.queue.kafka import KafkaProducerQueue
 from snapmode.records import ProductRecord
 from snapmode.stores.factory import build_vector_store
-from snapmode.topologies.deploy import submit
-from snapmode.topologies.handoff import handoff_dir
-from snapmode.topologies.nimbus import kill
 from snapmode.topologies.publish import publish
 from snapmode.waiting import wait_until
 from tests.cluster import NativeCluster
 from tests.faults.scenario import Audit, Scenario, audit
+from tests.topologies.harness import submitted
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
@@ -64,8 +61,6 @@ def products(tmp_path_factory: pytest.TempPathFactory) -> list[ProductRecord]:
 
 @pytest.fixture(scope="module")
 def topology(native_cluster: NativeCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    from snapmode.infra.provision import create_topics
-
     if native_cluster.settings is None:
         pytest.skip("faults are injected into the native cluster's own processes")
     settings = native_cluster.settings.model_copy(update={
@@ -75,13 +70,7 @@ def topology(native_cluster: NativeCluster, tmp_path_factory: pytest.TempPathFac
         "fetch_parallelism": 2, "embed_batch_size": 16, "writer_batch_size": 16, "max_spout_pending": 32,
         "message_timeout_s": 30, "device": "cpu", "allow_private_urls": True,
         "file_roots": [tmp_path_factory.getbasetemp()], **RETRIES})
-    create_topics(settings.kafka_bootstrap, {settings.records_topic: 4, settings.dead_letter_topic: 1})
-    submit(settings, settings.data_dir / "build")
-    try:
-        yield settings
-    finally:
-        kill(settings, wait_s=0)
-        shutil.rmtree(handoff_dir(settings), ignore_errors=True)
+    yield from submitted(settings)
 
 
 @pytest.fixture(scope="module")

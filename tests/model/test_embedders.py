@@ -3,11 +3,11 @@
 import numpy as np
 from PIL import Image
 
-from snapmode.platform import build_embedder
 from snapmode.interfaces import Embedder
 from snapmode.model.baselines import ColourHistogramEmbedder
 from snapmode.model.checkpoint import DEFAULT_CHECKPOINT, DEFAULT_TRIPLET_CHECKPOINT, load_config
 from snapmode.model.embedder import CbirGanEmbedder
+from snapmode.platform import build_embedder
 
 from .conftest import product_photo
 

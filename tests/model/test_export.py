@@ -16,12 +16,12 @@ from safetensors.torch import load_file, save_file
 from typer.testing import CliRunner
 
 from snapmode.cli.main import app
-from snapmode.platform import build_cbir_gan
 from snapmode.interfaces import Embedder
 from snapmode.model.checkpoint import DEFAULT_CHECKPOINT, WEIGHTS
 from snapmode.model.embedder import CbirGanEmbedder
 from snapmode.model.export import INT8_GRAPH, export_graph, graph_path
 from snapmode.model.runtime import GraphEmbedder, GraphMismatch, read_graph_props
+from snapmode.platform import build_cbir_gan
 
 from .conftest import product_photo
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from snapmode.queue.deadletters import JsonlDeadLetter
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.runner import IngestRunner
 from snapmode.pipeline.steps import FetchOptions, delete_products
+from snapmode.queue.deadletters import JsonlDeadLetter
 from snapmode.records import ProductRecord, Tombstone
 from snapmode.search.service import SearchService, collapse_duplicates
 from snapmode.stores.milvus import MilvusVectorStore

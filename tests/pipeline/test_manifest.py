@@ -10,8 +10,7 @@ import pytest
 from snapmode.pipeline.manifest import CatalogError, catalog_records, folder_records, load_catalog, to_record
 from snapmode.pipeline.steps import Rejection
 from snapmode.records import ProductRecord
-from tests.conftest import SMALL
-from tests.conftest import jpeg_bytes
+from tests.conftest import SMALL, jpeg_bytes
 
 
 def test_manifest_round_trip(small_catalog: Path) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +15,13 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from structlog.testing import capture_logs
 
-from snapmode.datasets.catalog.generate import generate_catalog
 from snapmode.config import Settings
+from snapmode.datasets.catalog.generate import generate_catalog
 from snapmode.interfaces import Embedder, IndexMismatch, SearchFilter
+from snapmode.pipeline.reindex import reindex
 from snapmode.pipeline.sources import iter_records
 from snapmode.platform import Platform
 from snapmode.records import ProductRecord
-from snapmode.pipeline.reindex import reindex
 from snapmode.stores.collections import Collections
 from snapmode.stores.factory import build_stores
 from snapmode.stores.milvus import MilvusVectorStore

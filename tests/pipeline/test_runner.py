@@ -7,12 +7,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from snapmode.queue.deadletters import read_letter_file
-from snapmode.queue.deadletters import JsonlDeadLetter
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.runner import IngestRunner
 from snapmode.pipeline.sources import read_records_jsonl
 from snapmode.pipeline.steps import FetchOptions
+from snapmode.queue.deadletters import read_letter_file, JsonlDeadLetter
 from snapmode.records import ProductRecord
 from snapmode.stores.milvus import MilvusVectorStore
 from snapmode.stores.sqlite import SqliteMetadataStore

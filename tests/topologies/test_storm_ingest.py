@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import time
 from collections.abc import Iterator
@@ -14,21 +13,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
-from snapmode.pipeline.manifest import catalog_records
 from snapmode.config import Settings
-from snapmode.platform import build_embedder, embedder_dim
+from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
 from snapmode.interfaces import SearchFilter
 from snapmode.pipeline.decode import decode_image
+from snapmode.pipeline.manifest import catalog_records
 from snapmode.pipeline.options import decode_limits
+from snapmode.platform import build_embedder, embedder_dim
 from snapmode.queue.kafka import KafkaProducerQueue, read_topic
 from snapmode.records import ProductRecord
 from snapmode.stores.factory import build_metadata_store, build_vector_store
-from snapmode.topologies.deploy import submit
-from snapmode.topologies.handoff import handoff_dir
-from snapmode.topologies.nimbus import kill, topology_status
+from snapmode.topologies.nimbus import topology_status
 from snapmode.topologies.publish import publish
 from snapmode.waiting import WaitTimeout, wait_until
+from tests.topologies.harness import submitted
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
@@ -50,8 +48,6 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Produc
 
 @pytest.fixture(scope="module")
 def topology(native_cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:  # type: ignore[no-untyped-def]
-    from snapmode.infra.provision import create_topics
-
     base = native_cluster.settings or Settings()
     settings = base.model_copy(update={
         "data_dir": tmp_path_factory.mktemp("storm-topology"), "kafka_bootstrap": native_cluster.kafka_bootstrap,
@@ -61,13 +57,7 @@ def topology(native_cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "topology_name": RUN, "fetch_parallelism": 2, "embed_batch_size": 16, "writer_batch_size": 32,
         "max_spout_pending": 32, "message_timeout_s": 60, "device": "cpu", "allow_private_urls": True,
         "file_roots": [tmp_path_factory.getbasetemp()]})  # the catalogs of this session's tests
-    create_topics(settings.kafka_bootstrap, {settings.records_topic: 4, settings.dead_letter_topic: 1})
-    submit(settings, settings.data_dir / "build")
-    try:
-        yield settings
-    finally:
-        kill(settings, wait_s=0)
-        shutil.rmtree(handoff_dir(settings), ignore_errors=True)  # images of tuples the killed worker left
+    yield from submitted(settings)
 
 
 def image_ids(records: list[ProductRecord]) -> list[str]:

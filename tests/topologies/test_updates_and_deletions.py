@@ -16,7 +16,7 @@ from snapmode.interfaces import MetadataStore, StoreError, VectorItem, VectorSto
 from snapmode.records import ProductRecord, Tombstone
 from snapmode.topologies.deletions import DeletionBolt
 from snapmode.topologies.fetch import DELETED, FetchBolt
-from snapmode.topologies.payloads import item_values, rejection_from_values, tombstone_values
+from snapmode.topologies.payloads import rejection_from_values, tombstone_values, vectors_values
 from snapmode.topologies.writers import REFUSED, MetadataWriterBolt, VectorWriterBolt
 from tests.conftest import MeanColourEmbedder
 from tests.topologies.harness import commands, messages, open_stores, start, tick, tup
@@ -31,14 +31,13 @@ def version(pid: str, views: Sequence[int], *, price: float, minutes: int = 0) -
                          crawled_at=T0 + timedelta(minutes=minutes))
 
 
-def item_tuples(record: ProductRecord) -> list[list[str]]:
-    """What the embed bolt emits for each image of `record`."""
-    out = []
+def product_tuple(record: ProductRecord) -> list[str]:
+    """What the embed bolt emits for `record`: its embeddings, one per image."""
+    items = []
     for ref in record.images():
         vector = np.random.default_rng(ref.position).normal(size=DIM).astype(np.float32)
-        out.append(item_values(VectorItem.from_record(record, ref.image_id, vector / np.linalg.norm(vector)),
-                               record))
-    return out
+        items.append(VectorItem.from_record(record, ref.image_id, vector / np.linalg.norm(vector)))
+    return vectors_values(record.key, record.to_json(), items)
 
 
 @pytest.fixture
@@ -47,8 +46,8 @@ def stores(settings: Settings) -> Iterator[tuple[VectorStore, MetadataStore]]:
 
 
 def write(bolt: Any, records: Sequence[ProductRecord]) -> list[dict[str, Any]]:
-    for n, values in enumerate(v for r in records for v in item_tuples(r)):
-        bolt.process(tup(values, tup_id=f"w{n}"))
+    for n, record in enumerate(records):
+        bolt.process(tup(product_tuple(record), tup_id=f"w{n}"))
     bolt.process_tick(tick())
     return messages(bolt)
 
@@ -70,7 +69,7 @@ def test_a_new_version_replaces_images_and_filter_fields(settings: Settings, sto
         write(bolt, [v1])
     for bolt in bolts:
         sent = write(bolt, [v2])
-        assert len(commands(sent, "ack")) == 2 and commands(sent, "fail") == []
+        assert [m["id"] for m in commands(sent, "ack")] == ["w0"] and commands(sent, "fail") == []
     assert prices(vectors, "shop:a") == {ref.image_id: 80.0 for ref in v2.images()}
     for bolt in bolts:
         write(bolt, [v1])  # replayed late: older than what the metadata store holds
@@ -131,11 +130,12 @@ def test_a_refused_row_is_dead_lettered_alone_and_the_batch_acked(settings: Sett
                         version("fine", [0], price=1.0)])
 
     assert sorted(bolt.store.stored) == ["shop:fine", "shop:ok"]
-    assert len(commands(sent, "ack")) == 4 and commands(sent, "fail") == []
+    assert sorted(m["id"] for m in commands(sent, "ack")) == ["w0", "w1", "w2"] and commands(sent, "fail") == []
     [refused] = commands(sent, "emit", stream=REFUSED)
     rejection = rejection_from_values(refused["tuple"])
     assert rejection.reason == "store_refused" and rejection.product_key == "shop:bad"
-    assert "HTTP 400" in rejection.detail and refused["anchors"] == ["w1", "w2"]
+    assert "HTTP 400" in rejection.detail and refused["anchors"] == ["w1"]
+    assert ProductRecord.from_json(rejection.payload or "") == version("bad", [0, 1], price=1.0)
 
 
 def test_an_unexpected_error_fails_the_batch_instead_of_crashing(settings: Settings) -> None:
@@ -204,3 +204,38 @@ def test_vectors_written_while_a_deletion_raced_them_are_deleted_again(settings:
     metadata.delete(["shop:raced"], at=T0 + timedelta(minutes=10))  # the other deleted: nobody else will
     assert drop_deleted_since(vectors, metadata, [kept, raced]) == ["shop:raced"]
     assert vectors.images_of(["shop:kept", "shop:raced"]).keys() == {"shop:kept"}
+
+
+def test_the_deletion_bolt_opens_the_vector_index_at_its_recorded_dimension(settings: Settings,
+                                                                            stores: Stores) -> None:
+    from snapmode.platform import embedder_dim
+
+    vectors, metadata = stores  # an index of DIM, which the configured embedder's dimension is not
+    assert embedder_dim(settings) != DIM
+    record = version("a", [0, 1], price=1.0)
+    metadata.upsert([record])
+    vectors.upsert([VectorItem.from_record(record, ref.image_id, np.ones(DIM, np.float32) / np.sqrt(DIM))
+                    for ref in record.images()])
+    deletions = start(DeletionBolt, settings, "deletions")
+    tombstone = Tombstone(site="shop", product_id="a", reason="gone", crawled_at=T0 + timedelta(minutes=1))
+    deletions.process(tup(tombstone_values(tombstone), tup_id="d1"))
+    assert [m["id"] for m in commands(messages(deletions), "ack")] == ["d1"]
+    assert deletions.vectors.dim == DIM
+    assert vectors.images_of(["shop:a"]) == {} and metadata.get(["shop:a"]) == {}
+    deletions.vectors.close()
+
+
+def test_the_deletion_bolt_deletes_the_metadata_while_no_vector_index_exists(settings: Settings) -> None:
+    from snapmode.stores.factory import build_metadata_store
+
+    metadata = build_metadata_store(settings)
+    metadata.upsert([version("a", [0], price=1.0)])
+    deletions = start(DeletionBolt, settings, "deletions")
+    tombstone = Tombstone(site="shop", product_id="a", reason="gone", crawled_at=T0 + timedelta(minutes=1))
+    deletions.process(tup(tombstone_values(tombstone), tup_id="d1"))
+    sent = messages(deletions)
+    assert [m["id"] for m in commands(sent, "ack")] == ["d1"] and commands(sent, "emit") == []
+    assert metadata.get(["shop:a"]) == {} and deletions.vectors is None
+    older = version("a", [0], price=1.0)  # a replay older than the deletion changes nothing
+    assert metadata.upsert([older]) == []
+    metadata.close()

@@ -11,8 +11,8 @@ from urllib.parse import urljoin
 
 import pytest
 
-from snapmode.pipeline.manifest import load_catalog
 from snapmode.datasets.catalog.site import SiteSummary, render_site
+from snapmode.pipeline.manifest import load_catalog
 
 BASE = "http://shop.test/"
 

@@ -2,8 +2,8 @@
 
 import json
 
-from snapmode.model.data import load_split
 from snapmode.datasets.realsets.photos import PACKAGE, STAMPS, build_photos
+from snapmode.model.data import load_split
 from tests.datasets.realsets.conftest import drawing, make_deb, photo
 
 

@@ -1,0 +1,83 @@
+"""The native services' addresses, and Storm's probe against a Thrift Nimbus that answers like Storm's."""
+
+from __future__ import annotations
+
+import socketserver
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from snapmode.infra.artifacts import Artifacts
+from snapmode.infra.cluster import SERVICES
+from snapmode.infra.services.base import Context, Ports
+from snapmode.infra.services.storm import StormService
+
+with warnings.catch_warnings():  # streamparse's imports warn about pkg_resources and paramiko's ciphers
+    warnings.simplefilter("ignore")
+    from streamparse import thrift as storm
+from thriftpy2.rpc import make_server
+from thriftpy2.transport import TFramedTransportFactory
+
+
+def context(tmp_path: Path, **ports: int) -> Context:
+    return Context(root=tmp_path / "cluster", artifacts=Artifacts(tmp_path / "artifacts"), ports=Ports(**ports))
+
+
+def test_each_service_is_addressed_on_its_own_port(tmp_path: Path) -> None:
+    ctx = context(tmp_path, kafka=1001, nimbus=1002, solr=1003, milvus=1004, redis=1005)
+    services = {name: cls(ctx) for name, cls in SERVICES.items()}
+    assert {name: s.port for name, s in services.items()} == {
+        "kafka": 1001, "storm": 1002, "solr": 1003, "milvus": 1004, "redis": 1005}
+    assert {name: s.url for name, s in services.items()} == {
+        "kafka": "127.0.0.1:1001", "storm": "127.0.0.1:1002", "solr": "http://127.0.0.1:1003/solr",
+        "milvus": "http://127.0.0.1:1004", "redis": "redis://127.0.0.1:1005/0"}
+
+
+class Standalone(socketserver.BaseRequestHandler):
+    """Answers ZooKeeper's `srvr` like a standalone server."""
+
+    def handle(self) -> None:
+        self.request.recv(16)
+        self.request.sendall(b"Zookeeper version: 3.9\nMode: standalone\n")
+
+
+class Nimbus:
+    """A leading Nimbus with one supervisor of two slots and no topology."""
+
+    def getClusterInfo(self):  # type: ignore[no-untyped-def] # noqa: N802 - Storm's Thrift name
+        supervisor = storm.SupervisorSummary(host="127.0.0.1", uptime_secs=5, num_workers=2, num_used_workers=0,
+                                             supervisor_id="s1")
+        nimbus = storm.NimbusSummary(host="127.0.0.1", port=6627, uptime_secs=9, isLeader=True, version="2.8.0")
+        return storm.ClusterSummary(supervisors=[supervisor], topologies=[], nimbuses=[nimbus])
+
+
+@pytest.fixture
+def zookeeper() -> Iterator[int]:
+    with socketserver.TCPServer(("127.0.0.1", 0), Standalone) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield server.server_address[1]
+        server.shutdown()
+
+
+def test_storm_probe_asks_nimbus_through_streamparse(tmp_path: Path, zookeeper: int, free_port: int) -> None:
+    server = make_server(storm.Nimbus, Nimbus(), "127.0.0.1", free_port, trans_factory=TFramedTransportFactory())
+    server.trans.listen()
+    answer_one = threading.Thread(target=lambda: server.handle(server.trans.accept()), daemon=True)
+    answer_one.start()
+    try:
+        probe = StormService(context(tmp_path, zookeeper=zookeeper, nimbus=free_port)).probe()
+    finally:
+        server.trans.close()
+    answer_one.join(timeout=5)
+    assert probe.healthy, probe.detail
+    assert probe.detail == "1 leading Nimbus, 1 supervisor(s), 2 slot(s), 0 topologies"
+
+
+def test_storm_probe_without_nimbus_is_unhealthy(tmp_path: Path, zookeeper: int, free_port: int) -> None:
+    probe = StormService(context(tmp_path, zookeeper=zookeeper, nimbus=free_port)).probe()
+    assert not probe.healthy
+    assert probe.detail.startswith("Nimbus getClusterInfo failed: TTransportException")

@@ -1,0 +1,26 @@
+"""A store opened as its index was made: the dimension comes from the collection, not from an embedder."""
+
+from __future__ import annotations
+
+from snapmode.config import Settings
+from snapmode.stores import lite
+from snapmode.stores.factory import build_vector_store, existing_vector_store
+
+
+def test_no_index_yet_opens_nothing_and_keeps_no_engine(settings: Settings) -> None:
+    assert existing_vector_store(settings) is None
+    assert lite._opened[settings.milvus_lite_path.resolve()] == 0
+    assert existing_vector_store(settings) is None  # asked again: still none, nothing created
+    assert lite._opened[settings.milvus_lite_path.resolve()] == 0
+
+
+def test_an_index_is_opened_at_the_dimension_it_records(settings: Settings) -> None:
+    build_vector_store(settings, dim=24, model_id="some-model:v1").close()
+    store = existing_vector_store(settings, streaming=True)
+    assert store is not None
+    try:
+        assert store.dim == 24  # type: ignore[attr-defined]
+        assert store.images_of(["shop:a"]) == {}
+    finally:
+        store.close()
+    assert lite._opened[settings.milvus_lite_path.resolve()] == 0
