@@ -7,10 +7,11 @@ import hmac
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
 from snapmode.services.deps import SettingsDep
+from snapmode.services.problems import ApiError
 
 RETRY_AFTER_S = 2  # what a client refused for load is told to wait
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="one of SNAPMODE_API_KEYS")
@@ -28,17 +29,17 @@ def require_api_key(settings: SettingsDep, key: Annotated[str | None, Depends(ap
     if not settings.api_keys:
         return
     if not _known(key, settings.api_keys):
-        raise HTTPException(401, detail="A valid X-API-Key header is required.",
-                            headers={"WWW-Authenticate": "ApiKey"})
+        raise ApiError(401, "unauthorized", "A valid X-API-Key header is required.",
+                       headers={"WWW-Authenticate": "ApiKey"})
 
 
 def require_admin_key(settings: SettingsDep, key: Annotated[str | None, Depends(admin_key_header)]) -> None:
     """Admin routes need one of `SNAPMODE_ADMIN_KEYS` in `X-Admin-Key`; without any configured they are off (403)."""
     if not settings.admin_keys:
-        raise HTTPException(403, detail="Admin routes are off: set SNAPMODE_ADMIN_KEYS to use them.")
+        raise ApiError(403, "admin_off", "Admin routes are off: set SNAPMODE_ADMIN_KEYS to use them.")
     if not _known(key, settings.admin_keys):
-        raise HTTPException(401, detail="A valid X-Admin-Key header is required.",
-                            headers={"WWW-Authenticate": "AdminKey"})
+        raise ApiError(401, "unauthorized", "A valid X-Admin-Key header is required.",
+                       headers={"WWW-Authenticate": "AdminKey"})
 
 
 class SearchSlots:
@@ -51,8 +52,8 @@ class SearchSlots:
 
     def take(self) -> None:
         if self.in_flight >= self.limit:
-            raise HTTPException(503, detail="The server is answering as many searches as it can; try again shortly.",
-                                headers={"Retry-After": str(RETRY_AFTER_S)})
+            raise ApiError(503, "busy", "The server is answering as many searches as it can; try again shortly.",
+                           headers={"Retry-After": str(RETRY_AFTER_S)})
         self.in_flight += 1
 
     def give_back(self) -> None:

@@ -17,6 +17,7 @@ from snapmode.platform import Platform
 from snapmode.services.access import SearchSlots
 from snapmode.services.batching import QueryBatcher
 from snapmode.services.cache import build_cache
+from snapmode.services.contract import install_contract
 from snapmode.services.deps import AppState
 from snapmode.services.errors import install_error_handlers
 from snapmode.services.limits import BodySizeLimit
@@ -66,6 +67,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
                        on_reject=lambda: metrics.rejected.labels("too_large").inc())
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app, metrics)
+    install_contract(app, settings)
     for router in (search.router, products.router, admin.router, facets.router, images.router, health.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

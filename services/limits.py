@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from snapmode.services.problems import ApiError, Problem
 
 
 class BodySizeLimit:
@@ -24,8 +25,9 @@ class BodySizeLimit:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             self.on_reject()
-            response = JSONResponse({"detail": f"request body of {int(declared)} bytes exceeds the limit of "
-                                               f"{self.max_bytes} bytes", "reason": "too_large"}, status_code=413)
+            detail = f"request body of {int(declared)} bytes exceeds the limit of {self.max_bytes} bytes"
+            response = JSONResponse(Problem(reason="too_large", detail=detail).model_dump(exclude_none=True),
+                                    status_code=413)
             await response(scope, receive, send)
             return
         received = 0
@@ -37,7 +39,7 @@ class BodySizeLimit:
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     self.on_reject()
-                    raise HTTPException(413, detail=f"request body exceeds the limit of {self.max_bytes} bytes")
+                    raise ApiError(413, "too_large", f"request body exceeds the limit of {self.max_bytes} bytes")
             return message
 
         await self.app(scope, counted, send)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from snapmode.logs import get_logger
@@ -12,6 +12,7 @@ from snapmode.pipeline.steps import delete_products
 from snapmode.records import InvalidRecord, Tombstone
 from snapmode.services.access import AdminKeyDep
 from snapmode.services.deps import StateDep
+from snapmode.services.problems import ApiError, problems
 
 log = get_logger(__name__)
 router = APIRouter(tags=["admin"], dependencies=[AdminKeyDep])
@@ -24,13 +25,13 @@ class Deletion(BaseModel):
     at: datetime  # the deletion's version: older records of the product are refused from now on
 
 
-@router.delete("/products/{key:path}", response_model=Deletion,
+@router.delete("/products/{key:path}", response_model=Deletion, responses=problems(401, 403, 422, 503),
                summary="Delete a product from both stores (its tombstone refuses older records of it)")
 def delete_product(key: str, state: StateDep) -> Deletion:
     try:
         tombstone = Tombstone.of_key(key, reason="api", at=datetime.now(timezone.utc))
     except InvalidRecord as exc:
-        raise HTTPException(422, detail=f"{exc}; keys look like site:product_id") from None
+        raise ApiError(422, "invalid_key", f"{exc}; keys look like site:product_id") from None
     existed = key in state.metadata.get([key])
     deleted = key in delete_products(state.vectors, state.metadata, [tombstone])
     state.cache.clear()  # a cached answer may hold the product

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from snapmode.interfaces import FACET_FIELDS, Facets, SearchFilter
+from snapmode.interfaces import FACET_FIELDS, Facets
 from snapmode.services.access import ApiKeyDep
 from snapmode.services.deps import MetadataDep
+from snapmode.services.params import FilterValue, Price, filter_of
+from snapmode.services.problems import GUARDED, problems
 from snapmode.services.ratelimit import RateLimitDep
 
 router = APIRouter(prefix="/facets", tags=["facets"], dependencies=[ApiKeyDep, RateLimitDep])
@@ -37,13 +37,11 @@ class FacetsResponse(BaseModel):
         return cls(total=facets.total, price_min=facets.price_min, price_max=facets.price_max, **counts)
 
 
-@router.get("", response_model=FacetsResponse,
+@router.get("", response_model=FacetsResponse, responses=problems(*GUARDED, 503),
             summary="Categories, brands, sites and colours with product counts, and the price range")
-async def get_facets(metadata: MetadataDep, category: str | None = None, site: str | None = None,
-                     brand: str | None = None, colour: str | None = None,
-                     price_min: Annotated[float | None, Query(ge=0)] = None,
-                     price_max: Annotated[float | None, Query(ge=0)] = None) -> FacetsResponse:
+async def get_facets(metadata: MetadataDep, category: FilterValue = None, site: FilterValue = None,
+                     brand: FilterValue = None, colour: FilterValue = None, price_min: Price = None,
+                     price_max: Price = None) -> FacetsResponse:
     """Counts over the products that the filters admit (all products without filters), most frequent first."""
-    where = SearchFilter(category=category, site=site, brand=brand, colour=colour, price_min=price_min,
-                         price_max=price_max)
-    return FacetsResponse.of(await run_in_threadpool(metadata.facets, None if where.is_empty() else where))
+    where = filter_of(category, site, brand, colour, price_min, price_max)
+    return FacetsResponse.of(await run_in_threadpool(metadata.facets, where))

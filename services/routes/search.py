@@ -7,11 +7,11 @@ import time
 from typing import Annotated
 from urllib.parse import quote, urlparse
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Response, UploadFile
+from fastapi import APIRouter, Form, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field, TypeAdapter
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from snapmode.interfaces import SearchFilter
 from snapmode.pipeline.errors import ImageRejected
 from snapmode.pipeline.fetch import fetch_bytes
 from snapmode.pipeline.options import fetch_options
@@ -20,36 +20,23 @@ from snapmode.services.access import ApiKeyDep, SearchSlotDep
 from snapmode.services.cache import NoCache, cache_key
 from snapmode.services.deps import AppState, MetricsDep, StateDep
 from snapmode.services.metrics import Metrics
+from snapmode.services.params import SearchParams, checked_k, checked_offset
+from snapmode.services.problems import GUARDED, problems
 from snapmode.services.ratelimit import RateLimitDep
 
 router = APIRouter(prefix="/search", tags=["search"], dependencies=[ApiKeyDep, RateLimitDep, SearchSlotDep])
 
 
-class SearchParams(BaseModel):
-    """How many products to return, from which rank, which ones may appear, and optional words; given as form
-    fields or query parameters."""
+class SearchForm(SearchParams):
+    """The form of `POST /search`: a photo, words, or both, with the search parameters."""
 
-    k: int | None = Field(None, description="number of products (default 10)")
-    offset: int | None = Field(None, description="results to skip, for the next page (default 0)")
-    q: str | None = Field(None, max_length=500, description="words of title, brand or description, fused with the "
-                                                            "photo's ranking (or alone, without a photo)")
-    category: str | None = None
-    site: str | None = None
-    brand: str | None = None
-    colour: str | None = None
-    price_min: float | None = Field(None, ge=0)
-    price_max: float | None = Field(None, ge=0)
-    collapse: bool | None = Field(None, description="list each near-duplicate product (marked at ingestion) under "
-                                                    "its original ranked above it, in `duplicates`, instead of "
-                                                    "showing it (default true); false shows every product")
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["file"]},
+        {"required": ["q"], "properties": {"q": {"type": "string", "pattern": r"\S"}}}]})
 
-    def merged(self, other: SearchParams) -> SearchParams:
-        """These values, with the ones of `other` filling the gaps."""
-        return SearchParams(**{**other.model_dump(exclude_none=True), **self.model_dump(exclude_none=True)})
-
-    def where(self) -> SearchFilter | None:
-        where = SearchFilter(**self.model_dump(exclude={"k", "offset", "q", "collapse"}))
-        return None if where.is_empty() else where
+    file: UploadFile | None = Field(None, description="the query photo (JPEG, PNG, GIF, BMP, TIFF or WebP, within "
+                                                      "SNAPMODE_MAX_IMAGE_BYTES and SNAPMODE_MAX_IMAGE_PIXELS); "
+                                                      "optional with q")
 
 
 class UrlQuery(SearchParams):
@@ -75,30 +62,22 @@ class SearchResponse(BaseModel):
     results: list[ApiResult]
 
 
-def checked_k(k: int | None, k_max: int) -> int:
-    k = 10 if k is None else k
-    if not 1 <= k <= k_max:
-        raise HTTPException(422, detail=f"k must be between 1 and {k_max}, got {k}")
-    return k
-
-
-def checked_offset(offset: int | None, offset_max: int) -> int:
-    offset = 0 if offset is None else offset
-    if not 0 <= offset <= offset_max:
-        raise HTTPException(422, detail=f"offset must be between 0 and {offset_max}, got {offset}")
-    return offset
-
-
-async def run_search(state: AppState, metrics: Metrics, data: bytes | None, params: SearchParams) -> Response:
+async def run_search(state: AppState, metrics: Metrics, data: bytes | None, params: SearchParams, where: str
+                     ) -> Response:
     """Answer from the cache, or search (a query ranked by its photo alone through the query batcher, else in a worker
     thread) and cache the answer. The results are serialised once: the cache keeps those bytes and the response
     carries them."""
     started = time.perf_counter()
-    k = checked_k(params.k, state.settings.search_k_max)
-    offset = checked_offset(params.offset, state.settings.search_offset_max)
-    text = params.q.strip() if has_words(params.q) else None
+    k = checked_k(params.k, state.settings.search_k_max, where)
+    offset = checked_offset(params.offset, state.settings.search_offset_max, where)
+    text = params.q.strip() if params.q and params.q.strip() else None
     if data is None and text is None:
-        raise HTTPException(422, detail="a search needs a photo (file), words (q) with letters or digits, or both")
+        raise RequestValidationError([{"loc": (where, "q"), "type": "missing",
+                                       "msg": "a search needs a photo (file), words (q), or both"}])
+    if not has_words(text):
+        text = None  # nothing a text search can match: the photo alone, or no results
+    if data is None and text is None:
+        return search_response(k, offset, "text", started, False, params.collapse is not False, b"[]")
     page = Page(k, params.where(), offset, collapse=params.collapse is not False)
     ranking = state.search.ranking(data is not None, text)
     key = cache_key(state.embedder.name, data or b"", k, page.where, offset=offset, text=text,
@@ -115,8 +94,14 @@ async def run_search(state: AppState, metrics: Metrics, data: bytes | None, para
         raw = results_json(found)
         if not isinstance(state.cache, NoCache):
             await run_in_threadpool(state.cache.set, key, raw)
+    return search_response(k, offset, ranking, started, cached, page.collapse, raw)
+
+
+def search_response(k: int, offset: int, ranking: Ranking, started: float, cached: bool, collapse: bool,
+                    raw: bytes) -> Response:
+    """A `SearchResponse` whose results are the JSON array `raw`."""
     head = {"k": k, "offset": offset, "ranking": ranking,
-            "took_ms": round((time.perf_counter() - started) * 1000, 2), "cached": cached, "collapse": page.collapse}
+            "took_ms": round((time.perf_counter() - started) * 1000, 2), "cached": cached, "collapse": collapse}
     return Response(json.dumps(head)[:-1].encode() + b', "results": ' + raw + b"}", media_type="application/json")
 
 
@@ -133,30 +118,38 @@ def image_path(result: SearchResult) -> str:
     return f"/images/{result.image_id}?product={quote(result.product_key, safe='')}"
 
 
-@router.post("", response_model=SearchResponse,
+@router.post("", response_model=SearchResponse, responses=problems(*GUARDED, 400, 413, 415, 503),
              summary="Products that look like an uploaded photo, match words (q), or both (fused rankings)")
-async def search_upload(state: StateDep, metrics: MetricsDep,
-                        form: Annotated[SearchParams, Form()],
-                        query: Annotated[SearchParams, Query()],
-                        file: Annotated[UploadFile | None, File(description="the query photo; optional with q")]
-                        = None) -> Response:
-    if file is None:
-        return await run_search(state, metrics, None, form.merged(query))
+async def search_upload(request: Request, state: StateDep, metrics: MetricsDep,
+                        form: Annotated[SearchForm, Form(media_type="multipart/form-data")]) -> Response:
+    """Every parameter is a field of the multipart form."""
+    if request.query_params:
+        raise RequestValidationError([{"loc": ("query", name), "type": "extra_forbidden",
+                                       "msg": "POST /search takes its parameters as form fields"}
+                                      for name in request.query_params])
+    params = SearchParams(**form.model_dump(exclude={"file"}))
+    if form.file is None:
+        return await run_search(state, metrics, None, params, "body")
     limit = state.settings.max_image_bytes
-    if file.size is not None and file.size > limit:
-        raise ImageRejected("too_large", f"{file.size} bytes > limit {limit}")
-    data = await file.read(limit + 1)
+    if form.file.size is not None and form.file.size > limit:
+        raise ImageRejected("too_large", f"{form.file.size} bytes > limit {limit}")
+    data = await form.file.read(limit + 1)
     if len(data) > limit:
         raise ImageRejected("too_large", f"more than {limit} bytes")
-    return await run_search(state, metrics, data, form.merged(query))
+    return await run_search(state, metrics, data, params, "body")
 
 
-@router.post("/url", response_model=SearchResponse, summary="Products that look like the photo at a URL")
+@router.post("/url", response_model=SearchResponse, responses=problems(*GUARDED, 400, 413, 415, 502, 503, 504),
+             summary="Products that look like the photo at a URL")
 async def search_url(state: StateDep, metrics: MetricsDep, body: UrlQuery) -> Response:
-    parsed = urlparse(body.url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+    try:
+        parsed = urlparse(body.url)
+        host = parsed.hostname
+    except ValueError:  # a malformed IPv6 host, a bad port
+        raise ImageRejected("bad_url", f"unparseable URL {body.url[:200]!r}") from None
+    if parsed.scheme not in ("http", "https") or not host:
         raise ImageRejected("bad_url", f"only http(s) URLs are fetched, got {body.url[:200]!r}")
     s = state.settings
     data = await run_in_threadpool(lambda: fetch_bytes(body.url, max_bytes=s.max_image_bytes,
                                                        options=fetch_options(s)))
-    return await run_search(state, metrics, data, SearchParams(**body.model_dump(exclude={"url"})))
+    return await run_search(state, metrics, data, SearchParams(**body.model_dump(exclude={"url"})), "body")

@@ -53,8 +53,9 @@ function request() {
   if (current.kind === "text" || (photo && photo.kind === "file")) {
     if (words()) p.set("q", words());
     const body = new FormData();
+    p.forEach((value, name) => body.append(name, value));
     if (current.kind === "photo") body.append("file", photo.blob, photo.blob.name || "query.jpg");
-    return call(`/search?${p}`, { method: "POST", body });
+    return call("/search", { method: "POST", body });
   }
   const body = { url: photo.url, ...Object.fromEntries(p), q: words() || null };
   body.k = Number(body.k);

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -81,11 +80,17 @@ def store_error(exc: BaseException, what: str) -> StoreError:
     return StoreError(f"{what}: refused: {exc}")
 
 
+def quoted(value: str) -> str:
+    """A string literal of Milvus's expressions: backslashes and double quotes escaped, every other character as it
+    is (the parser knows no \\u escapes)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def filter_expression(where: SearchFilter | None) -> str:
-    """The Milvus boolean expression for a filter ("" for none); string values are JSON-quoted."""
+    """The Milvus boolean expression for a filter ("" for none); string values are quoted (`quoted`)."""
     if where is None:
         return ""
-    clauses = [f"{name} == {json.dumps(value)}" for name in ("site", "category", "brand", "colour")
+    clauses = [f"{name} == {quoted(value)}" for name in ("site", "category", "brand", "colour")
                if (value := getattr(where, name)) is not None]
     if where.price_min is not None:
         clauses.append(f"price >= {float(where.price_min)}")
@@ -242,7 +247,7 @@ class MilvusVectorStore:
         out: dict[str, set[str]] = {}
         for start in range(0, len(product_keys), IMAGES_OF_CHUNK):
             keys = list(dict.fromkeys(product_keys[start:start + IMAGES_OF_CHUNK]))
-            rows = self._call(self.client.query, filter=f"product_key in {json.dumps(keys)}",
+            rows = self._call(self.client.query, filter=f"product_key in [{', '.join(map(quoted, keys))}]",
                               output_fields=["image_id", "product_key"], limit=QUERY_LIMIT,
                               consistency_level=READ_YOUR_WRITES)
             for row in rows:

@@ -13,7 +13,8 @@ from tests.services.conftest import Catalog
 
 
 def _search(client: TestClient, photo: bytes, **params: object) -> list[dict]:
-    response = client.post("/search", params=params, files={"file": ("q.jpg", photo, "image/jpeg")})
+    response = client.post("/search", data={k: str(v) for k, v in params.items()},
+                           files={"file": ("q.jpg", photo, "image/jpeg")})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["ranking"] == "image" and body["cached"] is False

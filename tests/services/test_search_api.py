@@ -56,12 +56,13 @@ def test_result_fields_and_best_image(client: TestClient, catalog: Catalog) -> N
     assert image.status_code == 200 and image.content == indexed
 
 
-def test_filters_as_form_fields_or_query_parameters(client: TestClient, catalog: Catalog) -> None:
+def test_filters_as_form_fields_not_query_parameters(client: TestClient, catalog: Catalog) -> None:
     query = catalog.held_out["red-disc"]
     by_form = search(client, query, k=10, category="hat").json()["results"]
     assert {r["product_id"] for r in by_form} == {"red-disc", "black-ring"}
-    by_query = client.post("/search?category=hat&k=1", files={"file": ("q.jpg", query, "image/jpeg")}).json()
-    assert [r["product_id"] for r in by_query["results"]] == ["red-disc"]
+    by_query = client.post("/search?category=hat&k=1", files={"file": ("q.jpg", query, "image/jpeg")})
+    assert by_query.status_code == 422 and by_query.json()["reason"] == "invalid_request"
+    assert [e["loc"] for e in by_query.json()["errors"]] == [["query", "category"], ["query", "k"]]
     priced = search(client, query, k=10, price_max=18.5).json()["results"]
     assert priced and all(r["price"] <= 18.5 for r in priced)
     assert search(client, query, k=10, category="no-such-category").json()["results"] == []
@@ -196,15 +197,20 @@ def test_text_only_search(client: TestClient) -> None:
     body = response.json()
     assert body["ranking"] == "text" and [r["product_id"] for r in body["results"]] == ["blue-stripes"]
     assert body["results"][0]["image_path"].startswith("/images/")
-    assert client.post("/search?q=yellow").json()["results"][0]["product_id"] == "yellow-triangle"
+    assert client.post("/search", data={"q": "yellow"}).json()["results"][0]["product_id"] == "yellow-triangle"
     again = client.post("/search", data={"q": "stripes", "k": "3"}).json()
     assert again["cached"] is True and again["results"] == body["results"]
 
 
-@pytest.mark.parametrize("form", [{}, {"q": "  ?! "}, {"k": "3"}])
+@pytest.mark.parametrize("form", [{}, {"q": "   "}, {"k": "3"}])
 def test_a_search_without_photo_or_words_is_422(client: TestClient, form: dict[str, str]) -> None:
     response = client.post("/search", data=form)
-    assert response.status_code == 422 and "photo" in response.text
+    assert response.status_code == 422 and "photo" in response.text and response.json()["reason"] == "invalid_request"
+
+
+def test_words_that_match_nothing_find_nothing(client: TestClient) -> None:
+    response = client.post("/search", data={"q": "  ?! "})
+    assert response.status_code == 200 and response.json()["results"] == []
 
 
 def test_search_by_url_with_words_and_offset(client: TestClient, image_server: str) -> None:
