@@ -14,6 +14,7 @@ from snapmode.platform import Platform
 from snapmode.stores.factory import build_stores
 from tests.cluster import NativeCluster
 from tests.services.conftest import MAX_IMAGE_BYTES, PRODUCTS, SITE, VIEWS, Catalog
+from tests.services.fuzz import fuzz
 
 pytestmark = pytest.mark.integration
 
@@ -64,3 +65,14 @@ def test_words_with_a_photo_and_pages(cluster_client: TestClient, catalog: Catal
     paged = [p["key"] for offset in (0, 3) for p in cluster_client.get("/products", params={"limit": 3,
                                                                                          "offset": offset}).json()]
     assert paged == everything and len(everything) == len(PRODUCTS)
+
+
+def test_fuzzer_finds_no_failure_on_the_cluster(cluster_client: TestClient, capsys: pytest.CaptureFixture[str]
+                                                ) -> None:
+    report = fuzz(cluster_client.app)
+    with capsys.disabled():
+        print("\n" + report.summary() + " (native cluster)")
+        for line in report.failures + report.errors + report.examples:
+            print("  " + line.replace("\n", "\n    "))
+    assert report.cases > 0
+    assert not report.failures and not report.errors, report.summary()
