@@ -27,6 +27,7 @@ def install_contract(app: FastAPI, settings: Settings) -> None:
 
 
 def contract_document(app: FastAPI, settings: Settings) -> Document:
+    """FastAPI's document of `app`, then made to say what the server with `settings` does."""
     doc = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
     maxima = {"k": settings.search_k_max, "offset": settings.search_offset_max}
     for item in doc.get("paths", {}).values():
