@@ -7,12 +7,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from snapmode.config import Settings
+from snapmode.model.backbone import BackboneEmbedder
 from snapmode.services.app import create_app
 from tests.services.fuzz import EXAMPLES, fuzz
 
 
-def test_fuzzer_finds_no_failure(client: TestClient, capsys: pytest.CaptureFixture[str]) -> None:
-    report = fuzz(client.app, examples=EXAMPLES)
+def test_fuzzer_finds_no_failure(api_settings: Settings, embedder: BackboneEmbedder,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """The fuzzer starts and stops the app's lifespan itself: an app of its own."""
+    report = fuzz(create_app(api_settings, embedder=embedder), examples=EXAMPLES)
     with capsys.disabled():
         print("\n" + report.summary())
         for line in report.failures + report.errors + report.examples:
