@@ -37,7 +37,8 @@ class Targets:
         solr_url = settings.solr_url or f"http://127.0.0.1:{settings.solr_port}/solr/{settings.collection}"
         node, _, core = solr_url.rstrip("/").rpartition("/")
         return cls(kafka_bootstrap=settings.kafka_bootstrap,
-                   topics={settings.records_topic: settings.kafka_partitions, settings.dead_letter_topic: 1},
+                   topics={settings.records_topic: settings.kafka_partitions,
+                           settings.retry_topic_name: settings.kafka_partitions, settings.dead_letter_topic: 1},
                    solr_node=node, solr_core=core, solr_auth=settings.solr_auth,
                    milvus_uri=settings.milvus_uri or f"http://127.0.0.1:{settings.milvus_port}",
                    collection=settings.collection)

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     records_topic: str = "snapmode.products"
     dead_letter_topic: str = "snapmode.dead-letter"
+    # Where the topology parks a record whose images failed transiently until it is due again; one per topology (its
+    # consumer group reads it), so None means "<topology_name>.retry" (`retry_topic_name`)
+    retry_topic: str | None = None
     # Every producer and consumer (crawler, publish, spout, dead letters) is built from these (snapmode/queue.py)
     kafka_client_id: str = "snapmode"
     kafka_timeout_s: float = Field(30.0, gt=0)  # connecting, a blocked send and each request to the broker
@@ -99,9 +102,18 @@ class Settings(BaseSettings):
     retry_first_delay_s: float = Field(0.5, ge=0)
     retry_max_delay_s: float = Field(30.0, ge=0)
     store_retry_budget_s: float = Field(30.0, ge=0)
-    # An image that keeps failing transiently (its host away, timeouts, 503) this long, over the replays of its record,
-    # is dead-lettered alone with its reason and the rest of its product is indexed.
+    # A record whose images failed transiently (their host away, timeouts, 503) leaves the spout at once for the retry
+    # topic and is fetched again after `fetch_retry_delay_s`, doubling per try up to `fetch_retry_max_delay_s`, while
+    # the records behind it flow on. An image that keeps failing this long from its first failure is dead-lettered
+    # alone with its reason and the rest of its product is indexed.
+    fetch_retry_delay_s: float = Field(30.0, ge=0)
+    fetch_retry_max_delay_s: float = Field(600.0, ge=0)
     fetch_retry_window_s: float = Field(3600.0, ge=0)
+    # A breaker per image host in each fetch bolt process: after this many failures in a row (refused, timed out,
+    # 5xx/429) the host's images are not fetched for `host_breaker_cooldown_s` (their records go back to the retry
+    # topic untried), then one fetch probes the host and decides.
+    host_breaker_failures: int = Field(5, ge=1)
+    host_breaker_cooldown_s: float = Field(60.0, gt=0)
     solr_timeout_s: float = Field(10.0, gt=0)  # each request to Solr
     milvus_timeout_s: float = Field(30.0, gt=0)  # each Milvus call (pymilvus reconnects within it)
     # Near-duplicates: at ingestion a product with an image this similar (cosine) to an image of another product
@@ -226,6 +238,12 @@ class Settings(BaseSettings):
             raise ValueError("a service password needs at least 12 characters and no placeholder "
                              "(make one with: python -c 'import secrets; print(secrets.token_urlsafe(24))')")
         return secret
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def retry_topic_name(self) -> str:
+        """The topology's retry topic: `retry_topic`, or "<topology_name>.retry"."""
+        return self.retry_topic or f"{self.topology_name}.retry"
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -2,18 +2,16 @@
 
 Transient means `StoreUnavailable` (the stores and the queue classify their own errors); anything else can never
 succeed by retrying and is the caller's to dead-letter with its reason. One call retries within a budget; what outlives
-it is handed back (a Storm tuple fails and the spout replays it later, again with a growing delay): no outage makes a
-record give up.
+it is handed back (a Storm tuple fails and the spout replays it later, again with a growing delay; a record whose
+image host fails goes to the retry topic, see topologies/fetch.py): no outage makes a record give up.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from cachetools import LRUCache
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_before_delay, wait_exponential
 
 from snapmode.interfaces import StoreUnavailable
@@ -50,26 +48,6 @@ class Backoff:
         state = RetryCallState(None, None, (), {})  # type: ignore[arg-type]
         state.attempt_number = max(1, retry)
         return float(self.wait()(state))
-
-
-class FailingSince:
-    """When each key (an image) started failing transiently, for the most recent `limit` keys: one that has failed for
-    longer than `window_s` is given up (dead-lettered alone) instead of holding back the rest of its product."""
-
-    def __init__(self, window_s: float, limit: int = 100_000, clock: Callable[[], float] = time.monotonic) -> None:
-        self.window_s, self.limit, self.clock = window_s, limit, clock
-        self._since: LRUCache[str, float] = LRUCache(maxsize=limit)
-
-    def failed(self, keys: Sequence[str]) -> list[str]:
-        """Note that `keys` failed now; returns those failing for longer than the window."""
-        now = self.clock()
-        for key in keys:
-            self._since.setdefault(key, now)  # a read or a write makes the key the most recent
-        return [key for key in keys if now - self._since[key] >= self.window_s]
-
-    def succeeded(self, keys: Sequence[str]) -> None:
-        for key in keys:
-            self._since.pop(key, None)
 
 
 def retry_transient(call: Callable[[], T], backoff: Backoff,

@@ -11,8 +11,10 @@ from snapmode.topologies.component import SETTINGS_KEY
 from snapmode.topologies.deadletter import DeadLetterBolt
 from snapmode.topologies.embed import EmbedBolt
 from snapmode.topologies.deletions import DeletionBolt
-from snapmode.topologies.fetch import DELETED, REJECTED, FetchBolt
+from snapmode.topologies.fetch import DELETED, REJECTED, RETRY, FetchBolt
 from snapmode.topologies.handoff import is_local
+from snapmode.topologies.reschedule import RescheduleBolt
+from snapmode.topologies.retry_spout import KafkaRetrySpout
 from snapmode.topologies.spout import EXHAUSTED, KafkaRecordSpout
 from snapmode.topologies.writers import REFUSED, MetadataWriterBolt, VectorWriterBolt
 
@@ -33,9 +35,9 @@ def topology_config(settings: Settings) -> dict[str, Any]:
 
 
 def build_topology(settings: Settings) -> type[Topology]:
-    """The topology class for `sparse submit`: spout -> fetch -> embed -> {vector, metadata} writers, grouped by
-    product key; tombstones -> deletions; rejections, refused rows and records that failed too often -> dead
-    letters."""
+    """The topology class for `sparse submit`: spouts (records, and retries when due) -> fetch -> embed -> {vector,
+    metadata} writers, grouped by product key; records to try again later -> the retry topic; tombstones ->
+    deletions; rejections, refused rows and records that failed too often -> dead letters."""
     tick = {"topology.tick.tuple.freq.secs": settings.batch_wait_s}
     # an image handed off through a file is read by an embed task of the same worker, on the same host
     to_embed = Grouping.LOCAL_OR_SHUFFLE if is_local(settings) else Grouping.SHUFFLE
@@ -43,7 +45,10 @@ def build_topology(settings: Settings) -> type[Topology]:
     class IngestTopology(Topology):
         config = topology_config(settings)
         records = KafkaRecordSpout.spec(par=settings.spout_parallelism)
-        fetch = FetchBolt.spec(inputs={records["default"]: Grouping.SHUFFLE}, par=settings.fetch_parallelism)
+        retries = KafkaRetrySpout.spec(par=settings.spout_parallelism)
+        fetch = FetchBolt.spec(inputs={records["default"]: Grouping.SHUFFLE, retries["default"]: Grouping.SHUFFLE},
+                               par=settings.fetch_parallelism)
+        reschedule = RescheduleBolt.spec(inputs={fetch[RETRY]: Grouping.SHUFFLE})
         embed = EmbedBolt.spec(inputs={fetch["default"]: to_embed}, par=settings.embed_parallelism,
                                config=tick)
         vectors = VectorWriterBolt.spec(inputs={embed["default"]: Grouping.fields("product_key")},
@@ -53,6 +58,7 @@ def build_topology(settings: Settings) -> type[Topology]:
         deletions = DeletionBolt.spec(inputs={fetch[DELETED]: Grouping.fields("key")}, par=settings.writer_parallelism)
         dead_letters = DeadLetterBolt.spec(inputs={fetch[REJECTED]: Grouping.SHUFFLE,
                                                    records[EXHAUSTED]: Grouping.SHUFFLE,
+                                                   retries[EXHAUSTED]: Grouping.SHUFFLE,
                                                    vectors[REFUSED]: Grouping.SHUFFLE,
                                                    metadata[REFUSED]: Grouping.SHUFFLE,
                                                    deletions[REFUSED]: Grouping.SHUFFLE})

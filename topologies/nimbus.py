@@ -41,11 +41,16 @@ class TopologyStatus:
 
     @property
     def counters(self) -> dict[str, int]:
-        """Records processed (whole tree done) and retried (failed, replayed), products written, dead letters."""
-        spout = self.components.get("records", ComponentStats())
-        return {"processed": spout.acked, "retried": spout.failed,
-                "products_written": self.components.get("vectors", ComponentStats()).acked,
-                "dead_lettered": self.components.get("dead_letters", ComponentStats()).acked}
+        """Records processed (indexed or dead-lettered, whole tree done), rescheduled (sent to the retry topic, each
+        time) and retried (failed and replayed in place), products written, dead letters."""
+        spouts = [self.stats("records"), self.stats("retries")]
+        rescheduled = self.stats("reschedule").acked
+        return {"processed": max(0, sum(s.acked for s in spouts) - rescheduled), "rescheduled": rescheduled,
+                "retried": sum(s.failed for s in spouts), "products_written": self.stats("vectors").acked,
+                "dead_lettered": self.stats("dead_letters").acked}
+
+    def stats(self, component: str) -> ComponentStats:
+        return self.components.get(component, ComponentStats())
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "running": self.running, "status": self.status, "uptime_s": self.uptime_s,

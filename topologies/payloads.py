@@ -19,6 +19,8 @@ from snapmode.topologies.handoff import PREFIX as HANDOFF_PREFIX, ImageHandoff
 
 # Output fields of each stream, in the order of the values below.
 RECORD_FIELDS = ["key", "record"]
+RETRY_FIELDS = ["key", "record", "retry"]  # retry: the record's `RetryState` as JSON (the retry spout's tuples)
+ENVELOPE_FIELDS = ["key", "envelope"]  # a `RetryEnvelope` as JSON, for the retry topic
 PRODUCT_FIELDS = ["product_key", "record", "images"]  # images: JSON [[image_id, base64 JPEG or handoff name], ...]
 VECTORS_FIELDS = ["product_key", "record", "vectors"]  # vectors: JSON {image_id: base64 float32}; writers group by key
 REJECTION_FIELDS = ["rejection"]

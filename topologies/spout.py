@@ -31,6 +31,10 @@ class InFlight:
     value: str = field(compare=False)
     attempts: int = field(default=1, compare=False)
     due: float = 0.0  # when a failed record is replayed
+    extra: tuple[str, ...] = field(default=(), compare=False)  # values emitted after the key and the record
+
+    def values(self) -> list[str]:
+        return [self.key, self.value, *self.extra]
 
 
 def tuple_id(partition: int, offset: int) -> str:
@@ -50,6 +54,7 @@ class KafkaRecordSpout(Spout):
     """
 
     outputs = [Stream(RECORD_FIELDS), Stream(REJECTION_FIELDS, name=EXHAUSTED)]
+    unassigned_check_s = 0.1  # how often a spout without partitions (its topic not there yet) looks again
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         settings, self.counters = setup_component(storm_conf, context)
@@ -57,7 +62,7 @@ class KafkaRecordSpout(Spout):
         self.backoff = Backoff.from_settings(settings)
         self.max_pending = settings.max_spout_pending
         self.consumer = self.connect(settings)
-        self.topic = settings.records_topic
+        self.topic = self.topic_of(settings)
         self.task_id = context.get("taskid", 0)
         self.task_ids = [int(t) for t, c in context.get("task->component", {}).items()
                          if c == context.get("componentid")] or [self.task_id]
@@ -67,32 +72,43 @@ class KafkaRecordSpout(Spout):
         self.in_flight: dict[str, InFlight] = {}
         self.replays: list[InFlight] = []  # failed records, a heap by when they are due again
         self.commit_every_s = 1.0
-        self._noted = 0  # records retrying, as last noted with the committed offsets
+        self._noted = self.note()  # as last stored with the committed offsets
         self._last_commit = time.monotonic()
+
+    def topic_of(self, settings: Settings) -> str:
+        return settings.records_topic
 
     def connect(self, settings: Settings) -> KafkaConsumerQueue:
         """A member of the topology's consumer group that commits only when told to; partitions come from `assign`."""
         return KafkaConsumerQueue(settings, (), group=settings.topology_name)
 
     def next_tuple(self) -> None:
-        if time.monotonic() - self._partitions_checked >= (PARTITIONS_CHECK_S if self.assigned else 0.1):
+        if time.monotonic() - self._partitions_checked >= (PARTITIONS_CHECK_S if self.assigned
+                                                           else self.unassigned_check_s):
             self.assign()
         if not self.assigned:
             time.sleep(0.1)
             return
         if self.replays and self.replays[0].due <= time.monotonic():
             message = heapq.heappop(self.replays)
-            self.emit([message.key, message.value], tup_id=tuple_id(message.partition, message.offset))
+            self.emit(message.values(), tup_id=tuple_id(message.partition, message.offset))
             return
         if len(self.in_flight) < self.max_pending:
-            for record in self.consumer.poll(timeout_s=0.1, max_records=self.max_pending - len(self.in_flight)):
-                message = InFlight(record.partition, record.offset, record.key or "",
-                                   record.value.decode("utf-8", "replace"))
-                self.tracker.taken(record.partition, record.offset)
-                self.in_flight[tuple_id(record.partition, record.offset)] = message
-                self.emit([message.key, message.value], tup_id=tuple_id(record.partition, record.offset))
-                self.counters.add("emitted")
+            self.take()
         self.maybe_commit()
+
+    def take(self) -> None:
+        """Emit the next records of the topic, as many as there are free pending slots."""
+        for record in self.consumer.poll(timeout_s=0.1, max_records=self.max_pending - len(self.in_flight)):
+            self.tracker.taken(record.partition, record.offset)
+            self.send(InFlight(record.partition, record.offset, record.key or "",
+                               record.value.decode("utf-8", "replace")))
+
+    def send(self, message: InFlight) -> None:
+        """Emit a record taken from the topic for the first time; it stays in flight until its tuple tree is done."""
+        self.in_flight[tuple_id(message.partition, message.offset)] = message
+        self.emit(message.values(), tup_id=tuple_id(message.partition, message.offset))
+        self.counters.add("emitted")
 
     def assign(self) -> bool:
         """Take this task's share of the topic's partitions, again whenever partitions were added: a new one is read
@@ -138,20 +154,28 @@ class KafkaRecordSpout(Spout):
         if time.monotonic() - self._last_commit >= self.commit_every_s:
             self.commit()
 
+    def replaying(self) -> int:
+        """Records of this task failed at least once and replayed in place."""
+        return sum(1 for message in self.in_flight.values() if message.attempts > 1)
+
+    def note(self) -> str:
+        """What the committed offsets carry for `topology status`: how many records this task replays."""
+        return spout_note(self.task_id, self.replaying())
+
     def commit(self) -> None:
-        """Commit what is done; the offsets carry how many records this task retries, for `topology status`."""
+        """Commit what is done, with the task's note."""
         self._last_commit = time.monotonic()
         offsets = self.tracker.committable()
-        retrying = sum(1 for message in self.in_flight.values() if message.attempts > 1)
-        if retrying != self._noted:  # every partition, unmoved ones too, carries the new count
+        note = self.note()
+        if note != self._noted:  # every partition, unmoved ones too, carries the new note
             offsets = self.tracker.positions()
         if not offsets:
             return
         try:
-            self.consumer.commit_offsets(self.topic, offsets, metadata=spout_note(self.task_id, retrying))
+            self.consumer.commit_offsets(self.topic, offsets, metadata=note)
         except Exception as exc:  # noqa: BLE001 - a rebalance or broker hiccup: the next commit covers it
             self.counters.log.warning("spout.commit_failed", error=repr(exc))
             return
         self.tracker.committed(offsets)
-        self._noted = retrying
+        self._noted = note
         self.counters.maybe_log()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -55,7 +56,8 @@ def kill(name: Annotated[str | None, typer.Option(help="Topology name [default: 
 
 
 def describe_backlog(waiting: dict[str, object]) -> str:
-    """One line: lag in all and per partition, records being retried, dead letters by reason."""
+    """One line: lag in all and per partition, records being retried, dead letters by reason; and one more for the
+    hosts that records wait for in the retry topic, if any."""
     if "error" in waiting:
         return f"backlog unknown: {waiting['error']}"
     lag = waiting["lag"]
@@ -63,15 +65,30 @@ def describe_backlog(waiting: dict[str, object]) -> str:
     assert isinstance(lag, dict) and isinstance(letters, dict)
     per_partition = ", ".join(f"p{p} {n}" for p, n in sorted(lag.items()))
     by_reason = ", ".join(f"{reason} {n}" for reason, n in letters.items()) or "none"
-    return (f"lag={waiting['total_lag']} ({per_partition or 'no partitions'}) retrying={waiting['retrying']} "
+    line = (f"lag={waiting['total_lag']} ({per_partition or 'no partitions'}) retrying={waiting['retrying']} "
             f"dead letters: {by_reason}")
+    hosts = waiting.get("waiting") or {}
+    assert isinstance(hosts, dict)
+    if hosts:
+        line += "\nwaiting for their hosts: " + "; ".join(
+            f"{host or '(no host)'} {h['records']} (breaker {describe_breaker(h)})" for host, h in hosts.items())
+    return line
+
+
+def describe_breaker(host: dict[str, object], now: float | None = None) -> str:
+    """`open, 42 s left`, `half-open: the next try probes`, or `closed` (failing, not yet the threshold's times)."""
+    until = host.get("open_until")
+    if host["breaker"] == "open" and isinstance(until, (int, float)):
+        return f"open, {max(0.0, until - (time.time() if now is None else now)):.0f} s left"
+    return "half-open: the next try probes" if host["breaker"] == "half-open" else "closed"
 
 
 @app.command("status")
 def status(name: Annotated[str | None, typer.Option(help="Topology name [default: settings.topology_name]")] = None,
            as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout")] = False) -> None:
-    """Whether the topology runs, its counters (processed, retried, dead-lettered) and per-component statistics; from
-    Kafka, its backlog: records not done per partition (lag), records being retried, dead letters by reason."""
+    """Whether the topology runs, its counters (processed, rescheduled, retried, dead-lettered) and per-component
+    statistics; from Kafka, its backlog: records not done per partition (lag), records being retried, those waiting
+    in the retry topic per host with the host's breaker, dead letters by reason."""
     from snapmode.queue.backlog import backlog
     from snapmode.interfaces import StoreError
     from snapmode.topologies.nimbus import topology_status

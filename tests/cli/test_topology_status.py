@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from snapmode.cli.main import app
-from snapmode.queue.backlog import Backlog, retrying_of, spout_note
+from snapmode.queue.backlog import Backlog, HostWaiting, retrying_of, spout_note
 from snapmode.queue.kafka import PartitionLag
 from snapmode.queue.messages import QueueUnavailable
 from snapmode.topologies.nimbus import ComponentStats, TopologyStatus
@@ -33,7 +33,9 @@ def test_retrying_adds_up_each_spout_task_once() -> None:
 def status(tmp_path: Path, cli_env: Callable[..., None], monkeypatch: pytest.MonkeyPatch) -> Callable[..., object]:
     cli_env(DATA_DIR=tmp_path / "data")
     running = TopologyStatus(name="snapmode-ingest", running=True, status="ACTIVE", uptime_s=5, workers=1,
-                             components={"records": ComponentStats(executors=1, acked=7, failed=2)})
+                             components={"records": ComponentStats(executors=1, acked=7, failed=2),
+                                         "retries": ComponentStats(executors=1, acked=4, failed=1),
+                                         "reschedule": ComponentStats(executors=1, acked=5)})
     monkeypatch.setattr("snapmode.topologies.nimbus.topology_status", lambda settings, name: running)
 
     def run(waiting: Backlog | Exception, *args: str):  # type: ignore[no-untyped-def]
@@ -53,13 +55,31 @@ def test_status_shows_lag_retries_and_dead_letters(status) -> None:  # type: ign
     assert "lag=5 (p0 2, p1 3) retrying=1 dead letters: not_found 2, invalid_record 1" in shown.output
     as_json = json.loads(status(waiting, "--json").stdout)
     assert as_json["backlog"] == {"lag": {"0": 2, "1": 3}, "retrying": 1, "total_lag": 5,
-                                  "dead_letters": {"not_found": 2, "invalid_record": 1}}
+                                  "dead_letters": {"not_found": 2, "invalid_record": 1}, "waiting": {}}
+
+
+def test_status_shows_the_hosts_records_wait_for_and_their_breakers(status) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    until = time.time() + 42.4
+    waiting = Backlog(lag={0: 0}, retrying=320, dead_letters={}, waiting={
+        "127.0.0.1:4000": HostWaiting(300, "open", until), "shop.example": HostWaiting(20, "half-open", until - 60),
+        "slow.example": HostWaiting(0, "closed")})
+    shown = status(waiting)
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.split())
+    assert "retrying=320" in text
+    assert ("waiting for their hosts: 127.0.0.1:4000 300 (breaker open, 42 s left); shop.example 20 (breaker "
+            "half-open: the next try probes); slow.example 0 (breaker closed)") in text
+    as_json = json.loads(status(waiting, "--json").stdout)
+    assert as_json["backlog"]["waiting"]["127.0.0.1:4000"] == {"records": 300, "breaker": "open", "open_until": until}
 
 
 def test_status_without_kafka_still_shows_storm(status) -> None:  # type: ignore[no-untyped-def]
     shown = status(QueueUnavailable("Kafka at 127.0.0.1:9092: connecting failed"))
     assert shown.exit_code == 0, shown.output
-    assert "processed=7" in shown.output and "backlog unknown: Kafka at 127.0.0.1:9092" in shown.output
+    assert "processed=6 rescheduled=5 retried=3" in shown.output  # records done, not those sent to retry
+    assert "backlog unknown: Kafka at 127.0.0.1:9092" in shown.output
 
 
 @pytest.mark.integration

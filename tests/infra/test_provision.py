@@ -26,7 +26,8 @@ def test_targets_come_from_the_settings() -> None:
                                                                                "items")
     assert (targets.milvus_uri, targets.collection) == ("http://milvus:19530", "things")
     assert targets.solr_auth == ("snapmode", "x" * 20)
-    assert targets.topics == {settings.records_topic: settings.kafka_partitions, settings.dead_letter_topic: 1}
+    assert targets.topics == {settings.records_topic: settings.kafka_partitions,
+                              "snapmode-ingest.retry": settings.kafka_partitions, settings.dead_letter_topic: 1}
 
 
 def test_without_urls_the_native_cluster_ports_are_the_targets() -> None:

@@ -97,18 +97,3 @@ def test_the_runner_waits_out_a_store_that_is_away(tmp_path: Path, photos: dict[
                                                         "t:b": {r.image_id for r in records[1].images()}}
     assert read_letter_file(tmp_path / "dead.jsonl") == []
 
-
-def test_a_key_is_given_up_once_it_has_failed_for_the_whole_window() -> None:
-    from snapmode.retries import FailingSince
-
-    clock = [100.0]
-    failing = FailingSince(window_s=60, limit=2, clock=lambda: clock[0])
-    assert failing.failed(["a"]) == []
-    clock[0] += 59
-    assert failing.failed(["a", "b"]) == []
-    clock[0] += 1
-    assert failing.failed(["a", "b"]) == ["a"]
-    failing.succeeded(["a"])  # it worked again: a later failure starts a new window
-    assert failing.failed(["a"]) == []
-    failing.failed(["c"])  # over the limit: the oldest key is forgotten
-    assert "b" not in failing._since

@@ -41,11 +41,12 @@ def open_stores(settings: Settings, dim: int) -> Iterator[tuple[VectorStore, Met
 
 
 def submitted(settings: Settings) -> Iterator[Settings]:
-    """The topology of `settings` on its own topics (4 partitions of records), submitted to the cluster, for a module
-    fixture to yield from; killed afterwards, with the handoff files its killed workers left."""
+    """The topology of `settings` on its own topics (4 partitions of records and of retries), submitted to the
+    cluster, for a module fixture to yield from; killed afterwards, with the handoff files its killed workers left."""
     from snapmode.infra.provision import create_topics
 
-    create_topics(settings.kafka_bootstrap, {settings.records_topic: 4, settings.dead_letter_topic: 1})
+    create_topics(settings.kafka_bootstrap, {settings.records_topic: 4, settings.retry_topic_name: 4,
+                                             settings.dead_letter_topic: 1})
     submit(settings, settings.data_dir / "build")
     try:
         yield settings

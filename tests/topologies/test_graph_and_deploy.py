@@ -23,16 +23,20 @@ def test_parallelism_and_batching_come_from_settings(monkeypatch: pytest.MonkeyP
     topology = build_topology(Settings(_env_file=None))  # type: ignore[call-arg]
     bolts = topology.thrift_bolts
     assert {name: b.common.parallelism_hint for name, b in bolts.items()} == {
-        "fetch": 7, "embed": 3, "vectors": 2, "metadata": 2, "deletions": 2, "dead_letters": 1}
+        "fetch": 7, "embed": 3, "vectors": 2, "metadata": 2, "deletions": 2, "reschedule": 1, "dead_letters": 1}
     assert json.loads(bolts["embed"].common.json_conf) == {"topology.tick.tuple.freq.secs": 4}
     assert json.loads(bolts["fetch"].common.json_conf) == {}  # no ticks where nothing batches
     # both writers hang off the embed bolt: a record's tuple tree completes only when both stores confirmed
     assert {s.componentId for s in bolts["vectors"].common.inputs} == {"embed"}
     assert {s.componentId for s in bolts["metadata"].common.inputs} == {"embed"}
     assert {(s.componentId, s.streamId) for s in bolts["dead_letters"].common.inputs} == {
-        ("fetch", "rejected"), ("records", "exhausted"), ("vectors", "refused"), ("metadata", "refused"),
-        ("deletions", "refused")}
+        ("fetch", "rejected"), ("records", "exhausted"), ("retries", "exhausted"), ("vectors", "refused"),
+        ("metadata", "refused"), ("deletions", "refused")}
     assert {(s.componentId, s.streamId) for s in bolts["deletions"].common.inputs} == {("fetch", "deleted")}
+    # records come from the records topic and, when due, from the retry topic; those to try again go back to it
+    assert {(s.componentId, s.streamId) for s in bolts["fetch"].common.inputs} == {("records", "default"),
+                                                                                   ("retries", "default")}
+    assert {(s.componentId, s.streamId) for s in bolts["reschedule"].common.inputs} == {("fetch", "retry")}
     # one product's versions reach one writer task, in order
     for name in ("vectors", "metadata"):
         assert [g.fields for g in bolts[name].common.inputs.values()] == [["product_key"]]

@@ -239,3 +239,73 @@ def test_the_deletion_bolt_deletes_the_metadata_while_no_vector_index_exists(set
     older = version("a", [0], price=1.0)  # a replay older than the deletion changes nothing
     assert metadata.upsert([older]) == []
     metadata.close()
+
+
+def test_a_record_back_from_the_retry_topic_undoes_no_newer_version_and_no_deletion(
+        settings: Settings, stores: Stores, monkeypatch: pytest.MonkeyPatch) -> None:
+    from snapmode.queue.messages import Message
+    from snapmode.topologies.fetch import RETRY
+    from snapmode.topologies.payloads import product_from_values
+    from snapmode.topologies.retry_spout import KafkaRetrySpout
+    from tests.conftest import jpeg_bytes
+    from tests.loopback import LoopbackServer, Response, route_handler
+
+    vectors, metadata = stores
+    up = [False]
+
+    def respond(path: str) -> Response:
+        return (200, "image/jpeg", jpeg_bytes(), {}) if up[0] else (503, "text/plain", b"down", {})
+
+    settings = settings.model_copy(update={"allow_private_urls": True, "fetch_retry_delay_s": 0.0})
+    writers = [start(MetadataWriterBolt, settings, "metadata"), start(VectorWriterBolt, settings, "vectors")]
+    with LoopbackServer(route_handler(respond)) as shop:
+        def at_shop(record: ProductRecord) -> ProductRecord:
+            return record.model_copy(update={"image_urls": tuple(f"{shop.base}/{record.product_id}/{n}.jpg"
+                                                                 for n in range(len(record.image_urls)))})
+
+        old_a, old_b = at_shop(version("a", [0, 1], price=40.0)), at_shop(version("b", [0], price=40.0))
+        fetch = start(FetchBolt, settings, "fetch")
+        for n, record in enumerate([old_a, old_b]):  # the shop's host is down: both go to the retry topic
+            fetch.process(tup([record.key, record.to_json()], tup_id=f"r{n}"))
+        parked = [m["tuple"] for m in commands(messages(fetch), "emit", RETRY)]
+        assert len(parked) == 2
+
+        newer_a = at_shop(version("a", [0], price=80.0, minutes=10))  # meanwhile a newer version is indexed ...
+        for bolt in writers:
+            write(bolt, [newer_a])
+        deletions = start(DeletionBolt, settings, "deletions")  # ... and b is deleted
+        deletions.vectors = vectors
+        gone = Tombstone(site="shop", product_id="b", reason="gone", crawled_at=T0 + timedelta(minutes=10))
+        deletions.process(tup(tombstone_values(gone), tup_id="d1"))
+
+        up[0] = True  # the host answers again: the retry spout hands the old records back, and they are fetched
+        topic = [Message(settings.retry_topic_name, 0, n, key, envelope.encode())
+                 for n, (key, envelope) in enumerate(parked)]
+
+        class RetryTopic:
+            def partitions(self, name: str) -> set[int]:
+                return {0}
+
+            def assign(self, name: str, partitions: Sequence[int]) -> None:
+                pass
+
+            def poll(self, timeout_s: float, max_records: int) -> list[Message]:
+                taken, topic[:] = topic[:max_records], topic[max_records:]
+                return taken
+
+            def commit_offsets(self, name: str, offsets: object, metadata: str = "") -> None:
+                pass
+
+        monkeypatch.setattr(KafkaRetrySpout, "connect", lambda self, s: RetryTopic())
+        spout = start(KafkaRetrySpout, settings, "retries")
+        spout.next_tuple()
+        for emitted in commands(messages(spout), "emit"):
+            fetch.process(tup(emitted["tuple"], tup_id=emitted["id"]))
+        fetched = [product_from_values(m["tuple"], fetch.handoff).record
+                   for m in commands(messages(fetch), "emit", "default")]
+    assert fetched == [old_a, old_b]  # indexed at last, as they were published
+    for bolt in writers:
+        write(bolt, fetched)
+    assert prices(vectors, "shop:a") == {ref.image_id: 80.0 for ref in newer_a.images()}
+    assert metadata.get(["shop:a"])["shop:a"].price == 80.0
+    assert prices(vectors, "shop:b") == {} and metadata.get(["shop:b"]) == {}
