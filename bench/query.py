@@ -279,7 +279,7 @@ def batches(api: ServedApi) -> tuple[float, float]:
 
 
 def _post(client: object, data: bytes, k: int) -> bool:
-    response = client.post("/search", params={"k": k},  # type: ignore[attr-defined]
+    response = client.post("/search", data={"k": str(k)},  # type: ignore[attr-defined]
                            files={"file": ("query.jpg", data, "image/jpeg")})
     return response.status_code == 200
 
