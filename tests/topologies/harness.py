@@ -6,13 +6,14 @@ from __future__ import annotations
 import io
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pystorm.component import Tuple
 
 from snapmode.config import Settings
 from snapmode.interfaces import MetadataStore, VectorStore
+from snapmode.queue.messages import Message
 from snapmode.stores.factory import build_metadata_store, build_vector_store
 from snapmode.topologies.component import SETTINGS_KEY
 from snapmode.topologies.deploy import submit
@@ -77,3 +78,29 @@ def commands(sent: list[dict[str, Any]], command: str, stream: str | None = None
     """The messages of one kind, optionally of one stream ("default" when a message names none)."""
     return [m for m in sent if m.get("command") == command
             and (stream is None or (m.get("stream") or "default") == stream)]
+
+
+class StandInConsumer:
+    """What a spout uses of `KafkaConsumerQueue`, on partition 0 of `topic`; keys `shop:p<offset>`."""
+
+    def __init__(self, topic: str, values: list[bytes]) -> None:
+        self.topic = topic
+        self.pending = [Message(topic, 0, i, f"shop:p{i}", v) for i, v in enumerate(values)]
+        self.commits: list[dict[int, int]] = []
+        self.notes: list[str] = []
+
+    def partitions(self, topic: str) -> set[int]:
+        assert topic == self.topic
+        return {0}
+
+    def assign(self, topic: str, partitions: Sequence[int]) -> None:
+        assert (topic, list(partitions)) == (self.topic, [0])
+
+    def poll(self, timeout_s: float, max_records: int) -> list[Message]:
+        taken, self.pending = self.pending[:max_records], self.pending[max_records:]
+        return taken
+
+    def commit_offsets(self, topic: str, next_offsets: Mapping[int, int], metadata: str = "") -> None:
+        assert topic == self.topic
+        self.commits.append(dict(next_offsets))
+        self.notes.append(metadata)

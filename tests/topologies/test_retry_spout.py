@@ -4,19 +4,17 @@ commits only past records whose try is done, and notes the records it holds per 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
 
 import pytest
 
 from snapmode.config import Settings
 from snapmode.queue.backlog import waiting_of
 from snapmode.queue.kafka import PartitionLag
-from snapmode.queue.messages import Message
 from snapmode.queue.retry import RetryEnvelope, RetryState
 from snapmode.topologies.payloads import rejection_from_values
 from snapmode.topologies.retry_spout import KafkaRetrySpout
 from snapmode.topologies.spout import EXHAUSTED
-from tests.topologies.harness import commands, messages, start
+from tests.topologies.harness import StandInConsumer, commands, messages, start
 
 TOPIC = "snapmode-ingest.retry"
 NOW = 1_000_000.0
@@ -28,28 +26,6 @@ def envelope(n: int, *, due_in: float, host: str = "127.0.0.1:9", until: float |
                          breaker_open_until=until).to_json().encode()
 
 
-class RetryTopic:
-    """What the spout uses of `KafkaConsumerQueue`, on one partition of the retry topic."""
-
-    def __init__(self, values: list[bytes]) -> None:
-        self.pending = [Message(TOPIC, 0, i, f"shop:p{i}", v) for i, v in enumerate(values)]
-        self.commits: list[dict[int, int]] = []
-        self.notes: list[str] = []
-
-    def partitions(self, topic: str) -> set[int]:
-        assert topic == TOPIC
-        return {0}
-
-    def assign(self, topic: str, partitions: Sequence[int]) -> None:
-        assert (topic, list(partitions)) == (TOPIC, [0])
-
-    def poll(self, timeout_s: float, max_records: int) -> list[Message]:
-        taken, self.pending = self.pending[:max_records], self.pending[max_records:]
-        return taken
-
-    def commit_offsets(self, topic: str, next_offsets: Mapping[int, int], metadata: str = "") -> None:
-        self.commits.append(dict(next_offsets))
-        self.notes.append(metadata)
 
 
 @pytest.fixture
@@ -61,7 +37,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 def spout_over(values: list[bytes], settings: Settings, monkeypatch: pytest.MonkeyPatch,
                **update: object) -> KafkaRetrySpout:
-    topic = RetryTopic(values)
+    topic = StandInConsumer(TOPIC, values)
     monkeypatch.setattr(KafkaRetrySpout, "connect", lambda self, s: topic)
     spout = start(KafkaRetrySpout, settings.model_copy(update=update), "retries")
     spout.commit_every_s = 0

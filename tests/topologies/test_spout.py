@@ -6,46 +6,20 @@ Kafka itself is replaced by a stand-in here; the real consumer group runs in tes
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
 
 import pytest
 
 from snapmode.config import Settings
-from snapmode.queue.messages import Message
 from snapmode.topologies.payloads import rejection_from_values
 from snapmode.topologies.spout import EXHAUSTED, PARTITIONS_CHECK_S, KafkaRecordSpout, my_partitions
-from tests.topologies.harness import commands, messages, start
+from tests.topologies.harness import StandInConsumer, commands, messages, start
 
 TOPIC = "records"
 
 
-class StandInConsumer:
-    """What the spout uses of `snapmode.queue.kafka.KafkaConsumerQueue`, on one partition."""
-
-    def __init__(self, values: list[str]) -> None:
-        self.pending = [Message(TOPIC, 0, i, f"shop:p{i}", v.encode()) for i, v in enumerate(values)]
-        self.commits: list[dict[int, int]] = []
-        self.notes: list[str] = []
-
-    def partitions(self, topic: str) -> set[int]:
-        return {0}
-
-    def assign(self, topic: str, partitions: Sequence[int]) -> None:
-        assert (topic, list(partitions)) == (TOPIC, [0])
-
-    def poll(self, timeout_s: float, max_records: int) -> list[Message]:
-        taken, self.pending = self.pending[:max_records], self.pending[max_records:]
-        return taken
-
-    def commit_offsets(self, topic: str, next_offsets: Mapping[int, int], metadata: str = "") -> None:
-        assert topic == TOPIC
-        self.commits.append(dict(next_offsets))
-        self.notes.append(metadata)
-
-
 @pytest.fixture
 def spout(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> KafkaRecordSpout:
-    consumer = StandInConsumer(["r0", "r1", "r2"])
+    consumer = StandInConsumer(TOPIC, [b"r0", b"r1", b"r2"])
     monkeypatch.setattr(KafkaRecordSpout, "connect", lambda self, s: consumer)
     spout = start(KafkaRecordSpout, settings.model_copy(update={"records_topic": TOPIC, "max_attempts": 2,
                                                                 "retry_first_delay_s": 0.0}), "records")
@@ -90,7 +64,7 @@ def test_spout_tasks_share_the_partitions_by_rank() -> None:
 
 def test_by_default_a_failed_record_replays_after_a_growing_delay_and_is_never_given_up(
         settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    consumer = StandInConsumer(["r0"])
+    consumer = StandInConsumer(TOPIC, [b"r0"])
     monkeypatch.setattr(KafkaRecordSpout, "connect", lambda self, s: consumer)
     spout = start(KafkaRecordSpout, settings.model_copy(update={"records_topic": TOPIC, "retry_first_delay_s": 0.25,
                                                                 "retry_max_delay_s": 0.5}), "records")
@@ -117,7 +91,7 @@ def test_by_default_a_failed_record_replays_after_a_growing_delay_and_is_never_g
 
 
 def test_the_spout_follows_partitions_added_to_the_topic(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    consumer = StandInConsumer([])
+    consumer = StandInConsumer(TOPIC, [])
     partitions, assigned = [{0}], []
     consumer.partitions = lambda topic: partitions[0]  # type: ignore[method-assign]
     consumer.assign = lambda topic, ps: assigned.append(list(ps))  # type: ignore[method-assign]
