@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from snapmode.bench.ingest_load import Watch, offer_at_once, offer_at_rate, percentiles
-from snapmode.bench.ingest_profile import add_cpu, cpu_profile, cpu_seconds
+from snapmode.bench.ingest_profile import BENCH_PROCESS, add_cpu, cpu_profile, cpu_seconds
 from snapmode.config import Settings
 from snapmode.pipeline.fetch import under_roots
 from snapmode.pipeline.options import decode_limits
@@ -25,6 +27,7 @@ from snapmode.stores.factory import build_vector_store
 from snapmode.topologies.nimbus import topology_status
 
 BENCH_SEED = 11
+IDLE_S = 5.0  # how long the topology's CPU is measured at rest, after its warm-up
 
 
 class TopologyNotReady(RuntimeError):
@@ -54,6 +57,7 @@ class IngestBench:
     images: int  # per capacity round
     embedder_runs: list[float]  # bare embedder images/s: a pass before the first round and one after each
     pipeline_runs: list[float]  # images/s from Kafka to searchable, one per capacity round
+    model_cpu_ms: list[float] = field(default_factory=list)  # the bare embedder's CPU ms per image, per pass
     steady_runs: list[float] = field(default_factory=list)  # the same between 10 % and 90 % of the images found
     freshness_s: list[float] = field(default_factory=list)  # capacity rounds: publish -> searchable (the backlog)
     loads: list[LoadRun] = field(default_factory=list)
@@ -77,16 +81,38 @@ class IngestBench:
     def ratio(self) -> float:
         return float(np.median(self.ratios)) if self.ratios else 0.0
 
+    @property
+    def model_cpu_ms_per_image(self) -> float:
+        """What the model alone costs an image (the bare embedder's CPU, every thread's); 0 without a model."""
+        return float(np.median(self.model_cpu_ms)) if self.model_cpu_ms else 0.0
+
+    @property
+    def idle_cpu_ms_per_s(self) -> float:
+        """CPU the topology and the cluster take per second while nothing flows: a cost per unit of time."""
+        return float(sum(v for name, v in self.profile.get("idle_cpu_ms_per_s", {}).items() if name != BENCH_PROCESS))
+
+    @property
+    def cpu_ms_per_image(self) -> float:
+        """CPU of the topology's processes and the cluster's services per image searchable, this process's left out:
+        unlike images/s, it hardly depends on what else the machine runs."""
+        ms = self.profile.get("cpu_ms_per_image", {})
+        return float(sum(v for name, v in ms.items() if name != BENCH_PROCESS))
+
     def as_dict(self) -> dict[str, Any]:
         p50, p99 = percentiles(self.freshness_s)
         embedder = np.asarray(self.embedder_runs or [0.0])
         figures: dict[str, Any] = {
-            "images": self.images, "embedder_ips": round(self.embedder_ips, 2),
+            "images": self.images, "pipeline_images_per_s": round(self.pipeline_ips, 2),
+            "cpu_ms_per_image_outside_model": round(self.cpu_ms_per_image - self.model_cpu_ms_per_image, 1),
+            "cpu_ms_per_image": round(self.cpu_ms_per_image, 1),
+            "model_cpu_ms_per_image": round(self.model_cpu_ms_per_image, 1),
+            "idle_cpu_ms_per_s": round(self.idle_cpu_ms_per_s, 1),
+            "pipeline_ips_runs": [round(r, 2) for r in self.pipeline_runs],
+            "pipeline_ips_steady": round(float(np.median(self.steady_runs)), 2) if self.steady_runs else None,
+            "embedder_ips": round(self.embedder_ips, 2),
             "embedder_ips_runs": [round(r, 2) for r in self.embedder_runs],
             "embedder_spread": round(float(np.ptp(embedder) / self.embedder_ips), 3) if self.embedder_ips else None,
-            "pipeline_ips": round(self.pipeline_ips, 2), "pipeline_ips_runs": [round(r, 2) for r in self.pipeline_runs],
             "ratio": round(self.ratio, 3), "ratio_runs": [round(r, 3) for r in self.ratios],
-            "pipeline_ips_steady": round(float(np.median(self.steady_runs)), 2) if self.steady_runs else None,
             "freshness_p50_s": round(p50, 2), "freshness_p99_s": round(p99, 2)}
         for run in self.loads:
             figures.update(run.as_dict())
@@ -123,12 +149,12 @@ def _embedder_process(shared: dict[str, Any], records: list[str], most: int, con
     embed_images(embedder, prepared[:size])  # warm-up
     conn.send(len(prepared))
     while (min_s := conn.recv()) is not None:
-        done, started = 0, time.perf_counter()
+        done, started, cpu = 0, time.perf_counter(), time.process_time()  # the process's CPU: every model thread's
         while not done or time.perf_counter() - started < min_s:
             for i in range(0, len(prepared), size):
                 embed_images(embedder, prepared[i:i + size])
             done += len(prepared)
-        conn.send(done / (time.perf_counter() - started))
+        conn.send((done / (time.perf_counter() - started), 1000 * (time.process_time() - cpu) / done))
 
 
 class BareEmbedder:
@@ -151,10 +177,11 @@ class BareEmbedder:
                                f"(exit code {self.process.exitcode})")
         return self.conn.recv()
 
-    def run(self, min_s: float = 5.0) -> float:
-        """Images/s of passes over every image, for at least `min_s`."""
+    def run(self, min_s: float = 5.0) -> tuple[float, float]:
+        """(images/s, CPU ms per image) of passes over every image, for at least `min_s`."""
         self.conn.send(min_s)
-        return float(self.answer())
+        ips, cpu_ms = self.answer()
+        return float(ips), float(cpu_ms)
 
     def close(self) -> None:
         self.conn.send(None)
@@ -178,9 +205,9 @@ def bench_ingest(settings: Settings, *, products: int = 100, catalog: Path | Non
     """The bare embedder and the pipeline's capacity in turns, then freshness at each of `loads` x that capacity.
 
     Capacity: `products` records published at once, polled in Milvus until every image is searchable; `rounds` of it,
-    each between two passes of the bare embedder over the same photos. Load: as many records again (the same photos
-    under another site), published one by one at the rate asked for. The topology must run
-    (`snapmode topology submit`); a first record warms it up (model loaded, stores open).
+    each between two passes of the bare embedder over the same photos (none for the null embedder). Load: as many
+    records again (the same photos under another site), published one by one at the rate asked for. The topology must
+    run (`snapmode topology submit`, or `null_topology`); a first record warms it up (model loaded, stores open).
     """
     say = progress.print if progress else (lambda *a: None)
     if not topology_status(settings).running:
@@ -189,18 +216,28 @@ def bench_ingest(settings: Settings, *, products: int = 100, catalog: Path | Non
     site = f"bench-{int(time.time())}"
     warm, *records = bench_records(settings, products, catalog, site)
     images = sum(len(r.image_urls) for r in records)
-    say(f"bare embedder on {min(images, 320)} of the {images} images ...")
-    bare = BareEmbedder(settings, records)
+    bare = None
+    if settings.embedder != "null":
+        say(f"bare embedder on {min(images, 320)} of the {images} images ...")
+        bare = BareEmbedder(settings, records)
     vectors = build_vector_store(settings, dim=embedder_dim(settings))
     producer = KafkaProducerQueue(settings)
     topic = settings.records_topic
+    result = IngestBench(images=images, embedder_runs=[], pipeline_runs=[])
+
+    def bare_pass() -> None:
+        if bare is not None:
+            ips, cpu_ms = bare.run()
+            result.embedder_runs.append(ips)
+            result.model_cpu_ms.append(cpu_ms)
+            say(f"  bare embedder {ips:.1f} images/s, {cpu_ms:.1f} ms of CPU an image")
+
     try:
         # the topology first: a worker still loading its model would slow the first bare pass
         say("warming the topology up ...")
-        warm_up = Watch(vectors)
-        offer_at_once(producer, topic, warm_up, [warm], timeout_s=300)
-        result = IngestBench(images=images, embedder_runs=[bare.run()], pipeline_runs=[])
-        say(f"  bare embedder {result.embedder_runs[-1]:.1f} images/s")
+        offer_at_once(producer, topic, Watch(vectors), [warm], timeout_s=300)
+        result.profile["idle_cpu_ms_per_s"] = idle_cpu(settings)
+        bare_pass()
         spent: dict[str, float] = {}  # CPU seconds per component while the capacity rounds ran
         for n in range(rounds):
             batch = records if n == 0 else bench_records(settings, products, catalog, f"{site}-r{n}")[1:]
@@ -217,14 +254,9 @@ def bench_ingest(settings: Settings, *, products: int = 100, catalog: Path | Non
             result.pipeline_runs.append(watch.images_per_s())
             result.steady_runs.append(watch.steady_images_per_s())
             result.freshness_s += watch.freshness_s()
-            say(f"  pipeline {result.pipeline_runs[-1]:.1f} images/s; bare embedder again ...")
-            result.embedder_runs.append(bare.run())
-            say(f"  {result.embedder_runs[-1]:.1f} images/s")
-        result.profile = cpu_profile(spent, len(result.freshness_s))
-        status = topology_status(settings)
-        result.profile["storm_process_latency_ms"] = {name: round(stats.latency_ms, 1)
-                                                      for name, stats in status.components.items()
-                                                      if not name.startswith("__")}
+            say(f"  pipeline {result.pipeline_runs[-1]:.1f} images/s")
+            bare_pass()
+        result.profile.update(cpu_profile(spent, len(result.freshness_s)))
         for load in loads:
             rate = load * result.pipeline_ips
             batch = bench_records(settings, products, catalog, f"{site}-load{round(load * 100)}")[1:]
@@ -239,7 +271,58 @@ def bench_ingest(settings: Settings, *, products: int = 100, catalog: Path | Non
             p50, p99 = percentiles(watch.freshness_s())
             say(f"  {load:.0%} load ({achieved:.1f} images/s): freshness p50 {p50:.2f} s, p99 {p99:.2f} s")
     finally:
-        bare.close()
+        if bare is not None:
+            bare.close()
         producer.close()
         vectors.close()
     return result
+
+
+def idle_cpu(settings: Settings, seconds: float = IDLE_S) -> dict[str, float]:
+    """CPU ms per second of each component while nothing is published, largest first."""
+    spent: dict[str, float] = {}
+    before = cpu_seconds(settings)
+    time.sleep(seconds)
+    add_cpu(spent, before, cpu_seconds(settings))
+    return {name: round(1000 * used / seconds, 1) for name, used in sorted(spent.items(), key=lambda kv: -kv[1])}
+
+
+NULL_SUFFIX = "bench-null"
+
+
+def null_settings(settings: Settings) -> Settings:
+    """`settings` with the null embedder, and a topology, topics, Milvus collection and Solr core of its own: its
+    vectors never reach the configured index."""
+    solr_url = settings.solr_url or f"http://127.0.0.1:{settings.solr_port}/solr/{settings.collection}"
+    return settings.model_copy(update={
+        "embedder": "null", "topology_name": f"{settings.topology_name}-{NULL_SUFFIX}",
+        "records_topic": f"{settings.records_topic}.{NULL_SUFFIX}", "retry_topic": None,
+        "dead_letter_topic": f"{settings.dead_letter_topic}.{NULL_SUFFIX}",
+        "collection": f"{settings.collection}_{NULL_SUFFIX.replace('-', '_')}",
+        "solr_url": f"{solr_url.rstrip('/')}_{NULL_SUFFIX.replace('-', '_')}"})
+
+
+@contextmanager
+def null_topology(settings: Settings, say: Callable[[str], object] = lambda m: None) -> Iterator[Settings]:
+    """The topology with the null embedder (`null_settings`), provisioned and submitted for the benchmark and killed
+    after it; yields its settings."""
+    from snapmode.infra.provision import Targets, provision
+    from snapmode.topologies.deploy import submit
+    from snapmode.topologies.handoff import handoff_dir
+    from snapmode.topologies.nimbus import kill
+
+    bench = null_settings(settings)
+    if topology_status(settings).running:
+        say(f"[yellow]topology {settings.topology_name} runs beside the benchmark: its idle executors count in the "
+            "machine's load, not in the profile")
+    for service, done in provision(Targets.from_settings(bench), ["kafka", "solr", "milvus"],
+                                   embedder_dim(bench)).items():
+        say(f"  {service:<7} {done}")
+    say(f"submitting {bench.topology_name} (the null embedder) ...")
+    submit(bench, settings.data_dir / f"topology-{NULL_SUFFIX}")
+    try:
+        yield bench
+    finally:
+        say(f"killing {bench.topology_name}")
+        kill(bench, wait_s=0)
+        shutil.rmtree(handoff_dir(bench), ignore_errors=True)

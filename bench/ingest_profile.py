@@ -8,6 +8,7 @@ from typing import Any
 from snapmode.config import Settings
 
 WORKER = "org.apache.storm.daemon.worker.Worker"
+BENCH_PROCESS = "bench (this process)"  # the benchmark's own polling and publishing: not the pipeline's
 # The cluster's services, by a piece of their command line (which also names the cluster's run directory).
 SERVICES = {"milvus run": "milvus", "SolrNode": "solr", "kafka.Kafka": "kafka",
             "org.apache.storm.daemon.nimbus.Nimbus": "storm daemons", "org.apache.storm.daemon.supervisor": "storm daemons",
@@ -45,7 +46,7 @@ def cpu_seconds(settings: Settings) -> dict[str, float]:
                 continue
             name = _component(cmdline) if ancestors & workers else None
         elif proc.info["pid"] == os.getpid():
-            name = "bench (this process)"
+            name = BENCH_PROCESS
         elif run_dir in cmdline:
             name = next((label for marker, label in SERVICES.items() if marker in cmdline), None)
         if name is None:

@@ -33,7 +33,8 @@ class Settings(BaseSettings):
     log_json: bool = False
 
     # Model
-    embedder: Literal["backbone", "cbir-gan"] = "cbir-gan"
+    # null: a deterministic vector per image at no cost, for `snapmode bench ingest --embedder null` only
+    embedder: Literal["backbone", "cbir-gan", "null"] = "cbir-gan"
     model_checkpoint: Path | None = None  # CBIR-GAN checkpoint dir; None uses the one shipped in model/weights
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     # What runs the CBIR-GAN: `auto` is torch on CUDA and, on the CPU, the checkpoint's exported int8 graph

@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 
 from snapmode.config import Settings
-from snapmode.interfaces import Embedder, MetadataStore, VectorStore
+from snapmode.interfaces import Embedder, EmbedderUnavailable, MetadataStore, VectorStore
 from snapmode.logs import get_logger
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.options import decode_limits
@@ -32,6 +32,9 @@ class Platform:
     def build(cls, settings: Settings, *, serving: bool = False, embedder: Embedder | None = None) -> Platform:
         """`serving`: this process will serve the API, and shares its embedded stores with other commands.
         `embedder`: an already loaded model to use instead of building the configured one."""
+        if settings.embedder == "null" or getattr(embedder, "name", "") == "null":
+            raise EmbedderUnavailable("the null embedder only measures the ingestion pipeline "
+                                      "(`snapmode bench ingest --embedder null`): set SNAPMODE_EMBEDDER to a model")
         if embedder is None:
             embedder = build_embedder(settings)
         vectors, metadata = build_stores(settings, embedder.dim, model_id=embedder.model_id, serving=serving)
@@ -72,6 +75,10 @@ def build_embedder(settings: Settings) -> Embedder:
     if settings.embedder == "cbir-gan":
         return build_cbir_gan(settings.model_checkpoint, runtime=settings.embed_runtime, device=settings.device,
                               threads=settings.torch_threads, batch_size=settings.embed_batch_size)
+    if settings.embedder == "null":
+        from snapmode.model.null import NullEmbedder
+
+        return NullEmbedder(embedder_dim(settings))
     raise ValueError(f"unknown embedder {settings.embedder!r}")
 
 
@@ -145,6 +152,8 @@ def embedder_identity(settings: Settings) -> tuple[str, int]:
 
         checkpoint = settings.model_checkpoint or DEFAULT_CHECKPOINT
         return checkpoint_model_id(checkpoint), embedder_dim(settings)
+    if settings.embedder == "null":
+        return f"null-{embedder_dim(settings)}", embedder_dim(settings)
     raise ValueError(f"unknown embedder {settings.embedder!r}")
 
 
@@ -154,7 +163,7 @@ def embedder_dim(settings: Settings) -> int:
         from snapmode.model.backbone import BackboneEmbedder
 
         return int(BackboneEmbedder.dim)
-    if settings.embedder == "cbir-gan":
+    if settings.embedder in ("cbir-gan", "null"):  # null: vectors as long as the configured checkpoint's
         from snapmode.model.checkpoint import DEFAULT_CHECKPOINT, load_config
 
         return load_config(settings.model_checkpoint or DEFAULT_CHECKPOINT).z_dim

@@ -90,6 +90,10 @@ WALKTHROUGH: dict[str, Step] = {
     "snapmode bench ingest [--products 100] [--rounds 2] [--loads 0.5,0.8] [--json]": Step(
         "snapmode bench ingest --products 8 --rounds 1 --loads 0.5", ("images/s", "ratio", "load_50pct_freshness_p99_s",
                                                                      "ms per image"), "cluster"),
+    "snapmode bench ingest --embedder null [--products 300] [--json]": Step(
+        "snapmode bench ingest --embedder null --products 8 --rounds 1 --loads 0.5",
+        ("pipeline_images_per_s", "cpu_ms_per_image_outside_model", "idle ms per s",
+         "killing snapmode-ingest-bench-null"), "cluster"),
     "snapmode topology kill": Step("snapmode topology kill", ("killed snapmode-ingest",), "cluster"),
     "snapmode bench hybrid [--products 300] [--views 4] [--seed 7] [--json]": Step(
         "snapmode bench hybrid --products 12 --views 2", ("Hybrid search, 12 products", "photo + words")),

@@ -15,7 +15,7 @@ from snapmode.queue.backlog import retry_note
 from snapmode.queue.messages import Message
 from snapmode.queue.retry import RetryEnvelope
 from snapmode.topologies.payloads import REJECTION_FIELDS, RETRY_FIELDS, rejection_values
-from snapmode.topologies.spout import EXHAUSTED, InFlight, KafkaRecordSpout, tuple_id
+from snapmode.topologies.spout import BUSY_POLL_S, EXHAUSTED, InFlight, KafkaRecordSpout, tuple_id
 
 HELD_MAX = 10_000  # records one task holds before it reads no further (the ones behind wait in the topic)
 
@@ -39,12 +39,18 @@ class KafkaRetrySpout(KafkaRecordSpout):
 
     def take(self) -> None:
         if len(self.held) < HELD_MAX:
-            for message in self.consumer.poll(timeout_s=0.1, max_records=min(500, HELD_MAX - len(self.held))):
+            for message in self.consumer.poll(timeout_s=self.poll_timeout_s(),
+                                              max_records=min(500, HELD_MAX - len(self.held))):
                 self.tracker.taken(message.partition, message.offset)
                 self.hold(message)
         now = time.time()
         while self.held and self.held[0][0] <= now and len(self.in_flight) < self.max_pending:
             self.send(heapq.heappop(self.held)[-1])
+
+    def poll_timeout_s(self) -> float:
+        """Not past the moment the first held record is due."""
+        timeout = super().poll_timeout_s()
+        return max(BUSY_POLL_S, min(timeout, self.held[0][0] - time.time())) if self.held else timeout
 
     def hold(self, message: Message) -> None:
         """Keep the record until it is due; a message that is no envelope goes to the dead letters."""

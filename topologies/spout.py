@@ -21,6 +21,10 @@ from snapmode.topologies.payloads import RECORD_FIELDS, REJECTION_FIELDS, reject
 
 EXHAUSTED = "exhausted"  # records that failed `max_attempts` times (when set), for the dead-letter bolt
 PARTITIONS_CHECK_S = 10.0  # how often the spout looks for partitions added to the topic
+# How long one poll of the topic may wait for records. Acks reach the spout only between polls, so it waits briefly
+# while records are in flight; with none in flight it waits longer, and a spout with nothing to do costs little.
+BUSY_POLL_S = 0.1
+IDLE_POLL_S = 1.0
 
 
 @dataclass(slots=True, order=True)
@@ -99,10 +103,14 @@ class KafkaRecordSpout(Spout):
 
     def take(self) -> None:
         """Emit the next records of the topic, as many as there are free pending slots."""
-        for record in self.consumer.poll(timeout_s=0.1, max_records=self.max_pending - len(self.in_flight)):
+        for record in self.consumer.poll(timeout_s=self.poll_timeout_s(),
+                                         max_records=self.max_pending - len(self.in_flight)):
             self.tracker.taken(record.partition, record.offset)
             self.send(InFlight(record.partition, record.offset, record.key or "",
                                record.value.decode("utf-8", "replace")))
+
+    def poll_timeout_s(self) -> float:
+        return BUSY_POLL_S if self.in_flight or self.replays else IDLE_POLL_S
 
     def send(self, message: InFlight) -> None:
         """Emit a record taken from the topic for the first time; it stays in flight until its tuple tree is done."""

@@ -73,16 +73,27 @@ def bench_embed(embedders: Annotated[str, typer.Option(help="Comma-separated, ea
     Console().print(table)
 
 
+IngestEmbedder = Literal["configured", "null"]
+
+
 @app.command("ingest")
 def bench_ingest(products: Annotated[int, typer.Option(help="Products per round (4 photos each in the generated catalog)")] = 100,
                  catalog: Annotated[Path | None, typer.Option(help="Catalog to take them from [default: a generated one]")] = None,
                  rounds: Annotated[int, typer.Option(min=1, help="Capacity rounds, each between two bare-embedder passes")] = 2,
                  loads: Annotated[str, typer.Option(help="Shares of the capacity at which freshness is measured")] = "0.5,0.8",
+                 embedder: Annotated[IngestEmbedder, typer.Option(
+                     help="configured: the running topology, with SNAPMODE_EMBEDDER's model; null: a topology of its "
+                          "own, submitted for the run, whose embedder costs nothing (the pipeline's own cost)")]
+                 = "configured",
                  as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON on stdout")] = False,
                  ) -> None:
     """Bare embedder images/s vs images/s from Kafka to searchable through Storm, freshness at fixed loads, and where
     the CPU goes per component."""
-    from snapmode.bench.ingest import TopologyNotReady, bench_ingest as run_bench
+    from contextlib import nullcontext
+
+    from snapmode.bench.ingest import TopologyNotReady, bench_ingest as run_bench, null_topology
+    from snapmode.bench.ingest_profile import SERVICES
+    from snapmode.topologies.deploy import DeployError
 
     try:
         shares = [float(x) for x in loads.split(",") if x.strip()]
@@ -92,9 +103,12 @@ def bench_ingest(products: Annotated[int, typer.Option(help="Products per round 
         raise typer.BadParameter("each share is above 0 and at most 1.5", param_hint="--loads")
     settings = get_settings()
     require_cluster_stores(settings)
+    topology = null_topology(settings, console.print) if embedder == "null" else nullcontext(settings)
     try:
-        result = run_bench(settings, products=products, catalog=catalog, rounds=rounds, loads=shares, progress=console)
-    except TopologyNotReady as exc:
+        with topology as measured:
+            result = run_bench(measured, products=products, catalog=catalog, rounds=rounds, loads=shares,
+                               progress=console)
+    except (TopologyNotReady, DeployError) as exc:
         console.print(f"[red]{exc}")
         raise typer.Exit(1) from exc
     figures = result.as_dict()
@@ -107,13 +121,15 @@ def bench_ingest(products: Annotated[int, typer.Option(help="Products per round 
         table.add_row(key, json.dumps(value) if isinstance(value, (dict, list)) else str(value))
     console.print(table)
     cpu = Table(title=f"CPU per component, capacity rounds ({len(result.freshness_s)} images)")
-    for column in ("component", "cpu s", "ms per image"):
+    for column in ("component", "cpu s", "ms per image", "idle ms per s"):
         cpu.add_column(column, justify="left" if column == "component" else "right")
+    idle = profile.get("idle_cpu_ms_per_s", {})
     for name, seconds in profile.get("cpu_s", {}).items():
-        cpu.add_row(name, str(seconds), str(profile["cpu_ms_per_image"].get(name, "")))
+        cpu.add_row(name, str(seconds), str(profile["cpu_ms_per_image"].get(name, "")), str(idle.get(name, "")))
     console.print(cpu)
-    latency = profile.get("storm_process_latency_ms", {})
-    console.print("Storm process latency ms: " + ", ".join(f"{k} {v}" for k, v in sorted(latency.items())))
+    if not set(SERVICES.values()) & set(profile.get("cpu_s", {})):
+        console.print(f"[yellow]no service of the cluster in {settings.cluster_run_dir} was found running: the "
+                      "profile counts the topology's processes only (run the benchmark where `snapmode cluster up` ran)")
 
 
 Store = Literal["lite", "server"]

@@ -33,6 +33,9 @@ def submit(name: Annotated[str | None, typer.Option(help="Topology name [default
 
     settings = get_settings()
     require_cluster_stores(settings)
+    if settings.embedder == "null":
+        raise typer.BadParameter("the null embedder only measures the pipeline (`snapmode bench ingest --embedder "
+                                 "null` submits a topology of its own): set SNAPMODE_EMBEDDER to a model")
     try:
         with console.status(f"building and submitting {name or settings.topology_name}"):
             submit_topology(settings, build_dir or settings.data_dir / "topology", name=name)

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 import pytest
 
-from snapmode.bench.ingest import IngestBench, LoadRun
+from snapmode.bench.ingest import IngestBench, LoadRun, null_settings
 from snapmode.bench.ingest_load import Watch, offer_at_once, offer_at_rate, percentiles
-from snapmode.bench.ingest_profile import add_cpu, cpu_profile
+from snapmode.bench.ingest_profile import BENCH_PROCESS, add_cpu, cpu_profile
 from snapmode.records import ProductRecord, image_id
 from snapmode.waiting import wait_until
 
@@ -73,19 +73,45 @@ def test_offer_at_once_waits_for_every_image_or_the_timeout() -> None:
 
 def test_ratio_per_round_uses_the_embedder_passes_around_it_and_keys_stay() -> None:
     bench = IngestBench(images=400, embedder_runs=[20.0, 24.0, 22.0], pipeline_runs=[17.6, 19.55],
-                        freshness_s=[1.0, 2.0, 3.0],
+                        model_cpu_ms=[95.0, 90.0, 100.0], freshness_s=[1.0, 2.0, 3.0],
                         loads=[LoadRun(load=0.5, offered_ips=9.1, achieved_ips=9.0, images=400,
                                        freshness_s=[1.0] * 99 + [4.0])],
-                        profile=cpu_profile({"EmbedBolt": 20.0, "kafka": 1.0}, images=800))
+                        profile={**cpu_profile({"EmbedBolt": 88.0, "kafka": 4.0, BENCH_PROCESS: 8.0}, images=800),
+                                 "idle_cpu_ms_per_s": {"kafka": 15.0, BENCH_PROCESS: 3.0, "storm worker (JVM)": 40.0}})
     assert bench.ratios == pytest.approx([0.8, 0.85])
     figures = json.loads(json.dumps(bench.as_dict()))
     assert figures["ratio"] == pytest.approx(0.825) and figures["embedder_ips"] == 22.0
     assert figures["embedder_spread"] == pytest.approx(4 / 22, abs=1e-3)
-    assert figures["pipeline_ips"] == pytest.approx(18.57, abs=0.01)
+    assert figures["pipeline_images_per_s"] == pytest.approx(18.57, abs=0.01)
+    # 115 ms of CPU an image in the topology and the cluster (the benchmark's own left out), 95 of them the model's
+    assert figures["cpu_ms_per_image"] == 115.0 and figures["model_cpu_ms_per_image"] == 95.0
+    assert figures["cpu_ms_per_image_outside_model"] == 20.0
+    assert figures["idle_cpu_ms_per_s"] == 55.0
     assert figures["load_50pct_ips"] == 9.0 and figures["load_50pct_freshness_p50_s"] == 1.0
     assert 1.0 < figures["load_50pct_freshness_p99_s"] <= 4.0
-    assert list(figures["profile"]["cpu_s"]) == ["EmbedBolt", "kafka"]
-    assert figures["profile"]["cpu_ms_per_image"]["EmbedBolt"] == 25.0
+    assert list(figures["profile"]["cpu_s"]) == ["EmbedBolt", BENCH_PROCESS, "kafka"]
+    assert figures["profile"]["cpu_ms_per_image"]["EmbedBolt"] == 110.0
+
+
+def test_without_a_model_everything_is_outside_it() -> None:
+    bench = IngestBench(images=400, embedder_runs=[], pipeline_runs=[160.0],
+                        profile=cpu_profile({"FetchBolt": 2.0, "milvus": 2.0}, images=400))
+    figures = bench.as_dict()
+    assert figures["cpu_ms_per_image_outside_model"] == figures["cpu_ms_per_image"] == 10.0
+    assert figures["model_cpu_ms_per_image"] == 0.0 and figures["ratio"] == 0.0
+
+
+def test_the_null_topology_writes_nowhere_the_configured_one_does(settings) -> None:  # type: ignore[no-untyped-def]
+    configured = settings.model_copy(update={"solr_url": "http://solr:8983/solr/products/",
+                                             "milvus_uri": "http://milvus:19530"})
+    bench = null_settings(configured)
+    assert bench.embedder == "null" and configured.embedder == "cbir-gan"
+    assert bench.solr_url == "http://solr:8983/solr/products_bench_null" and bench.milvus_uri == configured.milvus_uri
+    for name in ("topology_name", "records_topic", "retry_topic_name", "dead_letter_topic", "collection", "solr_url",
+                 "handoff_dir"):
+        if getattr(configured, name) is not None:
+            assert getattr(bench, name) != getattr(configured, name), name
+    assert null_settings(settings).solr_url == f"http://127.0.0.1:{settings.solr_port}/solr/products_bench_null"
 
 
 def test_cpu_seconds_add_up_over_rounds() -> None:

@@ -88,6 +88,7 @@ class StandInConsumer:
         self.pending = [Message(topic, 0, i, f"shop:p{i}", v) for i, v in enumerate(values)]
         self.commits: list[dict[int, int]] = []
         self.notes: list[str] = []
+        self.timeouts: list[float] = []  # of each poll
 
     def partitions(self, topic: str) -> set[int]:
         assert topic == self.topic
@@ -97,6 +98,7 @@ class StandInConsumer:
         assert (topic, list(partitions)) == (self.topic, [0])
 
     def poll(self, timeout_s: float, max_records: int) -> list[Message]:
+        self.timeouts.append(timeout_s)
         taken, self.pending = self.pending[:max_records], self.pending[max_records:]
         return taken
 

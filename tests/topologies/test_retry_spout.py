@@ -13,7 +13,7 @@ from snapmode.queue.kafka import PartitionLag
 from snapmode.queue.retry import RetryEnvelope, RetryState
 from snapmode.topologies.payloads import rejection_from_values
 from snapmode.topologies.retry_spout import KafkaRetrySpout
-from snapmode.topologies.spout import EXHAUSTED
+from snapmode.topologies.spout import BUSY_POLL_S, EXHAUSTED, IDLE_POLL_S
 from tests.topologies.harness import StandInConsumer, commands, messages, start
 
 TOPIC = "snapmode-ingest.retry"
@@ -57,6 +57,16 @@ def test_a_record_is_held_until_due_then_emitted_with_its_state(settings: Settin
     clock[0] = NOW + 30
     spout.next_tuple()
     assert [m["id"] for m in commands(messages(spout), "emit")] == ["0:0"]
+
+
+def test_a_poll_waits_no_longer_than_the_first_held_record(settings: Settings, clock: list[float],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    spout = spout_over([envelope(0, due_in=0.5)], settings, monkeypatch)
+    spout.next_tuple()  # holds it
+    spout.next_tuple()
+    clock[0] = NOW + 0.45
+    spout.next_tuple()
+    assert spout.consumer.timeouts == [IDLE_POLL_S, 0.5, BUSY_POLL_S]  # never below a busy spout's poll
 
 
 def test_due_records_wait_for_free_pending_slots(settings: Settings, clock: list[float],

@@ -11,7 +11,8 @@ import pytest
 
 from snapmode.config import Settings
 from snapmode.topologies.payloads import rejection_from_values
-from snapmode.topologies.spout import EXHAUSTED, PARTITIONS_CHECK_S, KafkaRecordSpout, my_partitions
+from snapmode.topologies.spout import (BUSY_POLL_S, EXHAUSTED, IDLE_POLL_S, PARTITIONS_CHECK_S, KafkaRecordSpout,
+                                       my_partitions)
 from tests.topologies.harness import StandInConsumer, commands, messages, start
 
 TOPIC = "records"
@@ -55,6 +56,17 @@ def test_replays_a_failed_record_then_dead_letters_it(spout: KafkaRecordSpout) -
     assert spout.consumer.commits[-1] == {0: 1}  # not past the record until its dead letter is written
     spout.ack("0:1")
     assert spout.consumer.commits[-1] == {0: 3}
+
+
+def test_polls_briefly_only_while_records_are_in_flight(spout: KafkaRecordSpout) -> None:
+    spout.next_tuple()
+    spout.next_tuple()
+    assert spout.consumer.timeouts == [IDLE_POLL_S, BUSY_POLL_S]  # acks come between polls: none waits long for one
+    messages(spout)
+    for n in range(3):
+        spout.ack(f"0:{n}")
+    spout.next_tuple()
+    assert spout.consumer.timeouts[-1] == IDLE_POLL_S
 
 
 def test_spout_tasks_share_the_partitions_by_rank() -> None:
