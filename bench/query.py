@@ -20,15 +20,18 @@ from typing import Literal
 
 import numpy as np
 
+from snapmode.bench.recall import ExactNearest, recall_at
 from snapmode.bench.serve import ServedApi, serve_process, start_milvus_server
 from snapmode.bench.synthetic import SyntheticSource, synthetic_batches
 from snapmode.config import Settings
 from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
 from snapmode.infra.ports import free_port
 from snapmode.logs import get_logger
+from snapmode.pipeline.decode import decode_image
 from snapmode.pipeline.manifest import load_catalog, to_record
 from snapmode.platform import Platform
 from snapmode.search.service import SearchService
+from snapmode.stores.vector_index import VectorIndex
 
 log = get_logger(__name__)
 
@@ -36,6 +39,7 @@ SITE = "sample-shop"
 COLLECTION = "bench_query"
 FILL_BATCH = 1000  # synthetic vectors per upsert (5 MB of 1280-d float32)
 WARMUP = 5  # queries before each measured phase, not counted
+RECALL_K = 10
 StoreKind = Literal["lite", "server"]
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -76,6 +80,8 @@ class QueryReport:
     memory_mb: dict[str, float]
     load_avg: dict[str, list[float]]  # 1, 5, 15 min at the start and end of the measurement
     floor: Latency
+    recall_at_10: float  # of the vector index: its 10 nearest images of each query photo against exact search
+    index: dict[str, object]  # the index's type, build and search parameters
     api: dict[str, dict[str, Latency]] = field(default_factory=dict)  # variant -> "1" / "C" -> figures
     mean_batch: dict[str, float] = field(default_factory=dict)  # variant -> queries per forward pass at C clients
 
@@ -118,18 +124,23 @@ def bench_query(settings: Settings, *, vectors: int = 10_000, clients: int = 8, 
         photos = [(root / p.images[-1]).read_bytes() for p in catalog]
         platform = Platform.build(local)
         try:
+            exact = ExactNearest(query_vectors(platform, photos), k=RECALL_K)
             fill = fill_store(platform, [to_record(p.model_copy(update={"images": p.images[:-1]}), root, SITE)
-                                         for p in catalog], vectors, progress, seed=seed)
+                                         for p in catalog], vectors, progress, seed=seed, exact=exact)
         finally:
             platform.close()  # milvus-lite: the served API opens the engine next
         floor_s: list[float] = []
         api: dict[str, dict[str, Latency]] = {}
         memory: dict[str, float] = {}
         mean_batch: dict[str, float] = {}
+        recall: list[float] = []
         for name, env in variants:
             with serve_process(local, free_port(), Path(tmp) / f"serve-{name}.log", env=env,
                                searches=max(8, clients)) as served, \
                     _floor_search(local, platform) as floor_search:
+                if not recall:
+                    found = floor_search.vectors.search(exact.queries, RECALL_K)
+                    recall.append(recall_at([[h.image_id for h in hits] for hits in found], exact.nearest()))
                 floor, one = measure_paired(served, floor_search, photos, queries, k, progress)
                 floor_s += floor
                 api[name] = {"1": one}
@@ -142,8 +153,13 @@ def bench_query(settings: Settings, *, vectors: int = 10_000, clients: int = 8, 
                 memory[f"{name}_process"] = served.rss_mb()
         if store == "server":
             memory["milvus_server"] = store_rss()  # else milvus-lite runs inside the API process
+        index = VectorIndex.from_settings(local)
         return QueryReport(store=store, vectors=vectors, dim=platform.embedder.dim, clients=clients, k=k, fill=fill,
-                           memory_mb=memory, floor=Latency.of(floor_s, sum(floor_s)), api=api,
+                           memory_mb=memory, floor=Latency.of(floor_s, sum(floor_s)),
+                           recall_at_10=round(recall[0], 4), api=api,
+                           index={"type": index.kind, "build": index.build_params(),
+                                  "search": index.search_params(index.kind, k * local.search_oversample)["params"],
+                                  "oversample": local.search_oversample},
                            mean_batch=mean_batch,
                            load_avg={"start": [round(x, 2) for x in load_start],
                                      "end": [round(x, 2) for x in os.getloadavg()]})
@@ -169,9 +185,17 @@ def _vector_store(kind: StoreKind, tmp: Path, settings: Settings) -> Iterator[tu
             yield local.model_copy(update={"milvus_uri": uri}), rss
 
 
-def fill_store(platform: Platform, records: Sequence, target: int, progress: Progress, *, seed: int = 0
-               ) -> FillReport:
-    """Index `records` (real photos), then add synthetic products until the store holds `target` vectors."""
+def query_vectors(platform: Platform, photos: Sequence[bytes]) -> np.ndarray:
+    """The embeddings of the query photos, as the search embeds them."""
+    images = [decode_image(data, platform.limits) for data in photos]
+    size = platform.settings.embed_batch_size
+    return np.concatenate([platform.embedder.embed(images[i:i + size]) for i in range(0, len(images), size)])
+
+
+def fill_store(platform: Platform, records: Sequence, target: int, progress: Progress, *, seed: int = 0,
+               exact: ExactNearest | None = None) -> FillReport:
+    """Index `records` (real photos), then add synthetic products until the store holds `target` vectors; `exact`
+    learns every vector stored."""
     vectors, metadata = platform.vectors, platform.metadata
     flush = getattr(vectors, "flush_writes", None)
     if flush is not None:
@@ -187,6 +211,8 @@ def fill_store(platform: Platform, records: Sequence, target: int, progress: Pro
 
     platform.runner().run(records, on_image=on_image)
     real = platform.vectors.fetch(real_ids)
+    if exact is not None:
+        exact.add(list(real), np.stack(list(real.values())))
     embed_s = time.perf_counter() - started
     count = len(real)
     missing = max(0, target - count)
@@ -197,6 +223,8 @@ def fill_store(platform: Platform, records: Sequence, target: int, progress: Pro
     for batch_records, items in synthetic_batches(missing, source, batch=FILL_BATCH, seed=seed):
         metadata.upsert(batch_records)
         vectors.upsert(items)
+        if exact is not None:
+            exact.add([i.image_id for i in items], np.stack([i.vector for i in items]))
         done += len(items)
         progress("fill", done, missing)
     insert_s = time.perf_counter() - started
@@ -235,7 +263,8 @@ def _floor_search(settings: Settings, platform: Platform) -> Iterator[SearchServ
     vectors, metadata = build_stores(settings, platform.embedder.dim)
     try:
         yield SearchService(platform.embedder, vectors, metadata, platform.limits,
-                            hybrid_depth=settings.hybrid_depth, rrf_k=settings.rrf_k)
+                            oversample=settings.search_oversample, hybrid_depth=settings.hybrid_depth,
+                            rrf_k=settings.rrf_k)
     finally:
         vectors.close()
         metadata.close()

@@ -13,6 +13,7 @@ import httpx
 
 from snapmode.config import Settings
 from snapmode.infra.errors import ClusterError
+from snapmode.stores.vector_index import VectorIndex
 from snapmode.waiting import WaitTimeout, wait_until
 
 SOLR_CORE_CONFIG = Path(__file__).resolve().parent / "solr" / "products" / "conf"
@@ -30,6 +31,7 @@ class Targets:
     solr_auth: tuple[str, str] | None
     milvus_uri: str
     collection: str
+    index: VectorIndex = VectorIndex()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Targets:
@@ -41,7 +43,7 @@ class Targets:
                            settings.retry_topic_name: settings.kafka_partitions, settings.dead_letter_topic: 1},
                    solr_node=node, solr_core=core, solr_auth=settings.solr_auth,
                    milvus_uri=settings.milvus_uri or f"http://127.0.0.1:{settings.milvus_port}",
-                   collection=settings.collection)
+                   collection=settings.collection, index=VectorIndex.from_settings(settings))
 
 
 def provision(targets: Targets, names: list[str], dim: int) -> dict[str, str]:
@@ -55,7 +57,7 @@ def provision(targets: Targets, names: list[str], dim: int) -> dict[str, str]:
             done["solr"] = f"core {targets.solr_core}: " + solr.ensure_core(targets.solr_core, SOLR_CORE_CONFIG)
     if "milvus" in names:
         done["milvus"] = f"collection {targets.collection}: " + ensure_milvus_collection(
-            targets.milvus_uri, targets.collection, dim)
+            targets.milvus_uri, targets.collection, dim, targets.index)
     return done
 
 
@@ -185,8 +187,9 @@ def zip_folder(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
-def ensure_milvus_collection(uri: str, collection: str, dim: int, timeout_s: float = 30.0) -> str:
-    """The vector collection with its HNSW index, loaded; returns what it did."""
+def ensure_milvus_collection(uri: str, collection: str, dim: int, index: VectorIndex = VectorIndex(),
+                             timeout_s: float = 30.0) -> str:
+    """The vector collection with its vector index, loaded; returns what it did."""
     from pymilvus import MilvusClient
     from pymilvus.exceptions import MilvusException
 
@@ -199,10 +202,10 @@ def ensure_milvus_collection(uri: str, collection: str, dim: int, timeout_s: flo
             existed = probe.has_collection(collection)
         finally:
             probe.close()
-        MilvusVectorStore(uri=uri, collection=collection, dim=dim).close()
+        MilvusVectorStore(uri=uri, collection=collection, dim=dim, index=index).close()
     except (MilvusException, StoreError) as exc:
         raise ClusterError(f"milvus: collection {collection!r} at {uri}: {_first_line(exc)}") from exc
-    return "exists (loaded)" if existed else f"created ({dim}-d, HNSW, loaded)"
+    return "exists (loaded)" if existed else f"created ({dim}-d, {index.kind}, loaded)"
 
 
 def _error(resp: httpx.Response) -> str:

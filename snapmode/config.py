@@ -62,6 +62,16 @@ class Settings(BaseSettings):
 
     # Stores
     collection: str = "products"
+    # The vector index of a new collection (an existing one keeps its own until `snapmode reindex`): HNSW, or IVF_SQ8
+    # at about a quarter of HNSW's memory, IVF_FLAT, FLAT (exact); see snapmode/stores/vector_index.py.
+    vector_index: Literal["HNSW", "IVF_SQ8", "IVF_FLAT", "FLAT"] = "HNSW"
+    hnsw_m: int = Field(16, ge=4, le=64)  # graph links per vector
+    hnsw_ef_construction: int = Field(200, ge=8, le=512)  # candidates while building
+    ivf_nlist: int = Field(1024, ge=1, le=65_536)  # clusters
+    search_ef: int = Field(128, ge=1, le=32_768)  # HNSW: candidates each search keeps (at least k)
+    search_nprobe: int = Field(32, ge=1, le=65_536)  # IVF: clusters each search scans
+    # A photo query asks the index for this many images per product wanted (products have several images)
+    search_oversample: int = Field(4, ge=1, le=32)
     milvus_uri: str | None = None  # None: embedded milvus-lite file in data_dir; else e.g. http://127.0.0.1:19530
     solr_url: str | None = None  # None: embedded SQLite store in data_dir; else e.g. http://127.0.0.1:8983/solr/products
     # Credentials of the real services, from the environment only; unset: none sent (the native cluster's default).

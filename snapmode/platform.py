@@ -56,7 +56,8 @@ class Platform:
     @cached_property
     def search(self) -> SearchService:
         return SearchService(self.embedder, self.vectors, self.metadata, self.limits,
-                             hybrid_depth=self.settings.hybrid_depth, rrf_k=self.settings.rrf_k)
+                             oversample=self.settings.search_oversample, hybrid_depth=self.settings.hybrid_depth,
+                             rrf_k=self.settings.rrf_k)
 
     def close(self) -> None:
         self.vectors.close()

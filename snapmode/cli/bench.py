@@ -195,6 +195,10 @@ def bench_query(vectors: Annotated[int, typer.Option(min=1, help="Vectors in the
                           f"{lat.p50_ms / f.p50_ms:.2f}", str(lat.errors))
     console = Console()
     console.print(table)
+    index = report.index
+    console.print(f"recall@10 of the index against exact search: {report.recall_at_10:.3f} ({index['type']}, "
+                  f"built with {index['build']}, searched with {index['search']}, x{index['oversample']} images "
+                  "per product asked)")
     console.print(f"fill: real {fill.embed_s} s, synthetic {fill.synthetic:,} in {fill.insert_s} s, index "
                   f"{fill.index_s} s {fill.index}; memory MB {report.memory_mb}; queries per forward pass at "
                   f"{clients} clients {report.mean_batch or '-'}")

@@ -42,9 +42,11 @@ def existing_vector_store(settings: Settings, *, streaming: bool = False) -> Vec
 def _milvus(settings: Settings, endpoint: Endpoint, *, dim: int, model_id: str | None = None,
             streaming: bool, collection: str) -> VectorStore:
     from snapmode.stores.milvus import MilvusVectorStore
+    from snapmode.stores.vector_index import VectorIndex
 
     uri, options, on_close = endpoint
     return MilvusVectorStore(uri=uri, collection=collection, dim=dim, model_id=model_id,
+                             index=VectorIndex.from_settings(settings),
                              flush_writes=not (streaming and settings.milvus_uri), timeout_s=settings.milvus_timeout_s,
                              on_close=on_close, grpc_options=options)
 

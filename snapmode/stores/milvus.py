@@ -15,12 +15,12 @@ from pymilvus import exceptions as milvus_errors
 from snapmode.interfaces import IndexMismatch, SearchFilter, StoreError, StoreUnavailable, VectorHit, VectorItem
 from snapmode.logs import get_logger
 from snapmode.stores.collections import Collections, Identity, identity_of, refusal
+from snapmode.stores.vector_index import METRIC, VectorIndex
 from snapmode.waiting import WaitTimeout, wait_until
 
 log = get_logger(__name__)
 
 _STRING_FIELDS = ("product_key", "site", "category", "brand", "colour")
-HNSW_PARAMS = {"M": 16, "efConstruction": 200}
 QUERY_LIMIT = 16_384  # Milvus's largest query result (a product has at most 100 images)
 IMAGES_OF_CHUNK = 100  # product keys per query: at most 10,000 rows
 ITERATOR_BATCH = 4_096  # rows per batch of a query iterator
@@ -141,7 +141,8 @@ class MilvusVectorStore:
     dropped it), the store follows the alias if it holds vectors of the same model.
     """
 
-    def __init__(self, *, uri: str, collection: str, dim: int, model_id: str | None = None, ef: int = 128,
+    def __init__(self, *, uri: str, collection: str, dim: int, model_id: str | None = None,
+                 index: VectorIndex | None = None,
                  timeout_s: float = 30.0, flush_writes: bool = True, on_close: Callable[[], None] | None = None,
                  grpc_options: dict[str, object] | None = None) -> None:
         self.uri = uri
@@ -149,7 +150,8 @@ class MilvusVectorStore:
         self.collection = collection  # the collection it stands for, once opened
         self.dim = dim
         self.identity = Identity(model_id, dim)
-        self.ef = ef
+        self.index = index or VectorIndex()
+        self.built = self.index.kind  # the index type of the collection opened, which searches must suit
         self.timeout_s = timeout_s
         self.flush_writes = flush_writes
         self.on_close = on_close
@@ -166,6 +168,7 @@ class MilvusVectorStore:
         if physical is not None:
             self.collection = physical
             self._check_identity()
+            self.built = self._built_index()
             self.client.load_collection(self.collection)
             return
         schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -176,11 +179,25 @@ class MilvusVectorStore:
         schema.add_field("price", DataType.FLOAT)
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
         index = self.client.prepare_index_params()
-        index.add_index(field_name="vector", index_type="HNSW", metric_type="COSINE", params=HNSW_PARAMS)
+        index.add_index(field_name="vector", index_type=self.index.kind, metric_type=METRIC,
+                        params=self.index.build_params())
         self.client.create_collection(self.collection, schema=schema, index_params=index,
                                       properties=self.identity.properties())
+        self.built = self.index.kind
         log.info("milvus.collection_created", uri=self.uri, collection=self.collection, dim=self.dim,
-                 model_id=self.identity.model_id)
+                 model_id=self.identity.model_id, index=self.index.kind, params=self.index.build_params())
+
+    def _built_index(self) -> str:
+        """The index type of the opened collection; the settings' when it has none or will not say."""
+        try:
+            info = self.client.describe_index(self.collection, index_name="vector") or {}
+        except MilvusException:
+            return self.index.kind
+        built = str(info.get("index_type") or self.index.kind)
+        if built != self.index.kind:
+            log.info("milvus.index_kept", collection=self.collection, index=built, settings=self.index.kind,
+                     hint="a collection keeps its index: `snapmode reindex` builds a new one as configured")
+        return built
 
     def _check_identity(self) -> None:
         """Refuse a collection of another model or dimension; label an unlabelled empty one as this model's."""
@@ -212,6 +229,7 @@ class MilvusVectorStore:
             raise IndexMismatch(f"{line} (rebuilt while this process ran: restart it)")
         log.info("milvus.collection_followed", name=self.name, previous=self.collection, collection=physical)
         self.collection = physical
+        self.built = self._built_index()
         return True
 
     def upsert(self, items: Sequence[VectorItem]) -> None:
@@ -232,7 +250,7 @@ class MilvusVectorStore:
         queries = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
         results = self._call(self.client.search, data=queries.tolist(), limit=k,
                              filter=filter_expression(where), output_fields=["product_key"],
-                             search_params={"metric_type": "COSINE", "params": {"ef": max(self.ef, k)}})
+                             search_params=self.index.search_params(self.built, k))
         return [[VectorHit(image_id=str(hit["id"] if "id" in hit else hit["image_id"]),
                            product_key=hit["entity"]["product_key"], score=float(hit["distance"]))
                  for hit in hits] for hits in results]

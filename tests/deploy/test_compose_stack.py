@@ -141,3 +141,10 @@ def test_the_image_copies_every_folder_that_setup_installs() -> None:
     assert parts, "setup.py names the folders it installs in PARTS"
     copied = set(re.findall(r"^COPY (\w+) \1$", (ROOT / "Dockerfile").read_text(), re.M))
     assert {"snapmode", *re.findall(r'"(\w+)"', parts.group(1))} <= copied
+
+
+def test_production_runs_the_milvus_server_the_tests_run(stack: dict[str, Any]) -> None:
+    """The native cluster's Milvus is the `milvus` package pinned in the cluster extra; compose runs its image."""
+    pinned = re.search(r'"milvus==([\d.]+)"', (ROOT / "pyproject.toml").read_text())
+    assert pinned, "the cluster extra pins no milvus server"
+    assert stack["services"]["milvus"]["image"] == f"milvusdb/milvus:v{pinned.group(1)}"
