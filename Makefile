@@ -17,14 +17,14 @@ install: $(VENV)/.installed
 demo: install
 	$(VENV)/bin/snapmode demo
 
-test: cluster-deps browser-deps
+test: cluster-deps browser-deps client-generator
 	$(PY) -m pytest
 
 test-unit: install
 	$(PY) -m pytest -m "not integration"
 
 clean:
-	rm -rf $(VENV) .snapmode .pytest_cache
+	rm -rf $(VENV) $(OPENAPI_VENV) .snapmode .pytest_cache
 
 # Everything the native cluster needs (JDK, Maven, the jars from Maven Central); idempotent.
 .PHONY: cluster-deps
@@ -32,6 +32,17 @@ cluster-deps: $(VENV)/.cluster
 
 $(VENV)/.cluster: $(VENV)/.installed infra/setup.sh infra/pom.xml infra/artifacts.py
 	infra/setup.sh $(PY)
+	touch $@
+
+# The OpenAPI client generator of tests/services/test_generated_client.py, in an environment of its own: its command
+# line pins an older Typer than SnapMode's. The client it generates needs only httpx and attrs, which .venv has.
+OPENAPI_VENV ?= .venv-openapi
+.PHONY: client-generator
+client-generator: $(OPENAPI_VENV)/.installed
+
+$(OPENAPI_VENV)/.installed:
+	$(PYTHON) -m venv $(OPENAPI_VENV)
+	$(OPENAPI_VENV)/bin/python -m pip install -q "openapi-python-client==0.29.1"
 	touch $@
 
 # Debian's Chromium for the browser tests (tests/browser): Playwright launches it by path, no browser is downloaded.

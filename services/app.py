@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from snapmode.config import Settings
@@ -29,6 +30,11 @@ log = get_logger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 MULTIPART_OVERHEAD = 64 * 1024  # room for the multipart framing and form fields around an upload
+
+
+def operation_id(route: APIRoute) -> str:
+    """An operation's id is its function's name (`search_upload`, `get_product`): what generated clients call it."""
+    return route.name
 
 
 def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastAPI:
@@ -57,7 +63,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
                 close()
 
     app = FastAPI(title="SnapMode", summary="Find visually similar products by photo.", version="0.1.0",
-                  lifespan=lifespan)
+                  lifespan=lifespan, generate_unique_id_function=operation_id)
     metrics = Metrics()
     app.state.settings = settings
     app.state.metrics = metrics

@@ -30,13 +30,15 @@ router = APIRouter(prefix="/search", tags=["search"], dependencies=[ApiKeyDep, R
 class SearchForm(SearchParams):
     """The form of `POST /search`: a photo, words, or both, with the search parameters."""
 
-    model_config = ConfigDict(json_schema_extra={"anyOf": [
-        {"required": ["file"]},
-        {"required": ["q"], "properties": {"q": {"type": "string", "pattern": r"\S"}}}]})
+    # without a photo, words are required (if/then rather than anyOf: code generators build a form class from it)
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"not": {"required": ["file"]}},
+        "then": {"required": ["q"], "properties": {"q": {"type": "string", "pattern": r"\S"}}}})
 
     file: UploadFile | None = Field(None, description="the query photo (JPEG, PNG, GIF, BMP, TIFF or WebP, within "
                                                       "SNAPMODE_MAX_IMAGE_BYTES and SNAPMODE_MAX_IMAGE_PIXELS); "
-                                                      "optional with q")
+                                                      "optional with q",
+                                    json_schema_extra={"format": "binary"})  # a file to OpenAPI 3.0 tools too
 
 
 class UrlQuery(SearchParams):

@@ -117,7 +117,7 @@ def test_the_image_installs_extras_that_exist() -> None:
 def test_the_build_context_leaves_out_environments_data_and_secrets() -> None:
     ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
                if line.strip() and not line.startswith("#")}
-    assert {".git", ".venv", ".snapmode", "infra/.artifacts", "*.env", "snapmode.env"} <= ignored
+    assert {".git", ".venv", ".venv-openapi", ".snapmode", "infra/.artifacts", "*.env", "snapmode.env"} <= ignored
 
 
 def test_scaling_supervisors_needs_no_fixed_name_or_port(stack: dict[str, Any]) -> None:

@@ -63,10 +63,31 @@ def fuzz_config(examples: int = EXAMPLES) -> SchemathesisConfig:
     })
 
 
+def without_binary_format(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with `format: binary` left out where `contentMediaType` says the same (OpenAPI 3.1's way, kept
+    for 3.0 tools such as client generators): schemathesis then draws bytes for the photo field as it does from
+    `contentMediaType`, instead of a value its `if`/`then` validation cannot take."""
+    def strip(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items()
+                    if not (k == "format" and v == "binary" and "contentMediaType" in node)}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    return strip(document)
+
+
 def fuzz(app: Any, *, examples: int = EXAMPLES, headers: dict[str, str] | None = None) -> FuzzReport:
     """Fuzz the ASGI `app` (its lifespan already running) through every operation but DELETE."""
     config = fuzz_config(examples)
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config).exclude(method="DELETE")
+    from starlette.testclient import TestClient
+
+    with TestClient(app) as client:  # the document as served
+        document = without_binary_format(client.get("/openapi.json").json())
+    schema = schemathesis.openapi.from_dict(document, config=config)
+    schema.app, schema.location = app, "/openapi.json"
+    schema = schema.exclude(method="DELETE")
     if headers:
         schema.config.headers = {**(schema.config.headers or {}), **headers}
     statistic = Statistic()
