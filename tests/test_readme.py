@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -30,7 +31,7 @@ from tests.loopback import LoopbackServer, directory_handler
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAPMODE = Path(sys.executable).with_name("snapmode")
-Part = Literal["embedded", "cluster", "elsewhere"]
+Part = Literal["embedded", "serving", "cluster", "elsewhere"]  # serving: in a second terminal while `serve` runs
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,20 @@ WALKTHROUGH: dict[str, Step] = {
         "rewrites the shipped graph: tests/model/test_export.py exports a copy of the shipped checkpoint, and the "
         "model section's `snapmode export --model DIR` step runs the command on a trained one"),
     "snapmode serve": Step("snapmode serve", ("Uvicorn running on http://127.0.0.1:8000",)),  # see test below
+    "curl -F file=@photo.jpg -F q=red -F k=10 http://127.0.0.1:8000/search": Step(
+        "curl -sS -F file=@new-photos/look-1.jpg -F q=red -F k=10 http://127.0.0.1:8000/search",
+        ('"ranking":"hybrid"', '"product_key":"sample-shop:look-1"'), "serving"),
+    'curl -F q="wool sweater" -F category=sweater -F offset=10 http://127.0.0.1:8000/search': Step(
+        'curl -sS -F q="wool sweater" -F category=sweater -F offset=10 http://127.0.0.1:8000/search',
+        ('"ranking":"text"', '"offset":10'), "serving"),
+    'curl "http://127.0.0.1:8000/products/sample-shop:SM00004/similar?k=8"': Step(
+        'curl -sS "http://127.0.0.1:8000/products/sample-shop:SM00004/similar?k=8"', ('"k":8', '"results":[{'),
+        "serving"),
+    'curl "http://127.0.0.1:8000/facets?category=dress"': Step(
+        'curl -sS "http://127.0.0.1:8000/facets?category=dress"', ('"categories":', '"price_min":'), "serving"),
+    "curl -F file=@photo.jpg -F collapse=false http://127.0.0.1:8000/search": Step(
+        "curl -sS -F file=@new-photos/look-1.jpg -F collapse=false http://127.0.0.1:8000/search",
+        ('"collapse":false', '"product_key":"sample-shop:look-1"'), "serving"),
     "snapmode demo [--no-serve]": Step("snapmode demo --no-serve --products 6 --views 2",
                                        ("generating the sample catalog", "Ingest summary")),
     "snapmode cluster up [--only kafka,storm,solr,milvus,redis]": Step("snapmode cluster up", ("cluster up in",),
@@ -191,7 +206,7 @@ class Terminal:
                 name, _, value = assignment.partition("=")
                 self.env[name] = value
             return ""
-        words_, env = command.split(), dict(self.env)
+        words_, env = shlex.split(command), dict(self.env)
         while "=" in words_[0]:  # NAME=value before the command: for this command only
             name, _, value = words_.pop(0).partition("=")
             env[name] = value
@@ -274,6 +289,8 @@ def serve_and_use_a_second_terminal(terminal: Terminal, step: Step, new_photos: 
         with (photos / "look-1.jpg").open("rb") as photo:
             answer = httpx.post("http://127.0.0.1:8000/search", files={"file": photo}, data={"k": "3"}, timeout=60)
         assert answer.status_code == 200 and answer.json()["results"][0]["product_key"] == "sample-shop:look-1"
+        for _, example in steps("serving"):  # the README's API examples, as written
+            second.run(example)
         assert "Traceback" not in log.read_text()
     finally:
         server.send_signal(signal.SIGINT)

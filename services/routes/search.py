@@ -104,7 +104,8 @@ def search_response(k: int, offset: int, ranking: Ranking, started: float, cache
     """A `SearchResponse` whose results are the JSON array `raw`."""
     head = {"k": k, "offset": offset, "ranking": ranking,
             "took_ms": round((time.perf_counter() - started) * 1000, 2), "cached": cached, "collapse": collapse}
-    return Response(json.dumps(head)[:-1].encode() + b', "results": ' + raw + b"}", media_type="application/json")
+    compact = json.dumps(head, separators=(",", ":"))[:-1].encode()  # as compact as the results and FastAPI's bodies
+    return Response(compact + b',"results":' + raw + b"}", media_type="application/json")
 
 
 def results_json(found: list[SearchResult]) -> bytes:
