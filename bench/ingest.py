@@ -89,14 +89,17 @@ class IngestBench:
     @property
     def idle_cpu_ms_per_s(self) -> float:
         """CPU the topology and the cluster take per second while nothing flows: a cost per unit of time."""
-        return float(sum(v for name, v in self.profile.get("idle_cpu_ms_per_s", {}).items() if name != BENCH_PROCESS))
+        return self.pipeline_total("idle_cpu_ms_per_s")
 
     @property
     def cpu_ms_per_image(self) -> float:
         """CPU of the topology's processes and the cluster's services per image searchable, this process's left out:
         unlike images/s, it hardly depends on what else the machine runs."""
-        ms = self.profile.get("cpu_ms_per_image", {})
-        return float(sum(v for name, v in ms.items() if name != BENCH_PROCESS))
+        return self.pipeline_total("cpu_ms_per_image")
+
+    def pipeline_total(self, figure: str) -> float:
+        """The sum over the components of a profile figure, the benchmark's own process left out."""
+        return float(sum(v for name, v in self.profile.get(figure, {}).items() if name != BENCH_PROCESS))
 
     def as_dict(self) -> dict[str, Any]:
         p50, p99 = percentiles(self.freshness_s)
@@ -293,13 +296,12 @@ NULL_SUFFIX = "bench-null"
 def null_settings(settings: Settings) -> Settings:
     """`settings` with the null embedder, and a topology, topics, Milvus collection and Solr core of its own: its
     vectors never reach the configured index."""
-    solr_url = settings.solr_url or f"http://127.0.0.1:{settings.solr_port}/solr/{settings.collection}"
     return settings.model_copy(update={
         "embedder": "null", "topology_name": f"{settings.topology_name}-{NULL_SUFFIX}",
         "records_topic": f"{settings.records_topic}.{NULL_SUFFIX}", "retry_topic": None,
         "dead_letter_topic": f"{settings.dead_letter_topic}.{NULL_SUFFIX}",
         "collection": f"{settings.collection}_{NULL_SUFFIX.replace('-', '_')}",
-        "solr_url": f"{solr_url.rstrip('/')}_{NULL_SUFFIX.replace('-', '_')}"})
+        "solr_url": f"{settings.solr_core_url.rstrip('/')}_{NULL_SUFFIX.replace('-', '_')}"})
 
 
 @contextmanager

@@ -36,8 +36,7 @@ class Targets:
     @classmethod
     def from_settings(cls, settings: Settings) -> Targets:
         """Settings that name no Solr or Milvus (embedded mode) mean the native cluster's, on its ports."""
-        solr_url = settings.solr_url or f"http://127.0.0.1:{settings.solr_port}/solr/{settings.collection}"
-        node, _, core = solr_url.rstrip("/").rpartition("/")
+        node, _, core = settings.solr_core_url.rstrip("/").rpartition("/")
         return cls(kafka_bootstrap=settings.kafka_bootstrap,
                    topics={settings.records_topic: settings.kafka_partitions,
                            settings.retry_topic_name: settings.kafka_partitions, settings.dead_letter_topic: 1},

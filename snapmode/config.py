@@ -250,6 +250,11 @@ class Settings(BaseSettings):
                              "(make one with: python -c 'import secrets; print(secrets.token_urlsafe(24))')")
         return secret
 
+    @property
+    def solr_core_url(self) -> str:
+        """The Solr core: `solr_url`, or the native cluster's core named after the collection."""
+        return self.solr_url or f"http://127.0.0.1:{self.solr_port}/solr/{self.collection}"
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def retry_topic_name(self) -> str:

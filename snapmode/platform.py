@@ -154,7 +154,10 @@ def embedder_identity(settings: Settings) -> tuple[str, int]:
         checkpoint = settings.model_checkpoint or DEFAULT_CHECKPOINT
         return checkpoint_model_id(checkpoint), embedder_dim(settings)
     if settings.embedder == "null":
-        return f"null-{embedder_dim(settings)}", embedder_dim(settings)
+        from snapmode.model.null import NullEmbedder
+
+        null = NullEmbedder(embedder_dim(settings))
+        return null.model_id, null.dim
     raise ValueError(f"unknown embedder {settings.embedder!r}")
 
 
