@@ -2,9 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= test
+EXTRAS ?= test,docs
 
-.PHONY: install demo test test-unit clean
+.PHONY: install demo test test-unit clean docs docs-serve reference
 
 $(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -17,14 +17,25 @@ install: $(VENV)/.installed
 demo: install
 	$(VENV)/bin/snapmode demo
 
-test: cluster-deps browser-deps client-generator
+test: cluster-deps browser-deps client-generator docs
 	$(PY) -m pytest
 
 test-unit: install
 	$(PY) -m pytest -m "not integration"
 
 clean:
-	rm -rf $(VENV) $(OPENAPI_VENV) .snapmode .pytest_cache
+	rm -rf $(VENV) $(OPENAPI_VENV) .snapmode .pytest_cache site
+
+# The documentation site, built strictly (a broken link, anchor or a page missing from the nav fails), into site/.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+docs-serve: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8001
+
+# The generated CLI and configuration references and .env.example (tests/test_reference.py fails when they drift).
+reference: install
+	$(PY) -m snapmode.cli.reference
 
 # Everything the native cluster needs (JDK, Maven, the jars from Maven Central); idempotent.
 .PHONY: cluster-deps

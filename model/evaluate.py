@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from snapmode.model.batches import open_rgb
+from snapmode.progress import progress_bars
 from snapmode.model.data import RetrievalSplit
 from snapmode.model.metrics import precision_recall_curve, rank, relevance, retrieval_metrics, sign_test
 from snapmode.model.plots import plot_precision_recall, query_grid
@@ -32,12 +32,13 @@ def embed_all(embedders: Sequence, paths: Sequence[Path], *, chunk: int = 128, d
               show_progress: bool = True) -> list[np.ndarray]:
     """Every embedder's vectors for `paths`; each image is decoded once for all of them."""
     parts: list[list[np.ndarray]] = [[] for _ in embedders]
-    with tqdm(total=len(paths), desc=desc, unit="img", disable=not show_progress) as bar:
+    with progress_bars(show=show_progress) as bars:
+        task = bars.add_task(desc, total=len(paths))
         for begin in range(0, len(paths), chunk):
             images = [open_rgb(p) for p in paths[begin:begin + chunk]]
             for part, embedder in zip(parts, embedders):
                 part.append(embedder.embed(images))
-            bar.update(len(images))
+            bars.update(task, advance=len(images))
     return [np.concatenate(p) if p else np.empty((0, e.dim), np.float32) for p, e in zip(parts, embedders)]
 
 

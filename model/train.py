@@ -8,9 +8,9 @@ from pathlib import Path
 
 import torch
 from PIL import Image
-from tqdm.auto import tqdm
 
 from snapmode.logs import get_logger
+from snapmode.progress import progress_bars
 from snapmode.model.batches import ImageBank
 from snapmode.model.checkpoint import RESUME, load_config, save_checkpoint
 from snapmode.model.config import CbirGanConfig
@@ -23,8 +23,9 @@ log = get_logger(__name__)
 
 def load_bank(products: Sequence[Product], size: int, label: str, show_progress: bool) -> ImageBank:
     total = sum(len(p.images) for p in products)
-    with tqdm(total=total, desc=f"loading {label} images", unit="img", disable=not show_progress) as bar:
-        return ImageBank(products, size, on_progress=bar.update)
+    with progress_bars(show=show_progress) as bars:
+        task = bars.add_task(f"loading {label} images", total=total)
+        return ImageBank(products, size, on_progress=lambda n=1: bars.update(task, advance=n))
 
 
 def fit(products: Sequence[Product], out: Path, config: CbirGanConfig, device: torch.device, *,
@@ -64,27 +65,29 @@ def fit(products: Sequence[Product], out: Path, config: CbirGanConfig, device: t
         trainer.keep_start()
 
     metrics: dict = {}
-    epochs = tqdm(range(trainer.epoch, config.epochs), desc="epochs", initial=trainer.epoch, total=config.epochs,
-                  disable=not show_progress)
-    for _ in epochs:
-        with tqdm(total=steps_per_epoch, desc=f"epoch {trainer.epoch + 1}", leave=False,
-                  disable=not show_progress) as bar:
-            def on_step(step_metrics: dict) -> None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{step_metrics['loss_total']:.3f}",
-                                triplet=f"{step_metrics['loss_triplet']:.3f}")
+    with progress_bars(show=show_progress) as bars:
+        epochs = bars.add_task("epochs", total=config.epochs, completed=trainer.epoch)
+        while trainer.epoch < config.epochs:
+            steps = bars.add_task(f"epoch {trainer.epoch + 1}", total=steps_per_epoch)
+
+            def on_step(step_metrics: dict, steps: int = steps) -> None:
+                bars.update(steps, advance=1, note=f"loss {step_metrics['loss_total']:.3f} "
+                                                   f"triplet {step_metrics['loss_triplet']:.3f}")
             train_metrics = trainer.train_epoch(bank, on_step=on_step)
-        metrics = {"epoch": trainer.epoch, "step": trainer.step, "train": train_metrics,
-                   "train_products": len(train_products), "val_products": len(val_products)}
-        last = trainer.epoch == config.epochs
-        if val_bank is not None and (trainer.epoch % config.val_every == 0 or last):
-            metrics["val"] = trainer.validate(val_bank)
-            epochs.set_postfix({k: f"{v:.3f}" for k, v in metrics["val"].items() if k in ("p@1", "map@10")})
-        log.info("epoch done", epoch=trainer.epoch, step=trainer.step, **{k: round(v, 4) for k, v in train_metrics.items()},
-                 **{f"val_{k}": round(v, 4) for k, v in metrics.get("val", {}).items()})
-        if metrics.get("val") or last:
-            save_checkpoint(out, config=config, modules=trainer.modules(), metrics=metrics,
-                            resume_state=trainer.resume_state(), half=half_weights)
+            bars.remove_task(steps)
+            metrics = {"epoch": trainer.epoch, "step": trainer.step, "train": train_metrics,
+                       "train_products": len(train_products), "val_products": len(val_products)}
+            last = trainer.epoch == config.epochs
+            if val_bank is not None and (trainer.epoch % config.val_every == 0 or last):
+                metrics["val"] = trainer.validate(val_bank)
+            bars.update(epochs, advance=1, note=" ".join(f"{k} {v:.3f}" for k, v in metrics.get("val", {}).items()
+                                                        if k in ("p@1", "map@10")))
+            log.info("epoch done", epoch=trainer.epoch, step=trainer.step,
+                     **{k: round(v, 4) for k, v in train_metrics.items()},
+                     **{f"val_{k}": round(v, 4) for k, v in metrics.get("val", {}).items()})
+            if metrics.get("val") or last:
+                save_checkpoint(out, config=config, modules=trainer.modules(), metrics=metrics,
+                                resume_state=trainer.resume_state(), half=half_weights)
     if trainer.epoch >= config.epochs and not metrics:
         metrics = {"epoch": trainer.epoch, "step": trainer.step, "note": "already trained for the requested epochs"}
     write_pictures(trainer, val_bank or bank, out)

@@ -33,3 +33,20 @@ def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, 
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError, match=name.removeprefix("SNAPMODE_").lower()):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_cluster_mode_alone_points_every_store_at_the_native_cluster() -> None:
+    settings = Settings(mode="cluster", milvus_port=19531, solr_port=8984, collection="shoes")
+    assert settings.milvus_uri == "http://127.0.0.1:19531"
+    assert settings.solr_url == "http://127.0.0.1:8984/solr/shoes"
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+
+
+def test_in_cluster_mode_the_urls_that_are_set_win() -> None:
+    settings = Settings(mode="cluster", milvus_uri="http://milvus:19530", solr_url="http://solr:8983/solr/p")
+    assert (settings.milvus_uri, settings.solr_url) == ("http://milvus:19530", "http://solr:8983/solr/p")
+
+
+def test_embedded_mode_keeps_the_embedded_stores() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.mode == "embedded" and settings.milvus_uri is None and settings.solr_url is None

@@ -1,11 +1,11 @@
-"""The README as a newcomer runs it: every command of its bash blocks, in README order, in a fresh working directory
+"""The README and the docs as a newcomer runs them: every command of their bash blocks, in a fresh working directory
 with default settings (the data dir `.snapmode` relative to it) and human output, asserting exit 0 and key lines.
 
-`WALKTHROUGH` maps each README command line to the command run here: the same command with its placeholders filled
-(DIR, PATH, photo.jpg, a shop's URL), sizes shrunk to fit a test, and `--allow-private` where the shop is the test's
-own on loopback. A command added to the README without an entry here, or an
-entry whose command left the README, fails `test_every_readme_command_is_walked`. Cluster commands run in the
-integration part, against the session's native cluster.
+`WALKTHROUGH` maps each documented command line to the command run here, in the order run: the same command with its
+placeholders filled (DIR, PATH, photo.jpg, a shop's URL), sizes shrunk to fit a test, and `--allow-private` where the
+shop is the test's own on loopback. A command added to the README or a docs page without an entry here, or an entry
+whose command left them, fails `test_every_documented_command_is_walked`. Cluster commands run in the integration
+part, against the session's native cluster.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ def elsewhere(why: str) -> Step:
 
 
 WALKTHROUGH: dict[str, Step] = {
+    "source .venv/bin/activate": elsewhere("the walkthrough's PATH starts with .venv's bin folder, which is what "
+                                           "activating it does"),
     "make demo": elsewhere("`snapmode demo` once .venv is installed: the demo steps below run it, serving included, "
                            "and `make test` (CI) installs .venv with the same target"),
     "make test": elsewhere("CI runs it as .ci/run"),
@@ -55,6 +57,9 @@ WALKTHROUGH: dict[str, Step] = {
     "snapmode ingest PATH": Step("snapmode ingest shop", ("Ingest summary", "vectors in store 36")),
     "snapmode search photo.jpg --k 10 [--json] [--category dress]": Step(
         "snapmode search shop/images/SM00004/1.jpg --k 10", ("Top 10 for 1.jpg", "1 1.000 sample-shop:SM00004")),
+    'snapmode search [photo.jpg] --q "wool sweater" [--brand B] [--colour C] [--price-min 20 --price-max 80] '
+    '[--offset 10]': Step('snapmode search shop/images/SM00004/1.jpg --q "wool sweater" --price-min 1 --offset 1',
+                          ("from rank 2 for 1.jpg", "sample-shop:SM")),
     "snapmode deadletters list [--reason R] [--json]": Step("snapmode deadletters list",
                                                            (".snapmode/dead-letter.jsonl: 0 letters",)),
     "snapmode deadletters replay [--reason R]": Step("snapmode deadletters replay",
@@ -81,6 +86,13 @@ WALKTHROUGH: dict[str, Step] = {
         ('"collapse":false', '"product_key":"sample-shop:look-1"'), "serving"),
     "snapmode demo [--no-serve]": Step("snapmode demo --no-serve --products 6 --views 2",
                                        ("generating the sample catalog", "Ingest summary")),
+    # The first run of the README and of Getting started, on the demo's catalog
+    "snapmode search .snapmode/catalog/images/SM00004/1.jpg --k 5": Step(
+        "snapmode search .snapmode/catalog/images/SM00004/1.jpg --k 5", ("Top 5 for 1.jpg", "1 1.000 sample-shop:SM00004")),
+    'snapmode search --q "red dress" --k 5': Step('snapmode search --q "red dress" --k 5', ('for "red dress"', "sample-shop:SM")),
+    "curl -F file=@.snapmode/catalog/images/SM00004/1.jpg -F k=5 http://127.0.0.1:8000/search": Step(
+        "curl -sS -F file=@shop/images/SM00004/1.jpg -F k=5 http://127.0.0.1:8000/search",
+        ('"ranking":"image"', '"product_key":"sample-shop:SM00004"'), "serving"),
     "snapmode cluster up [--only kafka,storm,solr,milvus,redis]": Step("snapmode cluster up", ("cluster up in",),
                                                                        "cluster"),
     "snapmode cluster status [--json]": Step("snapmode cluster status", ("kafka", "milvus", "total RSS"), "cluster"),
@@ -93,10 +105,8 @@ WALKTHROUGH: dict[str, Step] = {
     "snapmode crawl https://shop.example.com/": Step(
         "snapmode crawl {shop} --allow-private", ("products sent 12", "images indexed", "images refused 0")),
     "snapmode cluster up": Step("snapmode cluster up", ("cluster up in",), "cluster"),
-    "export SNAPMODE_MILVUS_URI=http://127.0.0.1:19530 SNAPMODE_SOLR_URL=http://127.0.0.1:8983/solr/products "
-    "SNAPMODE_FILE_ROOTS=.": Step(
-        "export SNAPMODE_MILVUS_URI=http://127.0.0.1:19530 SNAPMODE_SOLR_URL=http://127.0.0.1:8983/solr/products "
-        "SNAPMODE_FILE_ROOTS=.", (), "cluster"),
+    "export SNAPMODE_MODE=cluster SNAPMODE_FILE_ROOTS=.": Step("export SNAPMODE_MODE=cluster SNAPMODE_FILE_ROOTS=.",
+                                                               (), "cluster"),
     "snapmode topology submit [--name NAME]": Step("snapmode topology submit", ("submitted snapmode-ingest",),
                                                    "cluster"),
     "snapmode publish CATALOG [--limit N]": Step("snapmode publish shop --limit 5", ("published 5 records",),
@@ -161,10 +171,17 @@ WALKTHROUGH: dict[str, Step] = {
 }
 
 
-def readme_commands() -> list[str]:
-    """Each command line of the README's bash blocks, without its comment, in order."""
+DOCUMENTS = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))  # docs/reference/ is generated
+
+
+def documented_commands() -> list[str]:
+    """Each command line of the bash blocks of the README and the docs pages, without its comment."""
+    return [command for document in DOCUMENTS for command in bash_commands(document)]
+
+
+def bash_commands(document: Path) -> list[str]:
     commands, inside = [], False
-    for line in (ROOT / "README.md").read_text().splitlines():
+    for line in document.read_text().splitlines():
         if line.startswith("```"):
             inside = line.strip() == "```bash"
             continue
@@ -174,11 +191,11 @@ def readme_commands() -> list[str]:
     return commands
 
 
-def test_every_readme_command_is_walked() -> None:
-    documented = readme_commands()
-    assert documented, "no bash blocks found in README.md"
-    assert sorted(set(documented) - set(WALKTHROUGH)) == [], "README commands without a walkthrough step"
-    assert sorted(set(WALKTHROUGH) - set(documented)) == [], "walkthrough steps for commands the README dropped"
+def test_every_documented_command_is_walked() -> None:
+    documented = documented_commands()
+    assert bash_commands(ROOT / "README.md") and bash_commands(ROOT / "docs" / "getting-started.md")
+    assert sorted(set(documented) - set(WALKTHROUGH)) == [], "documented commands without a walkthrough step"
+    assert sorted(set(WALKTHROUGH) - set(documented)) == [], "walkthrough steps for commands the docs dropped"
     for step in WALKTHROUGH.values():
         assert step.part != "elsewhere" or step.expect[0], "a step not run here says where it is tested"
 
@@ -223,11 +240,11 @@ def words(output: str) -> str:
 
 
 def steps(part: Part) -> Iterator[tuple[str, Step]]:
-    seen = set()
-    for command in readme_commands():
-        if command not in seen and WALKTHROUGH[command].part == part:
-            seen.add(command)
-            yield command, WALKTHROUGH[command]
+    """The documented commands of one part, in the walkthrough's order (a command may be documented twice)."""
+    documented = set(documented_commands())
+    for command, step in WALKTHROUGH.items():
+        if command in documented and step.part == part:
+            yield command, step
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from snapmode.cli.options import items
 from snapmode.cli.topology import require_cluster_stores
 from snapmode.config import get_settings
 
@@ -23,14 +24,16 @@ BENCH_EMBEDDERS = ("default", "backbone", "torch", "onnxruntime", "openvino")
 
 
 @app.command("embed")
-def bench_embed(embedders: Annotated[str, typer.Option(help="Comma-separated, each timed in this run: default (the "
-                                                            "configured embedder), backbone (the pretrained "
-                                                            "EfficientNet-Lite0, torch float32), or the CBIR-GAN of "
-                                                            "--model on torch, onnxruntime or openvino")] = "default,backbone",
-                model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoint [default: the one that embeds now]")] = None,
-                batch_sizes: Annotated[str, typer.Option(help="Comma-separated batch sizes")] = "1,8,32,64",
-                devices: Annotated[str | None, typer.Option(help="Comma-separated; default cpu and cuda if present "
-                                                                 "(the graph runtimes run on the CPU only)")] = None,
+def bench_embed(embedders: Annotated[list[str] | None, typer.Option(
+                    help="Repeated or comma-separated, each timed in this run: default (the configured embedder), "
+                         "backbone (the pretrained EfficientNet-Lite0, torch float32), or the CBIR-GAN of --model on "
+                         "torch, onnxruntime or openvino", show_default="default,backbone")] = None,
+                model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoint", show_default="the one that embeds now")] = None,
+                batch_sizes: Annotated[list[str] | None, typer.Option(
+                    help="Batch sizes, repeated or comma-separated", show_default="1,8,32,64")] = None,
+                devices: Annotated[list[str] | None, typer.Option(
+                    help="Repeated or comma-separated (the graph runtimes run on the CPU only)",
+                    show_default="cpu, and cuda if present")] = None,
                 seconds: Annotated[float, typer.Option(min=0.1, help="Minimum timed seconds per row")] = 2.0,
                 as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON")] = False) -> None:
     """Images per second and peak memory of each embedder at each batch size, measured in one run (`--model` replaces
@@ -43,7 +46,7 @@ def bench_embed(embedders: Annotated[str, typer.Option(help="Comma-separated, ea
     from snapmode.bench.embed import bench_embedder
 
     settings = get_settings()
-    names = [n.strip() for n in embedders.split(",") if n.strip()]
+    names = items(embedders) or ["default", "backbone"]
     unknown = sorted(set(names) - set(BENCH_EMBEDDERS))
     if unknown:
         raise typer.BadParameter(f"unknown {', '.join(unknown)}: choose from {', '.join(BENCH_EMBEDDERS)}",
@@ -56,8 +59,11 @@ def bench_embed(embedders: Annotated[str, typer.Option(help="Comma-separated, ea
         **{runtime: (lambda dev, bs, runtime=runtime: build_cbir_gan(checkpoint, runtime=runtime, device=dev,
                                                                       threads=settings.torch_threads, batch_size=bs))
            for runtime in ("torch", "onnxruntime", "openvino")}}
-    device_names = devices.split(",") if devices else ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
-    sizes = [int(s) for s in batch_sizes.split(",")]
+    device_names = items(devices) or ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
+    try:
+        sizes = [int(s) for s in items(batch_sizes) or ["1", "8", "32", "64"]]
+    except ValueError as exc:
+        raise typer.BadParameter("whole numbers, e.g. 1,8,32", param_hint="--batch-sizes") from exc
     rows = []
     for name in names:
         on = [d for d in device_names if d == "cpu" or name in ("default", "backbone", "torch")]
@@ -78,9 +84,11 @@ IngestEmbedder = Literal["configured", "null"]
 
 @app.command("ingest")
 def bench_ingest(products: Annotated[int, typer.Option(help="Products per round (4 photos each in the generated catalog)")] = 100,
-                 catalog: Annotated[Path | None, typer.Option(help="Catalog to take them from [default: a generated one]")] = None,
+                 catalog: Annotated[Path | None, typer.Option(help="Catalog to take them from", show_default="a generated one")] = None,
                  rounds: Annotated[int, typer.Option(min=1, help="Capacity rounds, each between two bare-embedder passes")] = 2,
-                 loads: Annotated[str, typer.Option(help="Shares of the capacity at which freshness is measured")] = "0.5,0.8",
+                 loads: Annotated[list[str] | None, typer.Option(
+                     help="Shares of the capacity at which freshness is measured, repeated or comma-separated",
+                     show_default="0.5,0.8")] = None,
                  embedder: Annotated[IngestEmbedder, typer.Option(
                      help="configured: the running topology, with SNAPMODE_EMBEDDER's model; null: a topology of its "
                           "own, submitted for the run, whose embedder costs nothing (the pipeline's own cost)")]
@@ -96,7 +104,7 @@ def bench_ingest(products: Annotated[int, typer.Option(help="Products per round 
     from snapmode.topologies.deploy import DeployError
 
     try:
-        shares = [float(x) for x in loads.split(",") if x.strip()]
+        shares = [float(x) for x in items(loads) or ["0.5", "0.8"]]
     except ValueError as exc:
         raise typer.BadParameter("comma-separated numbers, e.g. 0.5,0.8", param_hint="--loads") from exc
     if any(not 0 < s <= 1.5 for s in shares):

@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from snapmode.cli.options import JsonOption, ProgressOption, emit
+
 app = typer.Typer(help="The synthetic sample catalog and its shop website.", no_args_is_help=True)
 console = Console(stderr=True)
 
@@ -24,7 +26,7 @@ def generate(out: Annotated[Path, typer.Option(help="Catalog directory (replaced
              site: Annotated[bool, typer.Option("--site/--no-site", help="Also render the shop website")] = True,
              base_url: Annotated[str | None, typer.Option(help="Absolute URL the site will be served at")] = None,
              workers: Annotated[int | None, typer.Option(min=1, help="Processes (output does not depend on it)")]
-             = None) -> None:
+             = None, progress: ProgressOption = True, as_json: JsonOption = False) -> None:
     """Generate PRODUCTS x VIEWS product photos, `catalog.jsonl` and (by default) the shop site."""
     from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
 
@@ -33,12 +35,12 @@ def generate(out: Annotated[Path, typer.Option(help="Catalog directory (replaced
     started = time.perf_counter()
     columns = (TextColumn("[bold]generating"), BarColumn(), MofNCompleteColumn(), TextColumn("products"),
                TimeElapsedColumn())
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task("generate", total=products)
+    with Progress(*columns, console=console, disable=not progress) as bar:
+        task = bar.add_task("generate", total=products)
 
         def advance(row: dict) -> None:
             categories[row["category"]] += 1
-            progress.advance(task)
+            bar.advance(task)
 
         manifest = generate_catalog(out, options=options, on_product=advance)
     elapsed = time.perf_counter() - started
@@ -50,8 +52,13 @@ def generate(out: Annotated[Path, typer.Option(help="Catalog directory (replaced
     table.add_row("categories", ", ".join(f"{c} {n}" for c, n in sorted(categories.items())))
     table.add_row("seed", str(seed))
     table.add_row("time", f"{elapsed:.1f} s ({products * views / max(elapsed, 1e-9):.0f} images/s)")
-    if site:
-        table.add_row("site", _render(out, base_url))
+    rendered = _render(out, base_url) if site else None
+    if rendered:
+        table.add_row("site", rendered)
+    if as_json:
+        emit({"manifest": manifest, "products": products, "images": products * views, "seed": seed,
+              "categories": dict(sorted(categories.items())), "seconds": round(elapsed, 2), "site": rendered})
+        return
     console.print(table)
 
 
@@ -59,9 +66,14 @@ def generate(out: Annotated[Path, typer.Option(help="Catalog directory (replaced
 def site_command(catalog: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="A catalog directory")],
                  base_url: Annotated[str | None, typer.Option(help="Absolute URL the site will be served at")]
                  = None,
-                 per_page: Annotated[int, typer.Option(min=1, help="Products per listing page")] = 24) -> None:
-    """(Re)render the shop website of CATALOG into CATALOG/site, e.g. for another base URL."""
-    console.print(_render(catalog, base_url, per_page))
+                 per_page: Annotated[int, typer.Option(min=1, help="Products per listing page")] = 24,
+                 as_json: JsonOption = False) -> None:
+    """Render the shop website of CATALOG into CATALOG/site again, e.g. for another base URL."""
+    rendered = _render(catalog, base_url, per_page)
+    if as_json:
+        emit({"site": rendered})
+        return
+    console.print(rendered)
 
 
 def _render(catalog: Path, base_url: str | None, per_page: int = 24) -> str:

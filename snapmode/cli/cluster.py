@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from snapmode.cli.options import JsonOption, emit, items
 from snapmode.config import Settings, get_settings
 
 app = typer.Typer(name="cluster", help="Run real Kafka, Storm, Solr, Milvus and Redis on this machine.",
                   no_args_is_help=True)
 console = Console(stderr=True)
 
-OnlyOption = Annotated[str | None, typer.Option("--only", help="Comma-separated: kafka,storm,solr,milvus,redis")]
+OnlyOption = Annotated[list[str] | None, typer.Option(
+    "--only", help="Services, repeated or comma-separated: kafka, storm, solr, milvus, redis", show_default="all")]
 
 
 def _cluster(settings: Settings):  # type: ignore[no-untyped-def]
@@ -34,7 +35,7 @@ def _quiet_clients() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
-def _fail(exc: Exception) -> None:
+def _fail(exc: Exception) -> NoReturn:
     console.print(f"[bold red]error:[/] {_escape(str(exc))}", soft_wrap=True)
     raise typer.Exit(1)
 
@@ -77,14 +78,15 @@ def provision_targets(settings: Settings, names: list[str], dim: int | None = No
 
 @app.command()
 def up(only: OnlyOption = None,
-       init: Annotated[bool, typer.Option(help="Create topics, Solr core and Milvus collection")] = True) -> None:
+       init: Annotated[bool, typer.Option(help="Create topics, Solr core and Milvus collection")] = True,
+       as_json: JsonOption = False) -> None:
     """Start the services that are not running and wait until each answers its health probe."""
     from snapmode.infra.cluster import parse_only
     from snapmode.infra.errors import ClusterError
 
     settings = get_settings()
     try:
-        names = parse_only(only)
+        names = parse_only(",".join(items(only)))
         cluster = _cluster(settings)
         with console.status("starting the cluster") as spinner:
             def on_event(service: str, message: str) -> None:
@@ -92,14 +94,18 @@ def up(only: OnlyOption = None,
                 spinner.update(f"{service}: {message}")
 
             cluster.up(names, on_event=on_event)
+            provisioned = {}
             if init:
                 spinner.update("provisioning topics, core and collection")
-                for service, message in provision(settings, names).items():
+                provisioned = provision(settings, names)
+                for service, message in provisioned.items():
                     console.print(f"  {service:<9} {_escape(message)}")
     except ClusterError as exc:
         _fail(exc)
     lines = env_lines(cluster)
     (cluster.ctx.root / "cluster.env").write_text("\n".join(lines) + "\n")
+    if as_json:
+        emit({**cluster.status_json(names), "provisioned": provisioned, "env_file": cluster.ctx.root / "cluster.env"})
     console.print(f"cluster up in {cluster.status_json(names)['up_s']} s; run dir {cluster.ctx.root}")
     console.print(f"point SnapMode at it with SNAPMODE_ENV_FILE={cluster.ctx.root / 'cluster.env'}:")
     for line in lines:
@@ -107,15 +113,17 @@ def up(only: OnlyOption = None,
 
 
 @app.command()
-def down(only: OnlyOption = None) -> None:
+def down(only: OnlyOption = None, as_json: JsonOption = False) -> None:
     """Stop the processes this run directory started (by PID); data stays for the next `up`."""
     from snapmode.infra.cluster import parse_only
     from snapmode.infra.errors import ClusterError
 
     try:
-        stopped = _cluster(get_settings()).down(parse_only(only))
+        stopped = _cluster(get_settings()).down(parse_only(",".join(items(only))))
     except ClusterError as exc:
         _fail(exc)
+    if as_json:
+        emit({"stopped": stopped})
     console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
 
@@ -127,11 +135,11 @@ def status(only: OnlyOption = None,
     from snapmode.infra.errors import ClusterError
 
     try:
-        report = _cluster(get_settings()).status_json(parse_only(only))
+        report = _cluster(get_settings()).status_json(parse_only(",".join(items(only))))
     except ClusterError as exc:
         _fail(exc)
     if as_json:
-        typer.echo(json.dumps(report, indent=2))
+        emit(report)
     else:
         table = Table(title=f"SnapMode cluster in {report['run_dir']}")
         for column in ("service", "healthy", "pid", "RSS MB", "port", "ready s", "detail"):
@@ -147,8 +155,8 @@ def status(only: OnlyOption = None,
 
 @app.command("init")
 def init_cmd(only: OnlyOption = None,
-             dim: Annotated[int | None, typer.Option(min=1, help="Vector dimension (default: the embedder's)")] = None
-             ) -> None:
+             dim: Annotated[int | None, typer.Option(min=1, help="Vector dimension", show_default="the embedder's")]
+             = None, as_json: JsonOption = False) -> None:
     """Create the Kafka topics, the Solr core and the Milvus collection where the settings point (idempotent).
 
     SNAPMODE_KAFKA_BOOTSTRAP, SNAPMODE_SOLR_URL and SNAPMODE_MILVUS_URI name the services; unset, the native cluster's.
@@ -157,10 +165,13 @@ def init_cmd(only: OnlyOption = None,
     from snapmode.infra.errors import ClusterError
 
     try:
-        for service, message in provision_targets(get_settings(), parse_only(only), dim).items():
-            console.print(f"  {service:<9} {_escape(message)}")
+        provisioned = provision_targets(get_settings(), parse_only(",".join(items(only))), dim)
     except ClusterError as exc:
         _fail(exc)
+    for service, message in provisioned.items():
+        console.print(f"  {service:<9} {_escape(message)}")
+    if as_json:
+        emit({"provisioned": provisioned})
 
 
 @app.command("solr-security")

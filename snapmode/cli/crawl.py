@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from snapmode.cli.options import ProgressOption
 from snapmode.cli.private import PRIVATE_ADDRESS_HINT, AllowPrivateOption, allowing_private
 from snapmode.config import Settings, get_settings
 
@@ -76,6 +77,7 @@ def crawl(target: Annotated[str, typer.Argument(metavar="CONFIG.yaml|URL", help=
           max_pages: Annotated[int | None, typer.Option(min=1, help="Stop after about this many pages")] = None,
           out: Annotated[Path | None, typer.Option(help="Write records to this JSONL file instead")] = None,
           allow_private: AllowPrivateOption = False,
+          progress: ProgressOption = True,
           as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout")] = False) -> None:
     """Crawl a shop; records go to Kafka (cluster mode), the embedded index (embedded mode) or --out."""
     from snapmode.crawlers.run import build_job, load_target, open_redis, run_crawl  # Scrapy loads on use only
@@ -91,9 +93,9 @@ def crawl(target: Annotated[str, typer.Argument(metavar="CONFIG.yaml|URL", help=
     columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), TextColumn("pages {task.fields[pages]}"),
                TextColumn("products {task.fields[products]}"), TextColumn("images {task.fields[images]}"),
                TextColumn("errors {task.fields[errors]}"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task(f"crawling {site.name}", pages=0, products=0, images=0, errors=0)
-        summary = run_crawl(job, on_tick=lambda stats: progress.update(task, **_progress_line(stats)))
+    with Progress(*columns, console=console, transient=False, disable=not progress) as display:
+        task = display.add_task(f"crawling {site.name}", pages=0, products=0, images=0, errors=0)
+        summary = run_crawl(job, on_tick=lambda stats: display.update(task, **_progress_line(stats)))
     report, dead_letters = None, None
     if feed is not None:
         console.print(f"indexing the last records in {settings.data_dir} ...")

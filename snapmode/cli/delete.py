@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from typing import Annotated
 
@@ -22,26 +23,34 @@ def tombstones_of(keys: list[str], at: datetime) -> list[Tombstone]:
         raise typer.BadParameter(str(exc), param_hint="KEY") from exc
 
 
-def uses_cluster(settings: Settings) -> bool:
-    """A Milvus server and Solr are configured: the topology owns the stores, the tombstones go through Kafka."""
-    return bool(settings.milvus_uri and settings.solr_url)
-
-
 def delete(keys: Annotated[list[str], typer.Argument(help="Product keys, site:product_id")],
+           yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking")] = False,
            direct: Annotated[bool, typer.Option(help="Write the stores from this process even on a cluster")]
-           = False) -> None:
+           = False,
+           as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON on stdout")] = False) -> None:
     """Delete products from both stores, keeping a tombstone that refuses their older records. Embedded: the stores
-    are written at once. Cluster: tombstones go to the records topic, and the topology applies them in order."""
+    are written at once. Cluster (SNAPMODE_MODE=cluster): tombstones go to the records topic, and the topology
+    applies them in order. Asks first unless --yes."""
     settings = get_settings()
     tombstones = tombstones_of(keys, datetime.now(timezone.utc))
-    if uses_cluster(settings) and not direct:
+    if not yes and not typer.confirm(f"delete {len(tombstones)} products ({', '.join(t.key for t in tombstones[:3])}"
+                                     f"{', ...' if len(tombstones) > 3 else ''})?", err=True):
+        raise typer.Exit(1)
+    if settings.mode == "cluster" and not direct:
         sent = publish_tombstones(settings, tombstones)
+        if as_json:
+            typer.echo(json.dumps({"published": sent, "topic": settings.records_topic,
+                                   "keys": [t.key for t in tombstones]}))
         console.print(f"published {sent} tombstones to {settings.records_topic} at {settings.kafka_bootstrap}: "
                       "the topology deletes them")
         return
     deleted = set(delete_here(settings, tombstones))
-    for t in tombstones:
-        print(f"{t.key}\t{'deleted' if t.key in deleted else 'kept: the store holds a newer version'}")
+    if as_json:
+        typer.echo(json.dumps({"deleted": sorted(deleted),
+                               "kept": [t.key for t in tombstones if t.key not in deleted]}))
+    else:
+        for t in tombstones:
+            print(f"{t.key}\t{'deleted' if t.key in deleted else 'kept: the store holds a newer version'}")
     console.print(f"deleted {len(deleted)} of {len(tombstones)} products")
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from snapmode.cli.options import ProgressOption
 from snapmode.cli.ingest import StoreCounts, load_items, print_report, run_ingest
 from snapmode.config import Settings, get_settings
 from snapmode.platform import Platform
@@ -26,9 +27,13 @@ def ensure_demo_catalog(settings: Settings, products: int, views: int, seed: int
 
 
 def demo(serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API and web page after ingest")] = True,
-         products: Annotated[int | None, typer.Option(min=1)] = None,
-         views: Annotated[int | None, typer.Option(min=2)] = None,
-         seed: int | None = None) -> None:
+         products: Annotated[int | None, typer.Option(min=1, help="Products of the sample catalog",
+                                                      show_default="SNAPMODE_DEMO_PRODUCTS, 300")] = None,
+         views: Annotated[int | None, typer.Option(min=2, help="Photos per product",
+                                                   show_default="SNAPMODE_DEMO_VIEWS, 4")] = None,
+         seed: Annotated[int | None, typer.Option(help="Seed the catalog is drawn from",
+                                                  show_default="SNAPMODE_DEMO_SEED, 7")] = None,
+         progress: ProgressOption = True) -> None:
     """Generate the sample catalog if missing, index it, then serve the web page on http://HOST:PORT."""
     settings = get_settings()
     catalog = ensure_demo_catalog(settings, products or settings.demo_products, views or settings.demo_views,
@@ -36,7 +41,7 @@ def demo(serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve t
     items = load_items(catalog, site="sample-shop")
     platform = Platform.build(settings, serving=serve)
     try:
-        report = run_ingest(platform, items, skip_indexed=True)
+        report = run_ingest(platform, items, skip_indexed=True, show_progress=progress)
         counts = StoreCounts.of(platform)
     finally:
         platform.close()

@@ -14,8 +14,9 @@ console = Console(stderr=True)
 CALIBRATION_SEED = 1  # other drawings than the whitening's (seed 0), from the same package
 
 
-def export(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoint folder [default: the one that embeds "
-                                                           "now: SNAPMODE_MODEL_CHECKPOINT or the shipped one]")] = None,
+def export(model: Annotated[Path | None, typer.Option(
+               help="CBIR-GAN checkpoint folder",
+               show_default="the one that embeds now: SNAPMODE_MODEL_CHECKPOINT or the shipped one")] = None,
            calibration: Annotated[int, typer.Option(min=16, help="Unlabeled drawings (openclipart-png) that set the "
                                                                  "int8 ranges")] = 256,
            fp32: Annotated[bool, typer.Option("--fp32", help="Export the float32 graph instead (no calibration)")] = False,

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from snapmode.cli.options import ProgressOption
 from snapmode.cli.private import PRIVATE_ADDRESS_HINT, AllowPrivateOption, allowing_private
 from snapmode.config import get_settings
 from snapmode.pipeline.manifest import IMAGE_SUFFIXES
@@ -43,13 +44,13 @@ def load_items(path: Path, site: str) -> list[Versioned | Rejection]:
     return items
 
 
-def run_ingest(platform: Platform, items: list[Versioned | Rejection], *, skip_indexed: bool = False
-               ) -> IngestReport:
+def run_ingest(platform: Platform, items: list[Versioned | Rejection], *, skip_indexed: bool = False,
+               show_progress: bool = True) -> IngestReport:
     """Index `items` with a progress bar; returns the report."""
     total = sum(len(i.image_urls) if isinstance(i, ProductRecord) else 1 for i in items)
     columns = (TextColumn("[bold]indexing"), BarColumn(), MofNCompleteColumn(), TextColumn("images"),
                TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
+    with Progress(*columns, console=console, transient=False, disable=not show_progress) as progress:
         task = progress.add_task("ingest", total=total)
         runner = platform.runner(skip_indexed=skip_indexed)
         return runner.run(items, on_image=lambda n: progress.advance(task, n))
@@ -82,12 +83,13 @@ def ingest(path: Annotated[Path, typer.Argument(help="Image files, <product_id>/
            site: Annotated[str, typer.Option(help="Site name for catalog/folder input")] = "sample-shop",
            skip_indexed: Annotated[bool, typer.Option(help="Embed only images not indexed yet")] = False,
            allow_private: AllowPrivateOption = False,
+           progress: ProgressOption = True,
            as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout")] = False) -> None:
     """Index product images into the configured stores."""
     items = load_items(path, site)
     platform = Platform.build(allowing_private(get_settings(), allow_private))
     try:
-        report = run_ingest(platform, items, skip_indexed=skip_indexed)
+        report = run_ingest(platform, items, skip_indexed=skip_indexed, show_progress=progress)
         counts = StoreCounts.of(platform)
     finally:
         platform.close()

@@ -2,34 +2,56 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from snapmode.cli import (bench, catalog, cluster, crawl, dataset, deadletters, delete, demo, export, ingest, publish,
                           model, reindex, search, serve, topology)
 
+SEARCH, INGEST, CLUSTER, MODEL, BENCH = ("Search and serve", "Ingest and crawl", "Cluster and topology",
+                                         "Model and data", "Benchmarks")
 app = typer.Typer(name="snapmode", help="SnapMode: query-by-image product search.", no_args_is_help=True,
-                  pretty_exceptions_show_locals=False)
+                  pretty_exceptions_show_locals=False, context_settings={"help_option_names": ["-h", "--help"]})
 
-app.command("ingest")(ingest.ingest)
-app.command("search")(search.search)
-app.command("demo")(demo.demo)
-app.command("crawl")(crawl.crawl)
-app.command("serve")(serve.serve)
-app.command("delete")(delete.delete)
-app.command("reindex")(reindex.reindex)
-model.register(app)  # train, eval
-app.command("export")(export.export)
-app.add_typer(bench.app, name="bench")
-app.add_typer(catalog.app, name="catalog")
-app.add_typer(topology.app, name="topology")
-app.command("publish")(publish.publish)
-app.add_typer(cluster.app, name="cluster")
-app.add_typer(dataset.app, name="dataset")
-app.add_typer(deadletters.app, name="deadletters")
+app.command("search", short_help="Find the products that look like a photo, or match words.",
+            rich_help_panel=SEARCH)(search.search)
+app.command("serve", short_help="Serve the search API and the web page.", rich_help_panel=SEARCH)(serve.serve)
+app.command("demo", short_help="Generate the sample shop, index it and serve it.", rich_help_panel=SEARCH)(demo.demo)
+app.command("ingest", short_help="Index product photos, folders, a catalog or records.",
+            rich_help_panel=INGEST)(ingest.ingest)
+app.command("crawl", short_help="Crawl a shop for its products and their photos.", rich_help_panel=INGEST)(crawl.crawl)
+app.command("publish", short_help="Publish product records to the records topic.",
+            rich_help_panel=INGEST)(publish.publish)
+app.command("delete", short_help="Delete products from both stores.", rich_help_panel=INGEST)(delete.delete)
+app.command("reindex", short_help="Embed every product again with a new model, then swap.",
+            rich_help_panel=INGEST)(reindex.reindex)
+app.add_typer(deadletters.app, name="deadletters", short_help="List and replay what ingestion refused.",
+              rich_help_panel=INGEST)
+app.add_typer(cluster.app, name="cluster", short_help="Run Kafka, Storm, Solr, Milvus and Redis on this machine.",
+              rich_help_panel=CLUSTER)
+app.add_typer(topology.app, name="topology", short_help="Submit, watch and kill the Storm ingestion topology.",
+              rich_help_panel=CLUSTER)
+model.register(app, panel=MODEL)  # train, eval
+app.command("export", short_help="Export a checkpoint's int8 graph for the CPU.", rich_help_panel=MODEL)(export.export)
+app.add_typer(catalog.app, name="catalog", short_help="The synthetic sample catalog and its shop website.",
+              rich_help_panel=MODEL)
+app.add_typer(dataset.app, name="dataset", short_help="Real-image evaluation sets built from Debian packages.",
+              rich_help_panel=MODEL)
+app.add_typer(bench.app, name="bench", short_help="Benchmarks that print figures.", rich_help_panel=BENCH)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"snapmode {version('snapmode')}")
+        raise typer.Exit()
 
 
 @app.callback()
-def _setup() -> None:
+def _setup(_version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                                  help="Print the version and exit.")] = False) -> None:
     """Configure logging from settings before any subcommand runs."""
     from snapmode.config import get_settings
     from snapmode.logs import configure_logging

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from snapmode.cli.private import AllowPrivateOption, allowing_private
 from snapmode.config import EmbedRuntime
@@ -43,11 +44,13 @@ def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_
                                                        "a crawl's .jsonl of product records")] = None,
           out: Annotated[Path, typer.Option(help="Checkpoint folder")] = Path("checkpoints/cbir_gan"),
           dataset: DatasetOption = "auto",
-          epochs: Annotated[int | None, typer.Option(min=1)] = None,
+          epochs: Annotated[int | None, typer.Option(min=1, help="Passes over the training products",
+                                                     show_default="the recipe's")] = None,
           batch_size: Annotated[int | None, typer.Option(min=4, help="Images per batch")] = None,
           image_size: Annotated[int | None, typer.Option(help="Input/reconstruction side (4 * 2^k)")] = None,
-          seed: Annotated[int | None, typer.Option()] = None,
-          config: Annotated[Path | None, typer.Option(help="A config.json to start from, flags overriding it [default: the --init checkpoint's, else the built-in one]")] = None,
+          seed: Annotated[int | None, typer.Option(help="Seed of the split, the batches and the augmentations",
+                                                   show_default="the recipe's")] = None,
+          config: Annotated[Path | None, typer.Option(help="A config.json to start from, flags overriding it", show_default="the --init checkpoint's, else the built-in one")] = None,
           triplet_only: Annotated[bool, typer.Option(help="Train the plain triplet baseline (no decoder, no GAN)")] = False,
           device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N")] = "auto",
           resume: Annotated[bool, typer.Option(help="Go on from the checkpoint in --out")] = False,
@@ -98,9 +101,21 @@ def train(data: Annotated[Path | None, typer.Option(help="A catalog, a <product_
     if as_json:
         typer.echo(json.dumps(metrics, indent=2))
         return
-    console.print_json(json.dumps(metrics))
+    print_training(metrics, out)
     if shop:
         shop_training.print_comparison(metrics["held_out"], out)
+
+
+def print_training(metrics: dict, out: Path) -> None:
+    """The run's last epoch: its losses and validation scores, and where the checkpoint went."""
+    table = Table(title=f"Trained: {out}", show_header=False)
+    for key in ("epoch", "step", "train_products", "val_products", "note"):
+        if key in metrics:
+            table.add_row(key.replace("_", " "), str(metrics[key]))
+    for group in ("train", "val"):
+        for name, value in metrics.get(group, {}).items():
+            table.add_row(f"{group} {name}", f"{value:.4f}" if isinstance(value, float) else str(value))
+    console.print(table)
 
 
 def whitening_drawings(cfg: CbirGanConfig, settings: Settings, show_progress: bool) -> list[Image.Image]:
@@ -125,7 +140,7 @@ def current_checkpoint(settings: Settings) -> Path:
     return settings.model_checkpoint or DEFAULT_CHECKPOINT
 
 
-def evaluate(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoint folder [default: the shipped one]")] = None,
+def evaluate(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoint folder", show_default="the shipped one")] = None,
              data: Annotated[Path, typer.Option(help="A catalog, a <product_id>/*.jpg folder, an In-shop root, or a "
                                                      "retrieval set (gallery/ + queries/ folders, or a .tsv)")] = ...,
              dataset: DatasetOption = "auto",
@@ -133,11 +148,11 @@ def evaluate(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoin
                                                         "all-views: every photo queries all the others")] = "held-out",
              baselines: Annotated[bool, typer.Option(help="Also score the pretrained backbone, the plain triplet "
                                                           "network and a colour histogram")] = False,
-             triplet_model: Annotated[Path | None, typer.Option(help="Plain triplet checkpoint [default: shipped]")] = None,
+             triplet_model: Annotated[Path | None, typer.Option(help="Plain triplet checkpoint", show_default="shipped")] = None,
              out: Annotated[Path | None, typer.Option(help="Where to write the table, JSON and plots")] = None,
              device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N")] = "auto",
-             runtime: Annotated[EmbedRuntime | None, typer.Option(help="What runs the CBIR-GANs [default: "
-                                                                       "SNAPMODE_EMBED_RUNTIME, auto]")] = None,
+             runtime: Annotated[EmbedRuntime | None, typer.Option(
+                 help="What runs the CBIR-GANs", show_default="SNAPMODE_EMBED_RUNTIME, auto")] = None,
              as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object keyed by method")] = False,
              progress: Annotated[bool, typer.Option(help="Show progress bars")] = True) -> None:
     """Score retrieval of held-out views, or of all views (In-shop and retrieval sets: their own query/gallery split):
@@ -182,10 +197,11 @@ def evaluate(model: Annotated[Path | None, typer.Option(help="CBIR-GAN checkpoin
         typer.echo(markdown_report(results))
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, panel: str | None = None) -> None:
     """Add `train` and `eval` to the `snapmode` app."""
-    app.command("train")(train)
-    app.command("eval")(evaluate)
+    app.command("train", short_help="Train a CBIR-GAN (or its triplet twin) on a catalog or a shop.",
+                rich_help_panel=panel)(train)
+    app.command("eval", short_help="Score retrieval against the baselines.", rich_help_panel=panel)(evaluate)
 
 
 if __name__ == "__main__":

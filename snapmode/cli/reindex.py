@@ -29,15 +29,16 @@ def with_model(settings: Settings, embedder: str | None, model: Path | None) -> 
 
 
 def reindex(embedder: Annotated[Literal["backbone", "cbir-gan"] | None, typer.Option(
-                help="The embedder to re-embed with [default: SNAPMODE_EMBEDDER]")] = None,
+                help="The embedder to re-embed with", show_default="SNAPMODE_EMBEDDER")] = None,
             model: Annotated[Path | None, typer.Option(
-                "--model", exists=True, file_okay=False, help="A CBIR-GAN checkpoint folder to re-embed with "
-                "[default: SNAPMODE_MODEL_CHECKPOINT, else the shipped one]")] = None,
+                "--model", exists=True, file_okay=False, help="A CBIR-GAN checkpoint folder to re-embed with",
+                show_default="SNAPMODE_MODEL_CHECKPOINT, else the shipped one")] = None,
             keep_old: Annotated[bool, typer.Option(
                 "--keep-old", help="Keep the old collection after the swap instead of dropping it")] = False,
             force: Annotated[bool, typer.Option(
                 "--force", help="Rebuild even when the index already holds this model's vectors")] = False,
             allow_private: AllowPrivateOption = False,
+            progress_: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars")] = True,
             as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout")] = False
             ) -> None:
     """Embed every stored product again into a new collection, then swap it in for the old one in one step."""
@@ -48,7 +49,7 @@ def reindex(embedder: Annotated[Literal["backbone", "cbir-gan"] | None, typer.Op
     model_ = build_embedder(settings)
     columns = (TextColumn("[bold]reindexing"), BarColumn(), MofNCompleteColumn(), TextColumn("products,"),
                TextColumn("{task.fields[images]} images"), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=False, disable=as_json) as progress:
+    with Progress(*columns, console=console, transient=False, disable=as_json or not progress_) as progress:
         task = progress.add_task("reindex", total=None, images=0, visible=False)  # shown once there is work
         images = [0]
 

@@ -29,8 +29,8 @@ def serve_api(settings: Settings, host: str | None = None, port: int | None = No
         index.close()
 
 
-def serve(host: Annotated[str | None, typer.Option(help="Address to listen on [default: settings.host]")] = None,
-          port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port [default: settings.port]")] = None
+def serve(host: Annotated[str | None, typer.Option(help="Address to listen on", show_default="settings.host")] = None,
+          port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port", show_default="settings.port")] = None
           ) -> None:
     """Serve the search API and the web page (OpenAPI docs at /docs)."""
     serve_api(get_settings(), host, port)

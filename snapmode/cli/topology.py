@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from snapmode.cli.options import JsonOption, emit
 from snapmode.config import Settings, get_settings
 
 app = typer.Typer(help="The Storm ingestion topology on the cluster's Nimbus.", no_args_is_help=True)
@@ -20,14 +21,14 @@ console = Console(stderr=True)
 def require_cluster_stores(settings: Settings) -> None:
     """Storm workers are separate processes: they need the real stores, not files of this process."""
     if not settings.milvus_uri or not settings.solr_url:
-        raise typer.BadParameter("the topology writes to a Milvus server and Solr: set SNAPMODE_MILVUS_URI and "
-                                 "SNAPMODE_SOLR_URL (for the native cluster, `snapmode cluster status` shows them)")
+        raise typer.BadParameter("the topology writes to a Milvus server and Solr: set SNAPMODE_MODE=cluster (the "
+                                 "native cluster's services), or SNAPMODE_MILVUS_URI and SNAPMODE_SOLR_URL")
 
 
 @app.command("submit")
-def submit(name: Annotated[str | None, typer.Option(help="Topology name [default: settings.topology_name]")] = None,
-           build_dir: Annotated[Path | None, typer.Option(help="Where to build the jar [default: DATA_DIR/topology]")] = None,
-           ) -> None:
+def submit(name: Annotated[str | None, typer.Option(help="Topology name", show_default="settings.topology_name")] = None,
+           build_dir: Annotated[Path | None, typer.Option(help="Where to build the jar", show_default="DATA_DIR/topology")] = None,
+           as_json: JsonOption = False) -> None:
     """Build the topology jar and submit it to Nimbus, replacing a running one of the same name."""
     from snapmode.topologies.deploy import DeployError, submit as submit_topology
 
@@ -42,12 +43,15 @@ def submit(name: Annotated[str | None, typer.Option(help="Topology name [default
     except DeployError as exc:
         console.print(f"[red]{exc}")
         raise typer.Exit(1) from exc
+    if as_json:
+        emit({"submitted": name or settings.topology_name, "nimbus": f"{settings.nimbus_host}:{settings.nimbus_port}"})
     console.print(f"submitted [bold]{name or settings.topology_name}[/] to {settings.nimbus_host}:{settings.nimbus_port}")
 
 
 @app.command("kill")
-def kill(name: Annotated[str | None, typer.Option(help="Topology name [default: settings.topology_name]")] = None,
-         wait: Annotated[int, typer.Option(help="Seconds Storm lets in-flight tuples finish")] = 3) -> None:
+def kill(name: Annotated[str | None, typer.Option(help="Topology name", show_default="settings.topology_name")] = None,
+         wait: Annotated[int, typer.Option(help="Seconds Storm lets in-flight tuples finish")] = 3,
+         as_json: JsonOption = False) -> None:
     """Kill the topology."""
     from snapmode.topologies.nimbus import kill as kill_topology
 
@@ -55,6 +59,8 @@ def kill(name: Annotated[str | None, typer.Option(help="Topology name [default: 
     if not kill_topology(settings, name, wait_s=wait):
         console.print(f"no topology named {name or settings.topology_name} is running")
         raise typer.Exit(1)
+    if as_json:
+        emit({"killed": name or settings.topology_name})
     console.print(f"killed {name or settings.topology_name}")
 
 
@@ -87,7 +93,7 @@ def describe_breaker(host: dict[str, object], now: float | None = None) -> str:
 
 
 @app.command("status")
-def status(name: Annotated[str | None, typer.Option(help="Topology name [default: settings.topology_name]")] = None,
+def status(name: Annotated[str | None, typer.Option(help="Topology name", show_default="settings.topology_name")] = None,
            as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout")] = False) -> None:
     """Whether the topology runs, its counters (processed, rescheduled, retried, dead-lettered) and per-component
     statistics; from Kafka, its backlog: records not done per partition (lag), records being retried, those waiting

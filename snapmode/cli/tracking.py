@@ -6,14 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from snapmode.datasets.realsets.progress import Track
+from snapmode.progress import progress_bars
 
 
 @contextmanager
 def tracking(console: Console, *, show: bool = True) -> Iterator[Track]:
     """A `Track` that shows one bar per step, named by its description, while the block runs."""
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, disable=not show) as progress:
+    with progress_bars(show=show, console=console) as progress:
         yield lambda items, description: progress.track(items, total=len(items), description=description)

@@ -3,6 +3,7 @@ to the records topic for the topology."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,7 +40,7 @@ def test_embedded_delete_empties_both_stores(tmp_path: Path, cli_env: Callable[.
     vectors.close()
     metadata.close()
 
-    done = CliRunner().invoke(app, ["delete", "shop:a", "shop:never-listed"])
+    done = CliRunner().invoke(app, ["delete", "shop:a", "shop:never-listed", "--yes"])
 
     assert done.exit_code == 0, done.output
     assert "shop:a\tdeleted" in done.output and "deleted 2 of 2 products" in done.output
@@ -55,20 +56,38 @@ def test_embedded_delete_empties_both_stores(tmp_path: Path, cli_env: Callable[.
 
 def test_a_key_without_a_site_is_a_usage_error(tmp_path: Path, cli_env: Callable[..., None]) -> None:
     cli_env(DATA_DIR=tmp_path / "data")
-    done = CliRunner().invoke(app, ["delete", "no-site"])
+    done = CliRunner().invoke(app, ["delete", "no-site", "--yes"])
     assert done.exit_code == 2 and "site:product_id" in done.output
 
 
 def test_on_a_cluster_tombstones_go_to_the_records_topic(tmp_path: Path, cli_env: Callable[..., None],
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    cli_env(DATA_DIR=tmp_path / "data", MILVUS_URI="http://127.0.0.1:9", SOLR_URL="http://127.0.0.1:9/solr/p")
+    cli_env(DATA_DIR=tmp_path / "data", MODE="cluster", MILVUS_URI="http://127.0.0.1:9",
+            SOLR_URL="http://127.0.0.1:9/solr/p")
     broker = MemoryBroker()
     monkeypatch.setattr("snapmode.queue.kafka.KafkaProducerQueue", lambda settings: broker.producer())
     monkeypatch.setattr(delete_cli, "delete_here", lambda *a: pytest.fail("a cluster's stores are the topology's"))
 
-    done = CliRunner().invoke(app, ["delete", "shop:a", "shop:b", "shop:a"])
+    done = CliRunner().invoke(app, ["delete", "shop:a", "shop:b", "shop:a", "--yes", "--json"])
 
     assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout.splitlines()[0]) == {"published": 2, "topic": get_settings().records_topic,
+                                                       "keys": ["shop:a", "shop:b"]}
     sent = broker.topics[get_settings().records_topic]
     assert [m.key for m in sent] == ["shop:a", "shop:b"]
     assert all(isinstance(t := parse_versioned(m.value), Tombstone) and t.reason == "operator" for m in sent)
+
+
+def test_delete_asks_first_and_a_no_deletes_nothing(tmp_path: Path, cli_env: Callable[..., None],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    cli_env(DATA_DIR=tmp_path / "data")
+    monkeypatch.setattr(delete_cli, "delete_here", lambda *a: pytest.fail("answered no"))
+    done = CliRunner().invoke(app, ["delete", "shop:a"], input="n\n")
+    assert done.exit_code == 1 and "delete 1 products (shop:a)?" in done.output
+
+
+def test_embedded_delete_as_json(tmp_path: Path, cli_env: Callable[..., None]) -> None:
+    cli_env(DATA_DIR=tmp_path / "data")
+    done = CliRunner().invoke(app, ["delete", "shop:a", "--yes", "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout.splitlines()[0]) == {"deleted": ["shop:a"], "kept": []}

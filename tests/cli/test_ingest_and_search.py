@@ -1,4 +1,4 @@
-"""`snapmode ingest` and `snapmode search` as the README shows them: default settings (a data dir relative to the
+"""`snapmode ingest` and `snapmode search` as the docs show them: default settings (a data dir relative to the
 working directory) and human output, not only `--json`."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The README's compose commands (its operator section) are ones Compose accepts, on files and services that exist.
+"""The compose commands of the docs' operating page are ones Compose accepts, on files and services that exist.
 
 No Docker engine answers here, so each command line is checked as far as Compose goes without one: the files,
 profiles and variables it names render (`config`), its subcommand takes its flags (`--help` parses them first), the
@@ -15,12 +15,13 @@ import pytest
 
 from tests.deploy.rendering import COMPOSE_BIN, ROOT, SECRETS, render
 
+OPERATING = ROOT / "docs" / "operating.md"
 GLOBAL_FLAGS = {"-f", "--file", "--profile", "-p", "--project-name"}
 
 
 def operator_lines() -> list[str]:
-    """The `$ ` lines of the console blocks in the README's section on the compose stack."""
-    text = (ROOT / "README.md").read_text()
+    """The `$ ` lines of the console blocks in the operating page's section on the compose stack."""
+    text = OPERATING.read_text()
     section = text.split("## Operating the compose stack", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```console\n(.*?)```", section, re.S)
     return [line[2:] for block in blocks for line in block.splitlines() if line.startswith("$ ")]
@@ -88,5 +89,5 @@ def test_topology_status_lists_executors() -> None:
 
 def test_files_named_by_the_section_exist() -> None:
     for name in re.findall(r"`(docker-compose[.\w]*\.yml|Dockerfile|\.dockerignore)`",
-                           (ROOT / "README.md").read_text()):
+                           OPERATING.read_text()):
         assert Path(ROOT, name).is_file(), name

@@ -1,5 +1,5 @@
 """Hostile servers and records against the image fetch: each is refused or answered within its limits, in a bounded
-time and with bounded memory growth (traced allocations, printed as a row of the README's table with `-s`)."""
+time and with bounded memory growth (traced allocations, printed as a row of the table in docs/security.md with `-s`)."""
 
 from __future__ import annotations
 

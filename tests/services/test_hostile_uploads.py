@@ -2,7 +2,7 @@
 
 Each is answered (200) or refused at once (503 with Retry-After); the server's peak RSS, read from the kernel's
 high-water mark of its process, stays under a stated bound; `/healthz` keeps answering during the attack. The figures
-are printed as a row of the README's hostile-input table (run with `-s`)."""
+are printed as a row of the hostile-input table in docs/security.md (run with `-s`)."""
 
 from __future__ import annotations
 
