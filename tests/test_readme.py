@@ -89,7 +89,8 @@ WALKTHROUGH: dict[str, Step] = {
     # The first run of the README and of Getting started, on the demo's catalog
     "snapmode search .snapmode/catalog/images/SM00004/1.jpg --k 5": Step(
         "snapmode search .snapmode/catalog/images/SM00004/1.jpg --k 5", ("Top 5 for 1.jpg", "1 1.000 sample-shop:SM00004")),
-    'snapmode search --q "red dress" --k 5': Step('snapmode search --q "red dress" --k 5', ('for "red dress"', "sample-shop:SM")),
+    'snapmode search --q "canvas shoe" --k 5': Step('snapmode search --q "canvas shoe" --k 5',
+                                                    ('for "canvas shoe"', "sample-shop:SM00004 Beige floral canvas shoe")),
     "curl -F file=@.snapmode/catalog/images/SM00004/1.jpg -F k=5 http://127.0.0.1:8000/search": Step(
         "curl -sS -F file=@shop/images/SM00004/1.jpg -F k=5 http://127.0.0.1:8000/search",
         ('"ranking":"image"', '"product_key":"sample-shop:SM00004"'), "serving"),

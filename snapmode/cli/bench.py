@@ -23,7 +23,7 @@ console = Console(stderr=True)
 BENCH_EMBEDDERS = ("default", "backbone", "torch", "onnxruntime", "openvino")
 
 
-@app.command("embed")
+@app.command("embed", short_help="Images/s and peak memory of each embedder, batch 1 to 64.")
 def bench_embed(embedders: Annotated[list[str] | None, typer.Option(
                     help="Repeated or comma-separated, each timed in this run: default (the configured embedder), "
                          "backbone (the pretrained EfficientNet-Lite0, torch float32), or the CBIR-GAN of --model on "
@@ -82,7 +82,7 @@ def bench_embed(embedders: Annotated[list[str] | None, typer.Option(
 IngestEmbedder = Literal["configured", "null"]
 
 
-@app.command("ingest")
+@app.command("ingest", short_help="Images/s through Storm, freshness at load, CPU per component.")
 def bench_ingest(products: Annotated[int, typer.Option(help="Products per round (4 photos each in the generated catalog)")] = 100,
                  catalog: Annotated[Path | None, typer.Option(help="Catalog to take them from", show_default="a generated one")] = None,
                  rounds: Annotated[int, typer.Option(min=1, help="Capacity rounds, each between two bare-embedder passes")] = 2,
@@ -143,7 +143,7 @@ def bench_ingest(products: Annotated[int, typer.Option(help="Products per round 
 Store = Literal["lite", "server"]
 
 
-@app.command("query")
+@app.command("query", short_help="Query latency and QPS, in process and over HTTP, with recall@10.")
 def bench_query(vectors: Annotated[int, typer.Option(min=1, help="Vectors in the store: the sample catalog's real "
                                                                   "embeddings, then synthetic ones")] = 10_000,
                 clients: Annotated[int, typer.Option(min=1, max=256, help="Concurrent clients of the second run")] = 8,
@@ -214,7 +214,7 @@ def bench_query(vectors: Annotated[int, typer.Option(min=1, help="Vectors in the
         console.print(f"goals ({name}): " + ", ".join(f"{g} {'yes' if ok else 'no'}" for g, ok in goals.items()))
 
 
-@app.command("hybrid")
+@app.command("hybrid", short_help="How much words add to a photo: P@1 of photo, words, both.")
 def bench_hybrid(products: Annotated[int, typer.Option(min=2, help="Products in the generated catalog")] = 300,
                  views: Annotated[int, typer.Option(min=2, help="Photos per product; the last one is the query")] = 4,
                  seed: Annotated[int, typer.Option(help="Catalog and query seed")] = 7,

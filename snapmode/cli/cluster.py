@@ -153,7 +153,7 @@ def status(only: OnlyOption = None,
         raise typer.Exit(1)
 
 
-@app.command("init")
+@app.command("init", short_help="Create the topics, the Solr core and the Milvus collection.")
 def init_cmd(only: OnlyOption = None,
              dim: Annotated[int | None, typer.Option(min=1, help="Vector dimension", show_default="the embedder's")]
              = None, as_json: JsonOption = False) -> None:
@@ -174,7 +174,7 @@ def init_cmd(only: OnlyOption = None,
         emit({"provisioned": provisioned})
 
 
-@app.command("solr-security")
+@app.command("solr-security", short_help="Write Solr's security.json for basic auth.")
 def solr_security(
         solr_home: Annotated[Path, typer.Argument(help="The Solr home (the solr image's /var/solr/data)")],
         owner: Annotated[str | None, typer.Option(help="UID:GID to own the files (the solr image's 8983:8983)")] = None,

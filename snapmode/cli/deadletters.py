@@ -50,7 +50,7 @@ def list_letters(reason: Reasons = None,
         print(f"{name}\t{count}")
 
 
-@app.command("replay")
+@app.command("replay", short_help="Send the letters' records through the pipeline again.")
 def replay_letters(reason: Reasons = None,
                    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON on stdout")] = False,
                    ) -> None:

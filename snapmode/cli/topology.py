@@ -92,7 +92,7 @@ def describe_breaker(host: dict[str, object], now: float | None = None) -> str:
     return "half-open: the next try probes" if host["breaker"] == "half-open" else "closed"
 
 
-@app.command("status")
+@app.command("status", short_help="Whether the topology runs, its counters, lag and dead letters.")
 def status(name: Annotated[str | None, typer.Option(help="Topology name", show_default="settings.topology_name")] = None,
            as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout")] = False) -> None:
     """Whether the topology runs, its counters (processed, rescheduled, retried, dead-lettered) and per-component

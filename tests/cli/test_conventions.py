@@ -52,6 +52,14 @@ def test_each_command_shows_its_options_and_defaults(name: str) -> None:
             assert param.help, f"{name} --{param.name} has no help"
 
 
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_each_command_lists_in_one_sentence(name: str) -> None:
+    """A command's line in its group's list is its `short_help`, or its docstring's first paragraph when that is one
+    line: a hard-wrapped paragraph would be cut mid-sentence there."""
+    command = COMMANDS[name]
+    assert command.short_help or "\n" not in command.help.strip().split("\n\n")[0], f"{name} needs a short_help"
+
+
 @pytest.mark.parametrize("name", sorted(set(COMMANDS) - NO_JSON))
 def test_each_reporting_command_has_json(name: str) -> None:
     assert "--json" in {opt for p in COMMANDS[name].params for opt in getattr(p, "opts", ())}
@@ -68,3 +76,21 @@ def test_the_top_level_groups_commands_in_panels() -> None:
         assert panel in done.output
     panels = done.output.split("Search and serve", 1)[1]
     assert "..." not in panels  # one-line summaries, not cut-off docstrings
+
+
+@pytest.mark.parametrize("args", [["catalog", "generate", "--products", "2", "--views", "2", "--no-site",
+                                   "--no-progress", "--json"],
+                                  ["dataset", "list", "--json"],
+                                  ["delete", "shop:a", "--yes", "--json"]], ids=lambda a: " ".join(a[:2]))
+def test_json_output_is_one_document_on_stdout(args: list[str], tmp_path, cli_env) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cli_env(DATA_DIR=tmp_path / "data")
+    extra = ["--out", str(tmp_path / "catalog")] if args[:2] == ["catalog", "generate"] else []
+    snapmode = Path(sys.executable).with_name("snapmode")
+    done = subprocess.run([str(snapmode), *args, *extra], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert isinstance(json.loads(done.stdout), dict)
