@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from snapmode.interfaces import Embedder, MetadataStore, SearchFilter, VectorHit, VectorStore
 from snapmode.logs import get_logger
+from snapmode.pipeline.box import Box
 from snapmode.pipeline.decode import DecodeLimits, decode_image
 from snapmode.records import ProductRecord
 from snapmode.search.fusion import RRF_K, reciprocal_rank_fusion
@@ -141,35 +142,37 @@ class SearchService:
             raise ValueError("a search needs a photo, words, or both")
         return "image"
 
-    def find(self, data: bytes | None, text: str | None, page: Page) -> list[SearchResult]:
-        """One query: the photo in untrusted bytes `data` (raises `ImageRejected`), the words of `text`, or both,
-        ranked as `ranking` says."""
+    def find(self, data: bytes | None, text: str | None, page: Page, box: Box | None = None) -> list[SearchResult]:
+        """One query: the photo in untrusted bytes `data` (raises `ImageRejected`), or its region `box`, the words
+        of `text`, or both, ranked as `ranking` says."""
         if self.ranking(data is not None, text) == "image":
             assert data is not None
-            return self.find_photos([self.decode(data)], [page])[0]
-        vector = self.embed_image(data) if data is not None else None
+            return self.find_photos([self.decode(data, box)], [page])[0]
+        vector = self.embed_image(data, box) if data is not None else None
         return self.search_hybrid(vector, text, page.k, page.where, page.offset, page.collapse)
 
     def find_photos(self, images: Sequence[Image.Image], pages: Sequence[Page]) -> list[list[SearchResult]]:
         """Queries of a decoded photo alone, each with its page: one forward pass, then `search_vectors`."""
         return self.search_vectors(self.embed(images), pages)
 
-    def decode(self, data: bytes) -> Image.Image:
-        """The photo in untrusted bytes, within this service's limits; raises `ImageRejected`."""
-        return decode_image(data, self.limits)
+    def decode(self, data: bytes, box: Box | None = None) -> Image.Image:
+        """The photo in untrusted bytes (or its region `box`), within this service's limits; raises
+        `ImageRejected`."""
+        return decode_image(data, self.limits, box)
 
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
         """One forward pass: a float32 query vector a row, one per image."""
         return np.asarray(self.embedder.embed(images), dtype=np.float32)
 
-    def embed_image(self, data: bytes) -> np.ndarray:
-        """The query vector for untrusted image bytes; raises `ImageRejected`."""
-        return self.embed([self.decode(data)])[0]
+    def embed_image(self, data: bytes, box: Box | None = None) -> np.ndarray:
+        """The query vector for untrusted image bytes (or their region `box`); raises `ImageRejected`."""
+        return self.embed([self.decode(data, box)])[0]
 
     def search_image(self, data: bytes, k: int = 10, where: SearchFilter | None = None,
-                     offset: int = 0, collapse: bool = True) -> list[SearchResult]:
-        """The `k` products most like the image in `data`, best first; raises `ImageRejected` for bad input."""
-        return self.find(data, None, Page(k, where, offset, collapse))
+                     offset: int = 0, collapse: bool = True, box: Box | None = None) -> list[SearchResult]:
+        """The `k` products most like the image in `data` (or its region `box`), best first; raises `ImageRejected`
+        for bad input."""
+        return self.find(data, None, Page(k, where, offset, collapse), box)
 
     def search_vector(self, vector: np.ndarray, k: int = 10, where: SearchFilter | None = None,
                       offset: int = 0, collapse: bool = True) -> list[SearchResult]:

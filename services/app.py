@@ -18,6 +18,7 @@ from snapmode.platform import Platform
 from snapmode.services.access import SearchSlots
 from snapmode.services.batching import QueryBatcher
 from snapmode.services.cache import build_cache
+from snapmode.services.shared_photos import build_shared_photos
 from snapmode.services.contract import install_contract
 from snapmode.services.deps import AppState
 from snapmode.services.errors import install_error_handlers
@@ -49,7 +50,9 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         batcher = QueryBatcher(search, wait_s=settings.query_batch_wait_ms / 1000, max_batch=settings.query_batch_max,
                                workers=settings.query_batch_workers, on_batch=metrics.query_batch.observe
                                ) if settings.query_batch_wait_ms > 0 else None
-        app.state.snapmode = AppState(platform=platform, cache=cache, batcher=batcher)
+        photos = build_shared_photos(redis_url=settings.redis_url, ttl_s=settings.shared_photo_ttl_s,
+                                     max_mb=settings.shared_photo_max_mb, redis_password=settings.redis_secret)
+        app.state.snapmode = AppState(platform=platform, cache=cache, batcher=batcher, photos=photos)
         log.info("api.started", embedder=platform.embedder.name, model_id=platform.embedder.model_id,
                  vectors=platform.vectors.count(), products=platform.metadata.count(),
                  query_batch_wait_ms=settings.query_batch_wait_ms if batcher else 0)
@@ -59,8 +62,9 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
             if batcher is not None:
                 batcher.close()
             platform.close()
-            if close := getattr(cache, "close", None):
-                close()
+            for store in (cache, photos):
+                if close := getattr(store, "close", None):
+                    close()
 
     app = FastAPI(title="SnapMode", summary="Find visually similar products by photo.", version="0.1.0",
                   lifespan=lifespan, generate_unique_id_function=operation_id)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from anyio.to_thread import run_sync
 from PIL import Image
 
+from snapmode.pipeline.box import Box
 from snapmode.logs import get_logger
 from snapmode.search.service import Page, SearchResult, SearchService
 
@@ -76,21 +77,22 @@ class QueryBatcher:
             self._cond.notify_all()
         return query.future
 
-    def search_image(self, data: bytes, page: Page) -> list[SearchResult]:
-        """Decode `data` here (raises `ImageRejected`) and wait for the batch's answer: for callers in threads."""
+    def search_image(self, data: bytes, page: Page, box: Box | None = None) -> list[SearchResult]:
+        """Decode `data` (its region `box`) here (raises `ImageRejected`) and wait for the batch's answer: for callers
+        in threads."""
         self.admit()
         try:
-            image = self.search.decode(data)
+            image = self.search.decode(data, box)
         except BaseException:
             self.withdraw()
             raise
         return self.submit(image, page).result()
 
-    async def asearch_image(self, data: bytes, page: Page) -> list[SearchResult]:
+    async def asearch_image(self, data: bytes, page: Page, box: Box | None = None) -> list[SearchResult]:
         """As `search_image`, for a caller on an event loop: decoded in a worker thread, the batch awaited."""
         self.admit()
         try:
-            image = await run_sync(self.search.decode, data)
+            image = await run_sync(self.search.decode, data, box)
         except BaseException:
             self.withdraw()
             raise

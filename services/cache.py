@@ -34,12 +34,12 @@ KEY_PREFIX = "snapmode:search:"
 
 
 def cache_key(embedder: str, data: bytes, k: int, where: SearchFilter | None, *, offset: int = 0,
-              text: str | None = None, collapse: bool = True) -> str:
-    """Key of one query: the embedder, a hash of the image bytes, `k`, the filter, the page start, the words and
-    whether near-duplicates are collapsed."""
+              text: str | None = None, collapse: bool = True, box: str | None = None) -> str:
+    """Key of one query: the embedder, a hash of the image bytes, `k`, the filter, the page start, the words,
+    whether near-duplicates are collapsed and the photo's region."""
     digest = hashlib.sha256(data).hexdigest()
     extra = {**({"offset": offset} if offset else {}), **({"q": text} if text else {}),
-             **({} if collapse else {"collapse": False})}
+             **({} if collapse else {"collapse": False}), **({"bbox": box} if box else {})}
     fields = json.dumps({**(asdict(where) if where else {}), **extra}, sort_keys=True)
     return f"{KEY_PREFIX}{embedder}:{digest}:{k}:{hashlib.sha1(fields.encode()).hexdigest()[:16]}"
 

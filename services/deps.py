@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,6 +14,7 @@ from snapmode.search.service import SearchService
 from snapmode.services.batching import QueryBatcher
 from snapmode.services.cache import ResultCache
 from snapmode.services.metrics import Metrics
+from snapmode.services.shared_photos import NoPhotos, SharedPhotos
 
 
 @dataclass
@@ -23,6 +24,7 @@ class AppState:
     platform: Platform
     cache: ResultCache
     batcher: QueryBatcher | None = None  # None: each photo search runs alone (SNAPMODE_QUERY_BATCH_WAIT_MS=0)
+    photos: SharedPhotos = field(default_factory=NoPhotos)  # uploaded query photos, by id, for shared links
 
     @property
     def settings(self) -> Settings:

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import Query
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from snapmode.interfaces import SearchFilter
+from snapmode.pipeline.box import Box
 
 FILTER_MAX_CHARS = 256  # what the vector store keeps of a category, brand, site or colour
 FILTER_PATTERN = r"^[^\x00-\x1f\x7f]*$"  # no control characters: no stored value holds one
@@ -42,9 +43,20 @@ class SearchParams(BaseModel):
     collapse: bool | None = Field(None, description="list each near-duplicate product (marked at ingestion) under "
                                                     "its original ranked above it, in `duplicates`, instead of "
                                                     "showing it (default true); false shows every product")
+    bbox: str | None = Field(None, max_length=100, examples=["0.1,0.2,0.6,0.9"],
+                             description="search with this region of the photo only: x0,y0,x1,y1 as shares (0 to 1) "
+                                         "of the upright photo's width and height, x0 < x1, y0 < y1")
+
+    @field_validator("bbox")
+    @classmethod
+    def _valid_box(cls, value: str | None) -> str | None:
+        return None if value is None or not value.strip() else str(Box.parse(value))
+
+    def box(self) -> Box | None:
+        return Box.parse(self.bbox) if self.bbox else None
 
     def where(self) -> SearchFilter | None:
-        where = SearchFilter(**self.model_dump(exclude={"k", "offset", "q", "collapse"}))
+        where = SearchFilter(**self.model_dump(exclude={"k", "offset", "q", "collapse", "bbox"}))
         return None if where.is_empty() else where
 
 

@@ -261,6 +261,11 @@ class Settings(BaseSettings):
     """Requests per client in the `limits` notation ("120/minute", "10/second;1000/hour"), kept in each API
     process's memory; more are refused with 429 and Retry-After. The client is its API key when keys are set, else
     its address. Unset: no limit."""
+    shared_photo_ttl_s: int = Field(3600, ge=0)
+    """How long an uploaded query photo is kept under its id (`photo_id`), so that a link to its search (the page's
+    address) shows the same results; 0: photos are not kept."""
+    shared_photo_max_mb: int = Field(64, ge=1)
+    """Memory the kept photos may take in an API process without Redis (with Redis, they expire there)."""
     search_offset_max: int = Field(1000, ge=0)
     """Deepest page start of a search or product listing."""
     hybrid_depth: int = Field(100, ge=1)

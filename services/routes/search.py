@@ -21,7 +21,7 @@ from snapmode.services.cache import NoCache, cache_key
 from snapmode.services.deps import AppState, MetricsDep, StateDep
 from snapmode.services.metrics import Metrics
 from snapmode.services.params import SearchParams, checked_k, checked_offset
-from snapmode.services.problems import GUARDED, problems
+from snapmode.services.problems import GUARDED, ApiError, problems
 from snapmode.services.ratelimit import RateLimitDep
 
 router = APIRouter(prefix="/search", tags=["search"], dependencies=[ApiKeyDep, RateLimitDep, SearchSlotDep])
@@ -39,6 +39,10 @@ class SearchForm(SearchParams):
                                                       "SNAPMODE_MAX_IMAGE_BYTES and SNAPMODE_MAX_IMAGE_PIXELS); "
                                                       "optional with q",
                                     json_schema_extra={"format": "binary"})  # a file to OpenAPI 3.0 tools too
+    photo_id: str | None = Field(None, pattern=r"^[0-9a-f]{32}$",
+                                 description="instead of file: the `photo_id` of an earlier answer, while the server "
+                                             "keeps that photo (SNAPMODE_SHARED_PHOTO_TTL_S); 404 photo_expired "
+                                             "after")
 
 
 class UrlQuery(SearchParams):
@@ -61,14 +65,17 @@ class SearchResponse(BaseModel):
     took_ms: float
     cached: bool
     collapse: bool = Field(True, description="whether near-duplicates were collapsed into their originals")
+    photo_id: str | None = Field(None, description="the uploaded photo's id while the server keeps it: POST /search "
+                                                   "with photo_id searches with it again (a shared link)")
     results: list[ApiResult]
 
 
-async def run_search(state: AppState, metrics: Metrics, data: bytes | None, params: SearchParams, where: str
-                     ) -> Response:
+async def run_search(state: AppState, metrics: Metrics, data: bytes | None, params: SearchParams, where: str,
+                     photo: str | None = None, keep: bool = False) -> Response:
     """Answer from the cache, or search (a query ranked by its photo alone through the query batcher, else in a worker
     thread) and cache the answer. The results are serialised once: the cache keeps those bytes and the response
-    carries them."""
+    carries them. With `keep`, an uploaded photo that was searched with (not refused) is kept for shared links, and
+    the answer names it by `photo_id` (as it names `photo`, a kept photo searched with again)."""
     started = time.perf_counter()
     k = checked_k(params.k, state.settings.search_k_max, where)
     offset = checked_offset(params.offset, state.settings.search_offset_max, where)
@@ -78,32 +85,39 @@ async def run_search(state: AppState, metrics: Metrics, data: bytes | None, para
                                        "msg": "a search needs a photo (file), words (q), or both"}])
     if not has_words(text):
         text = None  # nothing a text search can match: the photo alone, or no results
+    box = params.box()
+    if box is not None and data is None:
+        raise RequestValidationError([{"loc": (where, "bbox"), "type": "missing",
+                                       "msg": "bbox is a region of the photo: it needs a photo"}])
     if data is None and text is None:
         return search_response(k, offset, "text", started, False, params.collapse is not False, b"[]")
     page = Page(k, params.where(), offset, collapse=params.collapse is not False)
     ranking = state.search.ranking(data is not None, text)
     key = cache_key(state.embedder.name, data or b"", k, page.where, offset=offset, text=text,
-                    collapse=page.collapse)
+                    collapse=page.collapse, box=params.bbox)
     cached = not isinstance(state.cache, NoCache) and (raw := await run_in_threadpool(state.cache.get, key)) is not None
     if cached:
         metrics.cache.labels("hit").inc()
     else:
         metrics.cache.labels("miss").inc()
         if state.batcher is not None and ranking == "image" and data is not None:
-            found = await state.batcher.asearch_image(data, page)
+            found = await state.batcher.asearch_image(data, page, box)
         else:
-            found = await run_in_threadpool(state.search.find, data, text, page)
+            found = await run_in_threadpool(state.search.find, data, text, page, box)
         raw = results_json(found)
         if not isinstance(state.cache, NoCache):
             await run_in_threadpool(state.cache.set, key, raw)
-    return search_response(k, offset, ranking, started, cached, page.collapse, raw)
+    if keep and data is not None:
+        photo = await run_in_threadpool(state.photos.keep, data)
+    return search_response(k, offset, ranking, started, cached, page.collapse, raw, photo)
 
 
 def search_response(k: int, offset: int, ranking: Ranking, started: float, cached: bool, collapse: bool,
-                    raw: bytes) -> Response:
+                    raw: bytes, photo: str | None = None) -> Response:
     """A `SearchResponse` whose results are the JSON array `raw`."""
     head = {"k": k, "offset": offset, "ranking": ranking,
-            "took_ms": round((time.perf_counter() - started) * 1000, 2), "cached": cached, "collapse": collapse}
+            "took_ms": round((time.perf_counter() - started) * 1000, 2), "cached": cached, "collapse": collapse,
+            **({"photo_id": photo} if photo else {})}
     compact = json.dumps(head, separators=(",", ":"))[:-1].encode()  # as compact as the results and FastAPI's bodies
     return Response(compact + b',"results":' + raw + b"}", media_type="application/json")
 
@@ -121,7 +135,7 @@ def image_path(result: SearchResult) -> str:
     return f"/images/{result.image_id}?product={quote(result.product_key, safe='')}"
 
 
-@router.post("", response_model=SearchResponse, responses=problems(*GUARDED, 400, 413, 415, 503),
+@router.post("", response_model=SearchResponse, responses=problems(*GUARDED, 400, 404, 413, 415, 503),
              summary="Products that look like an uploaded photo, match words (q), or both (fused rankings)")
 async def search_upload(request: Request, state: StateDep, metrics: MetricsDep,
                         form: Annotated[SearchForm, Form(media_type="multipart/form-data")]) -> Response:
@@ -130,7 +144,15 @@ async def search_upload(request: Request, state: StateDep, metrics: MetricsDep,
         raise RequestValidationError([{"loc": ("query", name), "type": "extra_forbidden",
                                        "msg": "POST /search takes its parameters as form fields"}
                                       for name in request.query_params])
-    params = SearchParams(**form.model_dump(exclude={"file"}))
+    params = SearchParams(**form.model_dump(exclude={"file", "photo_id"}))
+    if form.photo_id is not None:
+        if form.file is not None:
+            raise RequestValidationError([{"loc": ("body", "photo_id"), "type": "extra_forbidden",
+                                           "msg": "a search takes a photo as file or as photo_id, not both"}])
+        data = await run_in_threadpool(state.photos.get, form.photo_id)
+        if data is None:
+            raise ApiError(404, "photo_expired", "The shared photo is no longer kept; search with the photo again.")
+        return await run_search(state, metrics, data, params, "body", form.photo_id)
     if form.file is None:
         return await run_search(state, metrics, None, params, "body")
     limit = state.settings.max_image_bytes
@@ -139,7 +161,7 @@ async def search_upload(request: Request, state: StateDep, metrics: MetricsDep,
     data = await form.file.read(limit + 1)
     if len(data) > limit:
         raise ImageRejected("too_large", f"more than {limit} bytes")
-    return await run_search(state, metrics, data, params, "body")
+    return await run_search(state, metrics, data, params, "body", keep=True)
 
 
 @router.post("/url", response_model=SearchResponse, responses=problems(*GUARDED, 400, 413, 415, 502, 503, 504),

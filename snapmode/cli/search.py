@@ -12,6 +12,7 @@ from rich.table import Table
 
 from snapmode.config import get_settings
 from snapmode.interfaces import SearchFilter
+from snapmode.pipeline.box import Box
 from snapmode.pipeline.errors import ImageRejected
 from snapmode.platform import Platform
 from snapmode.search.service import Page, SearchResult, has_words
@@ -31,16 +32,26 @@ def search(image: Annotated[Path | None, typer.Argument(exists=True, dir_okay=Fa
            price_min: Annotated[float | None, typer.Option(min=0, help="Lowest price")] = None,
            price_max: Annotated[float | None, typer.Option(min=0, help="Highest price")] = None,
            collapse: Annotated[bool, typer.Option(help="Show near-duplicates under their original")] = True,
+           bbox: Annotated[str | None, typer.Option(
+               help="Search with this region of the photo only: x0,y0,x1,y1 as shares of its width and height, "
+                    "e.g. 0,0,0.5,1 for its left half")] = None,
            as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON on stdout")] = False) -> None:
     """Find the products that look most like IMAGE, or that match the words of --q, or both (the API's ranking:
     words and photo fused). The filters and paging are the API's."""
     if image is None and not has_words(q):
         raise typer.BadParameter("give a photo, words (--q), or both", param_hint="IMAGE")
+    try:
+        box = Box.parse(bbox) if bbox else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--bbox") from exc
+    if box is not None and image is None:
+        raise typer.BadParameter("a region of a photo needs the photo", param_hint="--bbox")
     platform = Platform.build(get_settings())
     where = SearchFilter(category=category, site=site, brand=brand, colour=colour, price_min=price_min,
                          price_max=price_max)
     try:
-        results = platform.search.find(image.read_bytes() if image else None, q, Page(k, where, offset, collapse))
+        results = platform.search.find(image.read_bytes() if image else None, q, Page(k, where, offset, collapse),
+                                       box)
         why_empty = None if results else empty_reason(platform, where, q)
     except ImageRejected as exc:
         console.print(f"[red]cannot search with {image}: {exc}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import re
 import threading
 import warnings
@@ -13,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from snapmode.logs import get_logger
+from snapmode.pipeline.box import Box
 from snapmode.pipeline.errors import ImageRejected
 
 log = get_logger(__name__)
@@ -115,8 +117,9 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
-def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits()) -> Image.Image:
-    """Decode `data` to an RGB image no larger than `limits.max_side`, upright per EXIF.
+def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits(), box: Box | None = None) -> Image.Image:
+    """Decode `data` to an RGB image no larger than `limits.max_side`, upright per EXIF; with `box`, only that region
+    of the upright photo, decoded at the resolution that keeps it `limits.max_side` pixels.
 
     Raises `ImageRejected` for empty, oversized, non-image, corrupt or decompression-bomb input. The pixel count and
     the memory of the decoded image are checked from the header, before any pixel is decoded; at most
@@ -158,14 +161,14 @@ def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits()) -> Image.Im
         raise ImageRejected("busy", f"no decode slot free within {limits.slot_wait_s} s", retryable=True)
     if limits.time_limit_s is None:
         try:
-            return _decode(image, fmt, limits.max_side, stop)
+            return _decode(image, fmt, limits.max_side, stop, box)
         finally:
             slots.release()
-    return _decode_within(image, fmt, limits, stop, slots)
+    return _decode_within(image, fmt, limits, stop, slots, box)
 
 
 def _decode_within(image: Image.Image, fmt: str, limits: DecodeLimits, stop: threading.Event,
-                   slots: threading.BoundedSemaphore) -> Image.Image:
+                   slots: threading.BoundedSemaphore, box: Box | None = None) -> Image.Image:
     """`_decode` in a thread of its own, waited for at most `limits.time_limit_s`: the caller (a request, a fetch
     worker) is answered at the limit whatever the decoder does; the decode holds `slots` until it has ended."""
     done = threading.Event()
@@ -173,7 +176,7 @@ def _decode_within(image: Image.Image, fmt: str, limits: DecodeLimits, stop: thr
 
     def work() -> None:
         try:
-            outcome.append(_decode(image, fmt, limits.max_side, stop))
+            outcome.append(_decode(image, fmt, limits.max_side, stop, box))
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
             outcome.append(exc)
         finally:
@@ -196,15 +199,19 @@ def _decode_within(image: Image.Image, fmt: str, limits: DecodeLimits, stop: thr
     return result
 
 
-def _decode(image: Image.Image, fmt: str, side: int, stop: threading.Event) -> Image.Image:
-    """Load, shrink to about twice `side` before any conversion (so no full-size copy is made), upright, RGB."""
+def _decode(image: Image.Image, fmt: str, side: int, stop: threading.Event, box: Box | None = None) -> Image.Image:
+    """Load, shrink to about twice `side` (or what keeps `box` that large) before any conversion (so no full-size
+    copy is made), upright, cropped to `box`, RGB."""
+    need = side if box is None else math.ceil(side / box.smaller_side)
     try:
         if fmt == "JPEG":  # let libjpeg decode at a reduced scale when the image is much larger than needed
-            image.draft("RGB", (side, side))
+            image.draft("RGB", (need, need))
         image.load()
-        if (factor := max(image.size) // (2 * side)) >= 2:
+        if (factor := max(image.size) // (2 * need)) >= 2:
             image = _reduce(image, factor, stop)
         image = ImageOps.exif_transpose(image)
+        if box is not None:
+            image = image.crop(box.pixels(*image.size))
         image = to_rgb(image)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageRejected("corrupt", f"{fmt} data unreadable: {exc}") from exc
