@@ -25,7 +25,7 @@ from snapmode.services.errors import install_error_handlers
 from snapmode.services.limits import BodySizeLimit
 from snapmode.services.metrics import Metrics, MetricsMiddleware
 from snapmode.services.ratelimit import ClientRateLimit
-from snapmode.services.routes import admin, facets, health, images, products, search
+from snapmode.services.routes import admin, facets, health, images, photos, products, search
 
 log = get_logger(__name__)
 
@@ -78,7 +78,8 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app, metrics)
     install_contract(app, settings)
-    for router in (search.router, products.router, admin.router, facets.router, images.router, health.router):
+    for router in (search.router, photos.router, products.router, admin.router, facets.router, images.router,
+                   health.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

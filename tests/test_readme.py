@@ -84,6 +84,9 @@ WALKTHROUGH: dict[str, Step] = {
     "curl -F file=@photo.jpg -F collapse=false http://127.0.0.1:8000/search": Step(
         "curl -sS -F file=@new-photos/look-1.jpg -F collapse=false http://127.0.0.1:8000/search",
         ('"collapse":false', '"product_key":"sample-shop:look-1"'), "serving"),
+    "curl -F file=@photo.jpg -F bbox=0,0,0.5,1 http://127.0.0.1:8000/search": Step(
+        "curl -sS -F file=@new-photos/look-1.jpg -F bbox=0,0,0.5,1 http://127.0.0.1:8000/search",
+        ('"ranking":"image"', '"photo_id":"'), "serving"),
     "snapmode demo [--no-serve]": Step("snapmode demo --no-serve --products 6 --views 2",
                                        ("generating the sample catalog", "Ingest summary")),
     # The first run of the README and of Getting started, on the demo's catalog

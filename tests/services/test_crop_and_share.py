@@ -93,3 +93,13 @@ def test_the_kept_photos_are_bounded_in_bytes() -> None:
     assert photos.keep(b"x" * 2000) is None
     ids = [photos.keep(bytes([n]) * 400) for n in range(3)]
     assert photos.get(ids[0]) is None and photos.get(ids[2]) == bytes([2]) * 400  # the oldest made room
+
+
+def test_a_kept_photo_is_served_back_for_the_page(client: TestClient) -> None:
+    photo = side_by_side("red-disc", "green-checks")
+    ident = client.post("/search", files={"file": ("q.jpg", photo, "image/jpeg")}).json()["photo_id"]
+    served = client.get(f"/photos/{ident}")
+    assert served.status_code == 200 and served.content == photo and served.headers["content-type"] == "image/jpeg"
+    assert served.headers["x-content-type-options"] == "nosniff"
+    assert client.get(f"/photos/{'f' * 32}").json()["reason"] == "photo_expired"
+    assert client.get("/photos/not-an-id").status_code == 422
