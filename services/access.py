@@ -4,12 +4,14 @@ load."""
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
+from snapmode.config import Settings
 from snapmode.services.deps import SettingsDep
 from snapmode.services.problems import ApiError
 
@@ -17,6 +19,21 @@ RETRY_AFTER_S = 2  # what a client refused for load is told to wait
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="one of SNAPMODE_API_KEYS")
 admin_key_header = APIKeyHeader(name="X-Admin-Key", auto_error=False, description="one of SNAPMODE_ADMIN_KEYS",
                                 scheme_name="AdminKey")
+
+
+def open_api_refusal(settings: Settings, host: str) -> str | None:
+    """Why the API may not listen on `host` as configured: an address beyond loopback needs API keys (or
+    `SNAPMODE_ALLOW_OPEN_API`); None when it may."""
+    if settings.api_keys or settings.allow_open_api or host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass  # a host name: it may resolve beyond loopback
+    return (f"refusing to serve on {host} without API keys: set SNAPMODE_API_KEYS (make one with: python -c "
+            "'import secrets; print(secrets.token_urlsafe(24))'), or SNAPMODE_ALLOW_OPEN_API=true for a private "
+            "network you trust")
 
 
 def _known(key: str | None, keys: list[str]) -> bool:

@@ -18,6 +18,7 @@ from snapmode.platform import Platform
 from snapmode.services.access import SearchSlots
 from snapmode.services.batching import QueryBatcher
 from snapmode.services.cache import build_cache
+from snapmode.services.request_log import RequestLog
 from snapmode.services.shared_photos import build_shared_photos
 from snapmode.services.contract import install_contract
 from snapmode.services.deps import AppState
@@ -76,6 +77,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_image_bytes + MULTIPART_OVERHEAD,
                        on_reject=lambda: metrics.rejected.labels("too_large").inc())
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestLog)  # outermost: its id is on every line the request causes
     install_error_handlers(app, metrics)
     install_contract(app, settings)
     for router in (search.router, photos.router, products.router, admin.router, facets.router, images.router,

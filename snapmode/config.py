@@ -252,6 +252,9 @@ class Settings(BaseSettings):
     """Most results one search may ask for."""
     api_keys: Annotated[list[str], NoDecode] = []
     """Comma-separated keys; set: every route but the page, its images and /healthz needs one in `X-API-Key`."""
+    allow_open_api: bool = False
+    """Serve on an address other than loopback without API keys: an API anyone who reaches it may use, for a
+    private network you trust. Unset, `snapmode serve` refuses to."""
     admin_keys: Annotated[list[str], NoDecode] = []
     """Comma-separated keys for the admin routes (`DELETE /products/{key}`) in `X-Admin-Key`; unset: those routes
     are off."""

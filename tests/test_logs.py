@@ -83,13 +83,19 @@ def test_snapmode_serve_writes_only_json_lines(tmp_path: Path, free_port: int) -
 
     try:
         wait_until(answers, timeout_s=120, interval_s=0.3, what="snapmode serve")
+        asked = httpx.get(f"http://127.0.0.1:{port}/facets", headers={"X-Request-ID": "proxy-id-42"}, timeout=30)
+        fresh = httpx.get(f"http://127.0.0.1:{port}/facets", headers={"X-Request-ID": "bad id\u0007"}, timeout=30)
     finally:
         server.send_signal(signal.SIGINT)
         stdout, stderr = server.communicate(timeout=60)
     assert server.returncode == 0, stderr
+    assert asked.headers["x-request-id"] == "proxy-id-42" and len(fresh.headers["x-request-id"]) == 32
     lines = json_lines(stderr)
     loggers = {line.get("logger") for line in lines}
-    assert {"uvicorn.error", "uvicorn.access"} <= loggers, stderr
+    assert "uvicorn.error" in loggers, stderr
+    requests = [line for line in lines if line["event"] == "api.request"]
+    assert [(r["path"], r["status"], r["request_id"]) for r in requests] == [
+        ("/facets", 200, "proxy-id-42"), ("/facets", 200, fresh.headers["x-request-id"])]
     assert any(line["event"] == "api.started" for line in lines)
     assert any(line["event"].startswith(f"Uvicorn running on http://127.0.0.1:{port}") for line in lines)
     assert stdout == ""

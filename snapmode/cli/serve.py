@@ -15,16 +15,21 @@ def serve_api(settings: Settings, host: str | None = None, port: int | None = No
     import uvicorn
 
     from snapmode.platform import check_embedder, embedder_identity
+    from snapmode.services.access import open_api_refusal
     from snapmode.services.app import create_app
     from snapmode.stores.factory import build_vector_store
 
+    if refusal := open_api_refusal(settings, host or settings.host):
+        typer.echo(f"error: {refusal}", err=True)
+        raise typer.Exit(2)
     check_embedder(settings)  # a stale exported graph, in one line too
     model_id, dim = embedder_identity(settings)
     index = build_vector_store(settings, dim, model_id=model_id, serving=True)  # the API's lifespan opens it again
     try:
-        # No log_config: uvicorn's records reach the root handler of `configure_logging`, rendered like every line.
+        # No log_config: uvicorn's records reach the root handler of `configure_logging`, rendered like every line;
+        # its access lines are replaced by the app's own `api.request` line, which carries the request id.
         uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
-                    log_level=settings.log_level.lower(), log_config=None)
+                    log_level=settings.log_level.lower(), log_config=None, access_log=False)
     finally:
         index.close()
 

@@ -16,7 +16,9 @@ STACK = ROOT / "docker-compose.yml"
 GPU_OVERRIDE = ROOT / "docker-compose.gpu.yml"
 # The secrets the stack requires; test values, none of them a default anywhere.
 SECRETS = {"SNAPMODE_SOLR_PASSWORD": "solr-test-password-1", "SNAPMODE_REDIS_PASSWORD": "redis-test-password-1",
-           "MINIO_ROOT_USER": "snapmode", "MINIO_ROOT_PASSWORD": "not-a-default-secret"}
+           "MINIO_ROOT_USER": "snapmode", "MINIO_ROOT_PASSWORD": "not-a-default-secret",
+           "SNAPMODE_API_KEYS": "api-test-key-0123456789", "SNAPMODE_ADMIN_KEYS": "admin-test-key-0123456789"}
+API_KEY = {"X-API-Key": SECRETS["SNAPMODE_API_KEYS"]}
 
 
 def compose_run(*args: str, env: dict[str, str], files: tuple[Path, ...] = (STACK,),

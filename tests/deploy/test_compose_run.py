@@ -28,7 +28,7 @@ from snapmode.infra.ports import free_port
 from snapmode.pipeline.manifest import load_catalog
 from snapmode.waiting import wait_until
 from tests.cluster import NativeCluster
-from tests.deploy.rendering import ROOT, SECRETS, render
+from tests.deploy.rendering import API_KEY, ROOT, SECRETS, render
 from tests.loopback import LoopbackServer, directory_handler
 
 pytestmark = pytest.mark.integration
@@ -149,7 +149,7 @@ def test_rendered_services_run_against_the_native_cluster(native_cluster: Native
 
         def found() -> bool:
             answer = httpx.post(f"{base}/search", files={"file": (query.name, query.read_bytes(), mime(query))},
-                                data={"k": "3"}, timeout=60)
+                                data={"k": "3"}, headers=API_KEY, timeout=60)
             assert answer.status_code == 200, answer.text
             results = answer.json()["results"]
             return bool(results) and results[0]["product_id"] == product_id
@@ -205,7 +205,7 @@ def test_the_stack_on_a_docker_engine(monkeypatch: pytest.MonkeyPatch, tmp_path:
                                  "--views", "2", "--seed", "17", "--no-site"], service_name="api")
         stack.exec_in_container(["snapmode", "ingest", "/data/catalog"], service_name="api")
         host, port = stack.get_service_host_and_port("api", 8000)
-        answer = httpx.post(f"http://{host}:{port}/search", data={"k": "3"}, timeout=120,
+        answer = httpx.post(f"http://{host}:{port}/search", data={"k": "3"}, timeout=120, headers=API_KEY,
                             files={"file": (query.name, query.read_bytes(), mime(query))})
         assert answer.status_code == 200, answer.text
         assert answer.json()["results"][0]["product_id"] == product_id
