@@ -30,6 +30,8 @@ def scrapy_settings(site: SiteConfig, *, user_agent: str, max_redirects: int = 5
         "RETRY_ENABLED": True,
         "RETRY_TIMES": rate.retry_times,
         "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
+        "SNAPMODE_RETRY_FIRST_DELAY_S": rate.retry_first_delay_s,
+        "SNAPMODE_RETRY_MAX_DELAY_S": rate.retry_max_delay_s,
         "REDIRECT_MAX_TIMES": max_redirects,
         "DEPTH_LIMIT": site.max_depth,
         "CLOSESPIDER_PAGECOUNT": max_pages or 0,
@@ -42,6 +44,8 @@ def scrapy_settings(site: SiteConfig, *, user_agent: str, max_redirects: int = 5
         "DOWNLOADER_MIDDLEWARES": {
             f"{_PKG}.middlewares.address.AddressPolicyMiddleware": 50,
             "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            f"{_PKG}.middlewares.retries.PoliteRetryMiddleware": 550,
             f"{_PKG}.middlewares.redirects.BoundedRedirectMiddleware": 600,
         },
         "ITEM_PIPELINES": {

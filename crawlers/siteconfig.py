@@ -44,6 +44,8 @@ class RateLimits(BaseModel):
     autothrottle_target_concurrency: float = Field(1.0, gt=0)
     autothrottle_max_delay_s: float = Field(30.0, gt=0)
     retry_times: int = Field(3, ge=0, le=10)
+    retry_first_delay_s: float = Field(1.0, ge=0)  # the site waits this after a failure, doubling per try
+    retry_max_delay_s: float = Field(120.0, ge=0)  # the longest wait, Retry-After included
     timeout_s: float = Field(30.0, gt=0)
 
 
