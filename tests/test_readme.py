@@ -64,6 +64,10 @@ WALKTHROUGH: dict[str, Step] = {
                                                            (".snapmode/dead-letter.jsonl: 0 letters",)),
     "snapmode deadletters replay [--reason R]": Step("snapmode deadletters replay",
                                                     ("replayed 0 records of 0 letters into the embedded stores",)),
+    "snapmode backup backups/2026-12-06 [--json]": Step("snapmode backup backups/2026-12-06",
+                                                       ("Backup", "products 12", "images 36")),
+    "snapmode restore backups/2026-12-06 [--yes] [--json]": Step("snapmode restore backups/2026-12-06 --yes",
+                                                                ("Restore", "products 12", "images 36")),
     "snapmode reindex [--model CHECKPOINT] [--keep-old] [--json]": Step(
         "snapmode reindex", ("already holds the vectors of cbir-gan:", "nothing to do")),
     "snapmode export [--model CHECKPOINT]": elsewhere(

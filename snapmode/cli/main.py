@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from snapmode.cli import (bench, catalog, cluster, crawl, dataset, deadletters, delete, demo, export, ingest, publish,
-                          model, reindex, search, serve, topology)
+from snapmode.cli import (backup, bench, catalog, cluster, crawl, dataset, deadletters, delete, demo, export, ingest,
+                          model, publish, reindex, search, serve, topology)
 
 SEARCH, INGEST, CLUSTER, MODEL, BENCH = ("Search and serve", "Ingest and crawl", "Cluster and topology",
                                          "Model and data", "Benchmarks")
@@ -26,6 +26,8 @@ app.command("publish", short_help="Publish product records to the records topic.
 app.command("delete", short_help="Delete products from both stores.", rich_help_panel=INGEST)(delete.delete)
 app.command("reindex", short_help="Embed every product again with a new model, then swap.",
             rich_help_panel=INGEST)(reindex.reindex)
+app.command("backup", short_help="Save both stores into a folder.", rich_help_panel=INGEST)(backup.backup)
+app.command("restore", short_help="Restore both stores from a backup folder.", rich_help_panel=INGEST)(backup.restore)
 app.add_typer(deadletters.app, name="deadletters", short_help="List and replay what ingestion refused.",
               rich_help_panel=INGEST)
 app.add_typer(cluster.app, name="cluster", short_help="Run Kafka, Storm, Solr, Milvus and Redis on this machine.",
