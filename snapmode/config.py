@@ -188,6 +188,14 @@ class Settings(BaseSettings):
     """At ingestion a product with an image this similar (cosine) to an image of another product already indexed is
     marked `duplicate_of` that product, and searches show it under its original. Measured for the default
     CBIR-GAN; another model needs its own. 0: nothing is marked."""
+    topology_metrics_port: int = Field(9464, ge=0, le=65535)
+    """Port on which one component process per host serves the Prometheus metrics of every topology component on
+    it; 0: no metrics."""
+    topology_metrics_host: str = "127.0.0.1"
+    """Address of that port: loopback on the native cluster, 0.0.0.0 in a container that Prometheus scrapes."""
+    topology_metrics_dir: Path | None = None
+    """The host's directory where each component process writes its metrics; unset: /dev/shm (else the temp dir)
+    /snapmode-metrics."""
     image_handoff: Literal["auto", "inline", "local"] = "auto"
     """How a decoded image goes from the fetch bolt to the embed bolt: `inline` as JPEG in the tuple, `local` as a
     raw file in `handoff_dir` on the worker's host (only for workers all on one host), `auto`: local with one

@@ -21,17 +21,36 @@ def settings_from_conf(storm_conf: dict[str, Any]) -> Settings:
 class Counters:
     """Counts what a component did and logs the totals as one structured line, at most every `every_s` seconds."""
 
-    def __init__(self, component: str, task: object, every_s: float = 10.0) -> None:
+    def __init__(self, component: str, task: object, every_s: float = 10.0, metrics: Any = None) -> None:
         self.log = get_logger(f"snapmode.topologies.{component}")
         self.component = component
         self.task = task
         self.every_s = every_s
+        self.metrics = metrics  # Prometheus (topologies/metrics.py), or None
         self.totals: Counter[str] = Counter()
         self._last = time.monotonic()
 
     def add(self, name: str, n: int = 1) -> None:
         self.totals[name] += n
+        if self.metrics is not None:
+            self.metrics.count(name, n)
         self.maybe_log()
+
+    def freshness(self, seconds: float) -> None:
+        """A product became searchable `seconds` after its crawl."""
+        if self.metrics is not None:
+            self.metrics.freshness(seconds)
+
+    def lag(self, topic: str, records: int) -> None:
+        """Records of `topic` not finished yet, in this task's partitions."""
+        if self.metrics is not None:
+            self.metrics.lag(topic, records)
+
+    def batch(self, size: int, step: str, seconds: float) -> None:
+        """A batch of `size` items took `seconds` in `step` (embedding, a store write)."""
+        if self.metrics is not None:
+            self.metrics.batch(size)
+            self.metrics.step(step, seconds)
 
     def maybe_log(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -43,6 +62,9 @@ class Counters:
 def setup_component(storm_conf: dict[str, Any], context: dict[str, Any]) -> tuple[Settings, Counters]:
     """Settings and counters of a starting component; structured logs go to stderr, which Storm keeps in the worker
     log (stdout is the multi-lang protocol)."""
+    from snapmode.topologies.metrics import component_metrics
+
     settings = settings_from_conf(storm_conf)
     configure_logging(settings.log_level, json=True)
-    return settings, Counters(context.get("componentid", "component"), context.get("taskid"))
+    component = context.get("componentid", "component")
+    return settings, Counters(component, context.get("taskid"), metrics=component_metrics(settings, component))

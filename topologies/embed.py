@@ -64,8 +64,10 @@ class EmbedBolt(BatchBolt[ProductImages]):
             at += n
         for tup, _ in batch:
             self.ack(tup)
+        seconds = time.perf_counter() - started
         self.counters.add("embedded", len(items))
-        self.counters.add("embed_ms", round((time.perf_counter() - started) * 1000))
+        self.counters.add("embed_ms", round(seconds * 1000))
+        self.counters.batch(len(items), "embed", seconds)
 
     def process_tick(self, tup) -> None:  # type: ignore[no-untyped-def]
         super().process_tick(tup)

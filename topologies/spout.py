@@ -21,6 +21,7 @@ from snapmode.topologies.payloads import RECORD_FIELDS, REJECTION_FIELDS, reject
 
 EXHAUSTED = "exhausted"  # records that failed `max_attempts` times (when set), for the dead-letter bolt
 PARTITIONS_CHECK_S = 10.0  # how often the spout looks for partitions added to the topic
+LAG_EVERY_S = 15.0  # how often a spout measures its group's lag for the metrics
 # How long one poll of the topic may wait for records. Acks reach the spout only between polls, so it waits briefly
 # while records are in flight; with none in flight it waits longer, and a spout with nothing to do costs little.
 BUSY_POLL_S = 0.1
@@ -78,6 +79,8 @@ class KafkaRecordSpout(Spout):
         self.commit_every_s = 1.0
         self._noted = self.note()  # as last stored with the committed offsets
         self._last_commit = time.monotonic()
+        self.settings = settings
+        self._lag_measured = 0.0 if settings.topology_metrics_port else float("inf")  # no metrics: never measured
 
     def topic_of(self, settings: Settings) -> str:
         return settings.records_topic
@@ -161,6 +164,20 @@ class KafkaRecordSpout(Spout):
     def maybe_commit(self) -> None:
         if time.monotonic() - self._last_commit >= self.commit_every_s:
             self.commit()
+        if time.monotonic() - self._lag_measured >= LAG_EVERY_S:
+            self.measure_lag()
+
+    def measure_lag(self) -> None:
+        """The group's lag on this task's partitions, for the metrics (a broker away: measured next time)."""
+        from snapmode.queue.kafka import group_lag
+
+        self._lag_measured = time.monotonic()
+        try:
+            partitions = group_lag(self.settings, self.topic, self.settings.topology_name)
+        except Exception as exc:  # noqa: BLE001 - a measurement never stops the spout
+            self.counters.log.warning("spout.lag_unknown", topic=self.topic, error=str(exc)[:300])
+            return
+        self.counters.lag(self.topic, sum(p.lag for p in partitions if p.partition in self.assigned))
 
     def replaying(self) -> int:
         """Records of this task failed at least once and replayed in place."""

@@ -7,6 +7,7 @@ with the store's reason; the rest of the batch is acknowledged.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -67,6 +68,7 @@ class WriterBolt(BatchBolt[ProductVectors]):
     about `writer_batch_size` images."""
 
     outputs = [Stream(REJECTION_FIELDS, name=REFUSED)]
+    store_name = "store"  # its step in the metrics: write_vectors, write_metadata
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         super().initialize(storm_conf, context)
@@ -83,6 +85,7 @@ class WriterBolt(BatchBolt[ProductVectors]):
 
     def process_batch(self, batch: list[tuple[Any, ProductVectors]]) -> None:
         products = [product for _, product in batch]
+        started = time.perf_counter()
         try:
             refused: dict[str, str] | None = self.write(products)
         except StoreUnavailable as exc:  # away for the whole budget: the spout replays the batch later
@@ -108,6 +111,12 @@ class WriterBolt(BatchBolt[ProductVectors]):
         for tup, _ in batch:
             self.ack(tup)
         self.counters.add("written", sum(len(p.items) for p in products))
+        self.counters.batch(len(products), f"write_{self.store_name}", time.perf_counter() - started)
+        if self.store_name == "metadata":  # a product is searchable once its record is written
+            now = time.time()
+            for product in products:
+                if product.record.key not in refused:
+                    self.counters.freshness(now - product.record.crawled_at.timestamp())
         if refused:
             self.counters.add("refused", len(refused))
 
@@ -136,6 +145,7 @@ class VectorWriterBolt(WriterBolt):
     image id (a replay overwrites, never duplicates), re-tags the images it keeps, deletes those it dropped. A record
     older than the metadata store's version of its product (or of its deletion) changes nothing."""
 
+    store_name = "vectors"
     store: VectorStore | None = None
     metadata: MetadataStore | None = None
 
@@ -168,6 +178,7 @@ class MetadataWriterBolt(WriterBolt):
     record is first checked for near-duplicates against the vector store (`find_duplicates`), with the embeddings
     its tuples carry, and stored with its mark."""
 
+    store_name = "metadata"
     store: MetadataStore | None = None
     vectors: VectorStore | None = None
 

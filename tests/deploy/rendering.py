@@ -17,7 +17,8 @@ GPU_OVERRIDE = ROOT / "docker-compose.gpu.yml"
 # The secrets the stack requires; test values, none of them a default anywhere.
 SECRETS = {"SNAPMODE_SOLR_PASSWORD": "solr-test-password-1", "SNAPMODE_REDIS_PASSWORD": "redis-test-password-1",
            "MINIO_ROOT_USER": "snapmode", "MINIO_ROOT_PASSWORD": "not-a-default-secret",
-           "SNAPMODE_API_KEYS": "api-test-key-0123456789", "SNAPMODE_ADMIN_KEYS": "admin-test-key-0123456789"}
+           "SNAPMODE_API_KEYS": "api-test-key-0123456789", "SNAPMODE_ADMIN_KEYS": "admin-test-key-0123456789",
+           "GRAFANA_ADMIN_PASSWORD": "grafana-test-password-1"}
 API_KEY = {"X-API-Key": SECRETS["SNAPMODE_API_KEYS"]}
 
 

@@ -26,7 +26,8 @@ def start(component_cls: type, settings: Settings, component_id: str = "componen
     captured = io.BytesIO()
     component = component_cls(input_stream=io.BytesIO(), output_stream=captured, rdb_signal=None)
     component.captured = captured
-    conf = {SETTINGS_KEY: settings.model_dump(mode="json"), "topology.name": "test"}
+    # metrics off: each component in this process would serve them (tests/topologies/test_metrics.py tests them)
+    conf = {SETTINGS_KEY: {**settings.model_dump(mode="json"), "topology_metrics_port": 0}, "topology.name": "test"}
     context = {"componentid": component_id, "taskid": 1}
     component._setup_component(conf, context)
     component.initialize(conf, context)

@@ -282,3 +282,34 @@ def test_a_reencoded_copy_is_marked_in_solr_by_the_topology(topology: Settings, 
     finally:
         producer.close()
         metadata.close()
+
+
+def test_every_dashboard_metric_is_in_a_scrape_of_the_api_and_the_topology(topology: Settings) -> None:
+    """After the ingestion above (bad input dead-lettered included): the topology's host serves its metrics, the API
+    its own, and together they hold every metric the Grafana dashboard queries."""
+    import httpx
+    from fastapi.testclient import TestClient
+
+    from snapmode.services.app import create_app
+    from tests.conftest import jpeg_bytes
+    from tests.deploy.test_observability import dashboard_metrics, family
+
+    def families(text: str) -> set[str]:
+        return {family(line.split()[0].split("{")[0]) for line in text.splitlines() if line and line[0] != "#"} | \
+            {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}
+
+    wanted = {family(name) for name in dashboard_metrics()}
+    with TestClient(create_app(topology)) as client:
+        assert client.post("/search", files={"file": ("q.jpg", jpeg_bytes(), "image/jpeg")}).status_code == 200
+        assert client.post("/search", data={"q": "dress"}).status_code == 200
+        api = families(client.get("/metrics").text)
+
+    def scraped() -> set[str]:
+        try:
+            text = httpx.get(f"http://127.0.0.1:{topology.topology_metrics_port}/metrics", timeout=5).text
+        except httpx.HTTPError:
+            return set()
+        return families(text)
+
+    wait_until(lambda: wanted <= api | scraped(), timeout_s=90, interval_s=2,
+               what="every dashboard metric in a scrape", detail=lambda: str(sorted(wanted - api - scraped())))
