@@ -17,7 +17,7 @@ from snapmode.config import Settings
 from snapmode.logs import get_logger
 
 log = get_logger(__name__)
-RETRY_BIND_S = 30.0
+RETRY_BIND_S = 5.0  # how soon another component serves the host when the serving one stops
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 FRESHNESS_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 86400)
@@ -77,10 +77,10 @@ class TopologyMetrics:
 
     def _serve_when_free(self) -> None:
         """Serve the host's metrics if the port is free; else try again later (another component serves them)."""
-        from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+        from prometheus_client import CollectorRegistry, start_http_server
 
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=str(self.folder))
+        registry.register(LiveCollector(self.folder))
         stop = threading.Event()
         while not stop.is_set():
             try:
@@ -91,6 +91,36 @@ class TopologyMetrics:
                 continue
             log.info("topology.metrics_serving", port=self.settings.topology_metrics_port, folder=str(self.folder))
             return
+
+
+class LiveCollector:
+    """The sum of the folder's metrics, with the gauges of processes that have ended left out (a spout that stopped
+    no longer reports its lag); counters and histograms keep what every process counted."""
+
+    def __init__(self, folder: Path) -> None:
+        from prometheus_client import multiprocess
+
+        self.folder = folder
+        self.summed = multiprocess.MultiProcessCollector(None, path=str(folder))
+
+    def collect(self) -> Any:
+        from prometheus_client import multiprocess
+
+        for path in self.folder.glob("gauge_live*_*.db"):
+            pid = int(path.stem.rpartition("_")[2])
+            if not _alive(pid):
+                multiprocess.mark_process_dead(pid, str(self.folder))
+        return self.summed.collect()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 def component_metrics(settings: Settings, component: str) -> Any:

@@ -16,15 +16,18 @@ from snapmode.waiting import wait_until
 COMPONENT = textwrap.dedent("""
     import sys, time
     from snapmode.config import Settings
+    from snapmode.logs import configure_logging
     from snapmode.topologies.component import Counters
     from snapmode.topologies.metrics import TopologyMetrics
 
+    configure_logging()  # to stderr, as in a component: stdout is for the test
     settings = Settings(topology_metrics_dir=sys.argv[1], topology_metrics_port=int(sys.argv[2]),
                         topology_name="shop-ingest", _env_file=None)
     counters = Counters(sys.argv[3], 1, metrics=TopologyMetrics(settings, sys.argv[3]))
     counters.add("embedded", 5)
     counters.add("dead_lettered.not_an_image")
     counters.batch(5, "embed", 0.2)
+    counters.lag("shop.records", 7)
     print("ready", flush=True)
     time.sleep(float(sys.argv[4]))
 """)
@@ -58,3 +61,5 @@ def test_the_components_of_a_host_are_summed_on_one_port(tmp_path: Path) -> None
             "2.0") in text
     assert 'snapmode_topology_batch_size_count{component="embed",topology="shop-ingest"} 2.0' in text
     assert 'snapmode_topology_step_seconds_sum{component="embed",step="embed",topology="shop-ingest"} 0.4' in text
+    # the lag is a live gauge: the component that ended no longer reports it
+    assert 'snapmode_topology_lag{component="embed",topic="shop.records",topology="shop-ingest"} 7.0' in text
