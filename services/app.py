@@ -22,7 +22,7 @@ from snapmode.services.request_log import RequestLog
 from snapmode.services.shared_photos import build_shared_photos
 from snapmode.services.contract import install_contract
 from snapmode.services.deps import AppState
-from snapmode.services.errors import install_error_handlers
+from snapmode.services.errors import REJECTION_STATUS, install_error_handlers
 from snapmode.services.limits import BodySizeLimit
 from snapmode.services.metrics import Metrics, MetricsMiddleware
 from snapmode.services.ratelimit import ClientRateLimit
@@ -69,7 +69,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
 
     app = FastAPI(title="SnapMode", summary="Find visually similar products by photo.", version="0.1.0",
                   lifespan=lifespan, generate_unique_id_function=operation_id)
-    metrics = Metrics()
+    metrics = Metrics(rejection_reasons=REJECTION_STATUS)
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.search_slots = SearchSlots(settings.max_concurrent_searches)

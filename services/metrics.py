@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -11,7 +12,7 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, rejection_reasons: Iterable[str] = ()) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter("snapmode_http_requests", "HTTP requests by route and status",
                                 ["method", "route", "status"], registry=self.registry)
@@ -25,6 +26,12 @@ class Metrics:
                              registry=self.registry)
         self.query_batch = Histogram("snapmode_query_batch_size", "Photo queries answered by one forward pass",
                                      buckets=(1, 2, 4, 8, 16, 32, 64), registry=self.registry)
+        # Every known reason and result from the start, at 0: a scrape (and a dashboard) sees them before they happen
+        for reason in rejection_reasons:
+            self.rejected.labels(reason)
+        self.refused.labels("rate_limited")
+        for result in ("hit", "miss"):
+            self.cache.labels(result)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
