@@ -64,13 +64,18 @@ class MemoryCache:
             self._items.clear()
 
 
+def redis_client(url: str, *, password: str | None, timeout_s: float) -> redis.Redis:
+    """A Redis client whose every call gives up after `timeout_s` (the API never waits long on its cache)."""
+    return redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
+                                **({"password": password} if password else {}))
+
+
 class RedisCache:
     """Results shared by every API process through Redis. A Redis failure is logged and counts as a miss."""
 
     def __init__(self, url: str, *, ttl_s: int = 300, timeout_s: float = 0.5, password: str | None = None) -> None:
         self.ttl_s = ttl_s
-        self.client = redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
-                                           **({"password": password} if password else {}))
+        self.client = redis_client(url, password=password, timeout_s=timeout_s)
 
     def get(self, key: str) -> bytes | None:
         try:

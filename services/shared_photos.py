@@ -5,7 +5,6 @@ it), else in this process's memory, bounded in bytes."""
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 from typing import Protocol
 
@@ -13,9 +12,9 @@ import redis
 from cachetools import TTLCache
 
 from snapmode.logs import get_logger
+from snapmode.services.cache import redis_client
 
 log = get_logger(__name__)
-PHOTO_ID = re.compile(r"^[0-9a-f]{32}$")
 KEY_PREFIX = "snapmode:photo:"
 
 
@@ -56,8 +55,7 @@ class RedisPhotos:
 
     def __init__(self, url: str, *, ttl_s: int, password: str | None = None, timeout_s: float = 0.5) -> None:
         self.ttl_s = ttl_s
-        self.client = redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
-                                           **({"password": password} if password else {}))
+        self.client = redis_client(url, password=password, timeout_s=timeout_s)
 
     def keep(self, data: bytes) -> str | None:
         ident = photo_id(data)

@@ -8,6 +8,7 @@ from typing import Any
 
 from snapmode.config import Settings
 from snapmode.logs import configure_logging, get_logger
+from snapmode.topologies.metrics import NoMetrics, component_metrics
 
 SETTINGS_KEY = "snapmode.settings"  # topology config entry holding the settings, as submitted
 
@@ -26,31 +27,27 @@ class Counters:
         self.component = component
         self.task = task
         self.every_s = every_s
-        self.metrics = metrics  # Prometheus (topologies/metrics.py), or None
+        self.metrics = metrics if metrics is not None else NoMetrics()  # Prometheus (topologies/metrics.py)
         self.totals: Counter[str] = Counter()
         self._last = time.monotonic()
 
     def add(self, name: str, n: int = 1) -> None:
         self.totals[name] += n
-        if self.metrics is not None:
-            self.metrics.count(name, n)
+        self.metrics.count(name, n)
         self.maybe_log()
 
     def freshness(self, seconds: float) -> None:
         """A product became searchable `seconds` after its crawl."""
-        if self.metrics is not None:
-            self.metrics.freshness(seconds)
+        self.metrics.freshness(seconds)
 
     def lag(self, topic: str, records: int) -> None:
         """Records of `topic` not finished yet, in this task's partitions."""
-        if self.metrics is not None:
-            self.metrics.lag(topic, records)
+        self.metrics.lag(topic, records)
 
     def batch(self, size: int, step: str, seconds: float) -> None:
         """A batch of `size` items took `seconds` in `step` (embedding, a store write)."""
-        if self.metrics is not None:
-            self.metrics.batch(size)
-            self.metrics.step(step, seconds)
+        self.metrics.batch(size)
+        self.metrics.step(step, seconds)
 
     def maybe_log(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -62,8 +59,6 @@ class Counters:
 def setup_component(storm_conf: dict[str, Any], context: dict[str, Any]) -> tuple[Settings, Counters]:
     """Settings and counters of a starting component; structured logs go to stderr, which Storm keeps in the worker
     log (stdout is the multi-lang protocol)."""
-    from snapmode.topologies.metrics import component_metrics
-
     settings = settings_from_conf(storm_conf)
     configure_logging(settings.log_level, json=True)
     component = context.get("componentid", "component")

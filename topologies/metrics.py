@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -81,13 +82,12 @@ class TopologyMetrics:
 
         registry = CollectorRegistry()
         registry.register(LiveCollector(self.folder))
-        stop = threading.Event()
-        while not stop.is_set():
+        while True:
             try:
                 start_http_server(self.settings.topology_metrics_port, addr=self.settings.topology_metrics_host,
                                   registry=registry)
             except OSError:  # bound by another component of this host
-                stop.wait(RETRY_BIND_S)
+                time.sleep(RETRY_BIND_S)
                 continue
             log.info("topology.metrics_serving", port=self.settings.topology_metrics_port, folder=str(self.folder))
             return
@@ -126,11 +126,13 @@ def _alive(pid: int) -> bool:
 def component_metrics(settings: Settings, component: str) -> Any:
     """The component's metrics, or a stand-in that records nothing when they are off (port 0)."""
     if settings.topology_metrics_port == 0:
-        return _NoMetrics()
+        return NoMetrics()
     return TopologyMetrics(settings, component)
 
 
-class _NoMetrics:
+class NoMetrics:
+    """Records nothing: metrics off, or a component outside a topology."""
+
     def count(self, event: str, n: int = 1) -> None:
         pass
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -13,14 +14,16 @@ from rich.table import Table
 from snapmode.cli.options import JsonOption, ProgressOption, emit
 from snapmode.config import Settings, get_settings
 from snapmode.progress import progress_bars
+from snapmode.stores import backup as backups
 from snapmode.stores.backup import BackupError, Manifest
 
 console = Console(stderr=True)
 
 
-def _run(settings: Settings, folder: Path, job: str, total: int | None, show: bool) -> tuple[Manifest, float]:
+def _run(settings: Settings, folder: Path, job: str, action: Callable[..., Manifest], total: int | None,
+         show: bool) -> tuple[Manifest, float]:
+    """`action` (backup or restore) of the configured stores and `folder`, with a progress bar; and its seconds."""
     from snapmode.platform import embedder_identity
-    from snapmode.stores import backup as backups
     from snapmode.stores.factory import build_stores
 
     model_id, dim = embedder_identity(settings)
@@ -29,9 +32,8 @@ def _run(settings: Settings, folder: Path, job: str, total: int | None, show: bo
     try:
         with progress_bars(show=show, console=console) as bars:
             task = bars.add_task(f"{job} products", total=total if total is not None else metadata.count())
-            run = backups.backup if job == "backing up" else backups.restore
-            manifest = run(vectors, metadata, folder, model_id=model_id, dim=dim,
-                           on_progress=lambda n: bars.update(task, advance=n))
+            manifest = action(vectors, metadata, folder, model_id=model_id, dim=dim,
+                              on_progress=lambda n: bars.update(task, advance=n))
     except BackupError as exc:
         raise typer.BadParameter(str(exc), param_hint="DIR") from exc
     finally:
@@ -58,7 +60,7 @@ def backup(folder: Annotated[Path, typer.Argument(metavar="DIR", help="A new or 
     """Save every product and every vector of the configured stores into DIR. Stop the writers (the topology,
     ingest) first for a snapshot of one moment."""
     settings = get_settings()
-    manifest, seconds = _run(settings, folder, "backing up", None, progress)
+    manifest, seconds = _run(settings, folder, "backing up", backups.backup, None, progress)
     _report("Backup", folder, manifest, seconds, as_json)
 
 
@@ -77,5 +79,5 @@ def restore(folder: Annotated[Path, typer.Argument(metavar="DIR", exists=True, f
     if not yes and not typer.confirm(f"restore {manifest.products} products ({manifest.created}) into {where}?",
                                      err=True):
         raise typer.Exit(1)
-    manifest, seconds = _run(settings, folder, "restoring", manifest.products, progress)
+    manifest, seconds = _run(settings, folder, "restoring", backups.restore, manifest.products, progress)
     _report("Restore", folder, manifest, seconds, as_json)
