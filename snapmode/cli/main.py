@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from snapmode.cli import (backup, bench, catalog, cluster, crawl, dataset, deadletters, delete, demo, export, ingest,
-                          model, publish, reindex, search, serve, topology)
+from snapmode.cli import (backup, bench, catalog, cluster, compact, crawl, dataset, deadletters, delete, demo, export,
+                          ingest, model, publish, reindex, search, serve, topology)
 
 SEARCH, INGEST, CLUSTER, MODEL, BENCH = ("Search and serve", "Ingest and crawl", "Cluster and topology",
                                          "Model and data", "Benchmarks")
@@ -36,6 +36,8 @@ app.add_typer(topology.app, name="topology", short_help="Submit, watch and kill 
               rich_help_panel=CLUSTER)
 model.register(app, panel=MODEL)  # train, eval
 app.command("export", short_help="Export a checkpoint's int8 graph for the CPU.", rich_help_panel=MODEL)(export.export)
+app.command("compact", short_help="Make a checkpoint with shorter codes, for large stores.",
+            rich_help_panel=MODEL)(compact.compact)
 app.add_typer(catalog.app, name="catalog", short_help="The synthetic sample catalog and its shop website.",
               rich_help_panel=MODEL)
 app.add_typer(dataset.app, name="dataset", short_help="Real-image evaluation sets built from Debian packages.",
