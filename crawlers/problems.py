@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
 from snapmode.logs import get_logger
@@ -12,6 +13,17 @@ log = get_logger("snapmode.crawlers")
 
 ERRORS = "snapmode/errors/"
 WARNINGS = "snapmode/warnings/"
+REFUSED = object()
+"""A Scrapy signal the spider sends for each request or page it gives up on, with `reason` and `url` (records that the
+pipelines drop are Scrapy's own `item_dropped`, with a `Dropped` exception)."""
+
+
+class Dropped(DropItem):
+    """A record an item pipeline dropped, with its reason."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
 
 
 def report(stats: StatsCollector, reason: str, url: str, detail: str = "",
@@ -25,4 +37,3 @@ def report(stats: StatsCollector, reason: str, url: str, detail: str = "",
 def counts(stats: dict[str, object], prefix: str) -> dict[str, int]:
     """`{reason: count}` for one prefix (`ERRORS` or `WARNINGS`)."""
     return {k[len(prefix):]: int(v) for k, v in stats.items() if k.startswith(prefix)}  # type: ignore[call-overload]
-

@@ -96,7 +96,9 @@ def build_job(site: SiteConfig, settings: Settings, sink: RecordSink, *, redis: 
     return CrawlJob(site=site, wiring=wiring, scrapy=scrapy_settings(
         site, user_agent=settings.crawl_user_agent, max_redirects=settings.crawl_max_redirects,
         allow_private=allow_private or settings.allow_private_urls, max_pages=max_pages, use_redis=redis is not None,
-        run_id=run_id or uuid.uuid4().hex[:12], address_ttl_s=settings.crawl_address_ttl_s))
+        run_id=run_id or uuid.uuid4().hex[:12], address_ttl_s=settings.crawl_address_ttl_s,
+        metrics_port=settings.crawler_metrics_port, metrics_host=settings.crawler_metrics_host,
+        pushgateway_url=settings.pushgateway_url or "", push_interval_s=settings.pushgateway_interval_s))
 
 
 def run_crawl(job: CrawlJob, on_tick: Callable[[dict[str, Any]], None] | None = None,

@@ -11,8 +11,10 @@ _PKG = "snapmode.crawlers"
 
 def scrapy_settings(site: SiteConfig, *, user_agent: str, max_redirects: int = 5, allow_private: bool = False,
                     max_pages: int | None = None, use_redis: bool = False, run_id: str = "run",
-                    address_ttl_s: float = 300.0) -> dict[str, Any]:
-    """Polite defaults (robots.txt, AutoThrottle, per-domain concurrency, retries) tuned by the site's rate limits."""
+                    address_ttl_s: float = 300.0, metrics_port: int = 0, metrics_host: str = "127.0.0.1",
+                    pushgateway_url: str = "", push_interval_s: float = 15.0) -> dict[str, Any]:
+    """Polite defaults (robots.txt, AutoThrottle, per-domain concurrency, retries) tuned by the site's rate limits;
+    the crawl's metrics are served on `metrics_port` and pushed to `pushgateway_url` (neither: no metrics)."""
     rate = site.rate
     settings: dict[str, Any] = {
         "BOT_NAME": "snapmode",
@@ -48,6 +50,7 @@ def scrapy_settings(site: SiteConfig, *, user_agent: str, max_redirects: int = 5
             f"{_PKG}.middlewares.retries.PoliteRetryMiddleware": 550,
             f"{_PKG}.middlewares.redirects.BoundedRedirectMiddleware": 600,
         },
+        "EXTENSIONS": {f"{_PKG}.metrics.CrawlMetrics": 500},
         "ITEM_PIPELINES": {
             f"{_PKG}.pipelines.validation.RecordValidationPipeline": 100,
             f"{_PKG}.pipelines.dedup.ChangedOnlyPipeline": 200,
@@ -57,6 +60,10 @@ def scrapy_settings(site: SiteConfig, *, user_agent: str, max_redirects: int = 5
         "SNAPMODE_RUN_ID": run_id,
         "SNAPMODE_ALLOW_PRIVATE": allow_private or site.allow_private,
         "SNAPMODE_ADDRESS_TTL_S": address_ttl_s,  # how long a host's public/private verdict is trusted
+        "SNAPMODE_METRICS_PORT": metrics_port,
+        "SNAPMODE_METRICS_HOST": metrics_host,
+        "SNAPMODE_PUSHGATEWAY_URL": pushgateway_url,
+        "SNAPMODE_PUSH_INTERVAL_S": push_interval_s,
     }
     if use_redis:
         settings["DUPEFILTER_CLASS"] = f"{_PKG}.dupefilter.RedisDupeFilter"

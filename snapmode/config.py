@@ -222,6 +222,16 @@ class Settings(BaseSettings):
     sitemap_absent_crawls: int = Field(3, ge=0)
     """A product page missing from this many complete sitemap reads in a row gets a tombstone (needs Redis); 0:
     off."""
+    crawler_metrics_port: int = Field(0, ge=0, le=65535)
+    """Port on which a running crawl serves its Prometheus metrics (responses by status class, records sent, refusals
+    by reason, retries); 0: none. The port goes with the crawl: `pushgateway_url` keeps a finished crawl's figures."""
+    crawler_metrics_host: str = "127.0.0.1"
+    """Address of that port."""
+    pushgateway_url: str | None = None
+    """A Prometheus Pushgateway, e.g. http://pushgateway:9091, to which each crawl pushes its metrics while it runs
+    and once at its end, grouped by site: they stay there until the site's next crawl. Unset or empty: none."""
+    pushgateway_interval_s: float = Field(15.0, ge=0)
+    """How often a running crawl pushes its metrics; 0: only at its end."""
 
     # Native cluster (`snapmode cluster`): real services on 127.0.0.1, started from official artifacts
     cluster_dir: Path | None = None

@@ -4,10 +4,10 @@ pass."""
 from __future__ import annotations
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
 from snapmode.crawlers.hashes import ContentHashes
+from snapmode.crawlers.problems import Dropped
 from snapmode.crawlers.wiring import CrawlWiring
 from snapmode.records import Tombstone, Versioned
 
@@ -26,5 +26,5 @@ class ChangedOnlyPipeline:
             return record
         if not self.hashes.claim(record):
             self.stats.inc_value("snapmode/products/unchanged")
-            raise DropItem(f"unchanged: {record.key}")
+            raise Dropped("unchanged", record.key)
         return record

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
@@ -40,7 +39,7 @@ class RecordSinkPipeline:
             if isinstance(record, ProductRecord):
                 self.hashes.release(record)
             problems.report(self.stats, "send_failed", record.url or "", f"{record.key}: {exc!r}")
-            raise DropItem(f"send_failed: {exc!r}") from exc
+            raise problems.Dropped("send_failed", repr(exc)) from exc
         if isinstance(record, Tombstone):
             self.hashes.forget(record)
             self.stats.inc_value("snapmode/products/deleted")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
 from snapmode.crawlers import problems
@@ -29,11 +28,11 @@ class RecordValidationPipeline:
         url = str(fields.get("url", ""))
         if not fields.get("image_urls"):
             problems.report(self.stats, "no_image", url, f"product {fields.get('product_id')!r} has no image")
-            raise DropItem("no_image")
+            raise problems.Dropped("no_image")
         try:
             record = ProductRecord.from_dict(fields)
         except InvalidRecord as exc:
             problems.report(self.stats, "invalid_record", url, str(exc))
-            raise DropItem(f"invalid_record: {exc}") from exc
+            raise problems.Dropped("invalid_record", str(exc)) from exc
         self.stats.inc_value("snapmode/products/valid")
         return record

