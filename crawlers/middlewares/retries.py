@@ -3,7 +3,8 @@ any other retryable failure holds it for a delay that doubles per try of the req
 again at once, which is what an overloaded shop least wants.
 
 The wait is the site's download slot delay: every request to the site, the retry included, waits it out. The first
-answer that is not a failure gives the slot back its own delay (or AutoThrottle's)."""
+answer that is not a failure once the wait is over gives the slot back its own delay (or AutoThrottle's); an answer to
+a request sent before the hold, arriving during it, does not shorten it."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ class PoliteRetryMiddleware(RetryMiddleware):
         self.first_delay_s = settings.getfloat("SNAPMODE_RETRY_FIRST_DELAY_S", 1.0)
         self.max_delay_s = settings.getfloat("SNAPMODE_RETRY_MAX_DELAY_S", 120.0)
         self.held: dict[str, tuple[float, float]] = {}  # slot key -> its delay and jitter before it was held
+        self.held_until: dict[str, float] = {}  # slot key -> when its hold ends (the downloader's monotonic clock)
 
     def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:
         if request.meta.get("dont_retry") or response.status not in self.retry_http_codes:
@@ -73,11 +75,13 @@ class PoliteRetryMiddleware(RetryMiddleware):
         self.held.setdefault(key, (slot.delay, slot.jitter))
         slot.delay, slot.jitter = max(slot.delay, delay), 0.0  # no randomising while held: the wait is what was asked
         slot.lastseen = time.monotonic()  # the downloader's clock
+        self.held_until[key] = max(self.held_until.get(key, 0.0), slot.lastseen + delay)
         log.info("crawl.retry_held", site=key, delay_s=round(delay, 2), reason=str(why), url=request.url)
 
     def _release(self, request: Request) -> None:
         key = request.meta.get("download_slot")
-        if key in self.held:
+        if key in self.held and time.monotonic() >= self.held_until.get(key, 0.0):
+            del self.held_until[key]
             slot = self.crawler.engine.downloader.slots.get(key)
             delay, jitter = self.held.pop(key)
             if slot is not None:

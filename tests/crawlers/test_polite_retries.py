@@ -73,3 +73,29 @@ def test_a_429_with_retry_after_is_retried_after_it_and_holds_the_site(crawl: Cr
     down = [t for path, t in arrivals if path == "/p/down"]
     assert len(down) == 3 and down[1] - down[0] >= 0.45 and down[2] - down[1] >= 0.95  # 0.5 s, then 1 s at least
     assert summary.retries >= 3
+
+
+def test_an_answer_to_a_request_sent_before_the_hold_does_not_shorten_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from types import SimpleNamespace
+
+    from scrapy import Request
+    from scrapy.http import Response as ScrapyResponse
+    from scrapy.settings import Settings
+
+    import snapmode.crawlers.middlewares.retries as retries
+
+    clock = {"now": 100.0}
+    monkeypatch.setattr(retries.time, "monotonic", lambda: clock["now"])
+    slot = SimpleNamespace(delay=0.25, jitter=True, lastseen=0.0)
+    middleware = retries.PoliteRetryMiddleware(Settings({"RETRY_TIMES": 3}))
+    middleware.crawler = SimpleNamespace(engine=SimpleNamespace(downloader=SimpleNamespace(slots={"shop": slot})))
+    refused = Request("http://shop/busy", meta={"download_slot": "shop"})
+    middleware._hold(refused, 2.0, 429)
+    assert (slot.delay, slot.jitter) == (2.0, 0.0)
+    earlier = Request("http://shop/calm", meta={"download_slot": "shop"})
+    clock["now"] = 101.0  # an answer to a request that was in flight when the 429 came
+    middleware.process_response(earlier, ScrapyResponse(earlier.url, status=200))
+    assert slot.delay == 2.0  # still held
+    clock["now"] = 102.5  # the retry's own answer, after the hold
+    middleware.process_response(refused, ScrapyResponse(refused.url, status=200))
+    assert (slot.delay, slot.jitter) == (0.25, True)  # the site's own pace back
