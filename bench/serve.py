@@ -65,7 +65,7 @@ def serve_env(settings: Settings, *, searches: int, extra: dict[str, str]) -> di
             "SNAPMODE_QUERY_BATCH_MAX": str(settings.query_batch_max),
             "SNAPMODE_QUERY_BATCH_WORKERS": str(settings.query_batch_workers)}
     if settings.model_checkpoint is not None:
-        env["SNAPMODE_MODEL_CHECKPOINT"] = str(settings.model_checkpoint)
+        env["SNAPMODE_MODEL_CHECKPOINT"] = str(settings.model_checkpoint.resolve())  # the server runs elsewhere
     if settings.milvus_uri:
         env["SNAPMODE_MILVUS_URI"] = settings.milvus_uri
     return env | extra
