@@ -91,6 +91,10 @@ def test_a_crawl_serves_its_metrics_while_it_runs_and_they_count_what_it_did(
 
     during = figures(scraped[0])
     assert set(during) == FAMILIES
+    from tests.deploy.test_observability import dashboard_metrics
+
+    crawl_panels = {name for name in dashboard_metrics() if name.startswith("snapmode_crawl_")}
+    assert crawl_panels and crawl_panels <= set(during)  # what the dashboard's crawler panels query, in a real scrape
     assert 2 <= during["snapmode_crawl_responses_total"]["2xx"] < stats["downloader/response_count"]
 
     after = final_figures(crawler)
