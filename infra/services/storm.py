@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import time
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 from snapmode.infra.errors import ClusterError
 from snapmode.infra.process import ProcessSpec, tail
 from snapmode.infra.services.base import CONF_DIR, HOST, Probe, Service
 from snapmode.waiting import WaitTimeout, wait_until
+
+
+PATH_SETTINGS = ("SNAPMODE_MODEL_CHECKPOINT",)  # paths that the workers read
+
+
+def worker_paths(environ: Mapping[str, str]) -> dict[str, str]:
+    """The path settings of `environ`, absolute: the workers inherit the supervisor's environment but run in Storm's
+    home, where a path relative to where the cluster was started names nothing."""
+    return {name: str(Path(environ[name]).resolve()) for name in PATH_SETTINGS if environ.get(name)}
 
 
 def zookeeper_command(host: str, port: int, command: bytes, timeout_s: float = 2.0) -> str:
@@ -95,7 +106,7 @@ class StormService(Service):
         supervisor = [*ctx.jvm(256, classpath, *storm_props, "-Dlogfile.name=supervisor.log"),
                       "org.apache.storm.daemon.supervisor.Supervisor"]
         env = {"STORM_HOME": str(home), "STORM_CONF_DIR": str(home / "conf"),
-               "JAVA_HOME": str(ctx.java().resolve().parent.parent)}
+               "JAVA_HOME": str(ctx.java().resolve().parent.parent), **worker_paths(os.environ)}
         return [ProcessSpec("zookeeper", zk, ports=[ctx.ports.zookeeper], cwd=ctx.data("zookeeper")),
                 ProcessSpec("nimbus", nimbus, ports=[ctx.ports.nimbus], cwd=home, env=env),
                 ProcessSpec("supervisor", supervisor, ports=list(ctx.ports.storm_workers), cwd=home, env=env)]

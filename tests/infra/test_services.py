@@ -81,3 +81,13 @@ def test_storm_probe_without_nimbus_is_unhealthy(tmp_path: Path, zookeeper: int,
     probe = StormService(context(tmp_path, zookeeper=zookeeper, nimbus=free_port)).probe()
     assert not probe.healthy
     assert probe.detail.startswith("Nimbus getClusterInfo failed: TTransportException")
+
+
+def test_the_workers_get_the_model_checkpoint_as_an_absolute_path(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from snapmode.infra.services.storm import worker_paths
+
+    monkeypatch.chdir(tmp_path)
+    assert worker_paths({"SNAPMODE_MODEL_CHECKPOINT": ".snapmode/models/short", "SNAPMODE_MODE": "cluster"}) == {
+        "SNAPMODE_MODEL_CHECKPOINT": str(tmp_path / ".snapmode" / "models" / "short")}
+    assert worker_paths({"SNAPMODE_MODEL_CHECKPOINT": "/opt/model"}) == {"SNAPMODE_MODEL_CHECKPOINT": "/opt/model"}
+    assert worker_paths({"SNAPMODE_MODEL_CHECKPOINT": ""}) == worker_paths({}) == {}
