@@ -40,8 +40,8 @@ def compact_generator(generator: Generator, config: CbirGanConfig, images: Seque
                                             device=torch.device("cpu"), batch_size=32))
     codes = encoder.project(pooled)  # unnormalised: what the projection can be composed with
     mean, matrix = fit_whitening(codes, power=power, shrinkage=SHRINKAGE, keep=dims)
-    compact = _rebuilt(generator, replace(config, z_dim=dims, identity_projection=False,
-                                                  pretrained_encoder=False))
+    shorter = replace(config, z_dim=dims, identity_projection=False, pretrained_encoder=False)
+    compact = _rebuilt(generator, shorter)
     compact.encoder.project.weight.copy_(matrix.T @ encoder.project.weight)
     compact.encoder.project.bias.copy_((encoder.project.bias - mean) @ matrix)
     if generator.decoder is not None:
