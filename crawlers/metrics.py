@@ -90,30 +90,32 @@ class CrawlFigures:
         refusals.update({reason: self._stat(key) for reason, key in STATS_REFUSALS.items()})
         retries = {outcome: self._stat(key) for outcome, key in STATS_RETRIES.items()}
 
-        fetched = CounterMetricFamily("snapmode_crawl_responses", "HTTP responses the shop sent (pages, sitemaps, "
-                                      "robots.txt, redirects, answers retried), by status class",
-                                      labels=["site", "status_class"])
-        for name, count in sorted(responses.items()):
-            fetched.add_metric([self.site, name], count)
-        sent = CounterMetricFamily("snapmode_crawl_records", "Records the sink acknowledged (Kafka, the embedded "
-                                   "index or a file): new or changed products, and tombstones", labels=["site", "kind"])
-        for name, count in sorted(records.items()):
-            sent.add_metric([self.site, name], count)
+        yield self._by_label(CounterMetricFamily(
+            "snapmode_crawl_responses", "HTTP responses the shop sent (pages, sitemaps, robots.txt, redirects, answers "
+            "retried), by status class", labels=["site", "status_class"]), responses)
+        yield self._by_label(CounterMetricFamily(
+            "snapmode_crawl_records", "Records the sink acknowledged (Kafka, the embedded index or a file): new or "
+            "changed products, and tombstones", labels=["site", "kind"]), records)
         pictures = CounterMetricFamily("snapmode_crawl_images", "Image URLs of the product records sent",
                                        labels=["site"])
         pictures.add_metric([self.site], images)
-        refused = CounterMetricFamily("snapmode_crawl_refusals", "Requests, pages and records the crawl refused or "
-                                      "lost, each once, by reason", labels=["site", "reason"])
-        for name, count in sorted(refusals.items()):
-            refused.add_metric([self.site, name], count)
-        retried = CounterMetricFamily("snapmode_crawl_retries", "Requests retried, and those whose retries ran out "
-                                      "(`given_up`)", labels=["site", "outcome"])
-        for name, count in sorted(retries.items()):
-            retried.add_metric([self.site, name], count)
+        yield pictures
+        yield self._by_label(CounterMetricFamily(
+            "snapmode_crawl_refusals", "Requests, pages and records the crawl refused or lost, each once, by reason",
+            labels=["site", "reason"]), refusals)
+        yield self._by_label(CounterMetricFamily(
+            "snapmode_crawl_retries", "Requests retried, and those whose retries ran out (`given_up`)",
+            labels=["site", "outcome"]), retries)
         seconds = GaugeMetricFamily("snapmode_crawl_seconds", "How long the crawl has run; once ended, how long it "
                                     "took", labels=["site"])
         seconds.add_metric([self.site], self.seconds)
-        yield from (fetched, sent, pictures, refused, retried, seconds)
+        yield seconds
+
+    def _by_label(self, family: CounterMetricFamily, counts: dict[str, int]) -> CounterMetricFamily:
+        """`family` with one sample of this site per entry of `counts`, in label order."""
+        for label, count in sorted(counts.items()):
+            family.add_metric([self.site, label], count)
+        return family
 
     @property
     def seconds(self) -> float:
