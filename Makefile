@@ -67,21 +67,25 @@ browser-deps:
 # identically for both: one epoch from the ImageNet encoder whose trunk stays as it was below its last block, half the
 # photos seen as thumbnails, its projection started as a whitening learned from drawings of the Debian package
 # openclipart-png (downloaded once into the package cache) (model/recipes/frozen-trunk.json; about 26 minutes on two
-# CPU cores). Then their evaluation against every baseline on
-# a catalog of an unseen seed.
+# CPU cores), kept in $(FULL_CODES) with their 1280-d codes; the shipped ones are their 256-d compact checkpoints with
+# int8 graphs (`snapmode compact`, about 4 minutes each). Then their evaluation against every baseline on a catalog
+# of an unseen seed.
 TRAIN_CATALOG ?= .snapmode/catalog-train-101
 EVAL_CATALOG ?= .snapmode/catalog-eval-9001-500
 TRAIN_FLAGS ?= --seed 0 --half-weights
+FULL_CODES ?= .snapmode/models
 
 .PHONY: train-default eval-default
 $(TRAIN_CATALOG)/catalog.jsonl: | install
 	$(VENV)/bin/snapmode catalog generate --out $(TRAIN_CATALOG) --products 2000 --views 4 --seed 101 --no-site
 
 train-default: $(TRAIN_CATALOG)/catalog.jsonl
-	$(VENV)/bin/snapmode train --data $(TRAIN_CATALOG) --out model/weights/cbir_gan --config model/recipes/frozen-trunk.json $(TRAIN_FLAGS)
-	$(VENV)/bin/snapmode export --model model/weights/cbir_gan
-	$(VENV)/bin/snapmode train --data $(TRAIN_CATALOG) --out model/weights/triplet --config model/recipes/frozen-trunk.json --triplet-only $(TRAIN_FLAGS)
-	rm -f model/weights/cbir_gan/resume.pt model/weights/triplet/resume.pt
+	$(VENV)/bin/snapmode train --data $(TRAIN_CATALOG) --out $(FULL_CODES)/cbir-gan-1280 --config model/recipes/frozen-trunk.json $(TRAIN_FLAGS)
+	$(VENV)/bin/snapmode train --data $(TRAIN_CATALOG) --out $(FULL_CODES)/triplet-1280 --config model/recipes/frozen-trunk.json --triplet-only $(TRAIN_FLAGS)
+	rm -rf model/weights/cbir_gan model/weights/triplet
+	$(VENV)/bin/snapmode compact model/weights/cbir_gan --model $(FULL_CODES)/cbir-gan-1280
+	$(VENV)/bin/snapmode compact model/weights/triplet --model $(FULL_CODES)/triplet-1280
+	cp $(FULL_CODES)/cbir-gan-1280/*.png model/weights/cbir_gan/ && cp $(FULL_CODES)/triplet-1280/*.png model/weights/triplet/
 
 # The synthetic-only recipe (the previous default), in two stages: 30 epochs from the ImageNet encoder, every layer
 # learning (model/recipes/pretrain.json; about two hours on two CPU cores), then 4 epochs with occluders in the photos,

@@ -8,6 +8,7 @@ short codes back to the long ones, so the reconstructions, and a fine-tune's GAN
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from snapmode.model.checkpoint import load_discriminator, load_generator, save_checkpoint
+from snapmode.model.checkpoint import METRICS, load_discriminator, load_generator, save_checkpoint
 from snapmode.model.config import CbirGanConfig
 from snapmode.model.embedder import checkpoint_model_id
 from snapmode.model.inference import embed_batches
@@ -72,6 +73,9 @@ def compact_checkpoint(source: Path, out: Path, images: Sequence[Image.Image], *
     generator, config = load_generator(source)
     compact, fitted = compact_generator(generator, config, images, dims=dims, power=power)
     summary = {"compacted_from": checkpoint_model_id(source), **fitted}
-    save_checkpoint(out, config=replace(config, z_dim=dims, identity_projection=False), metrics={"compact": summary},
-                    modules={"generator": compact, "discriminator": load_discriminator(source, config)}, half=True)
+    trained = json.loads((source / METRICS).read_text()) if (source / METRICS).exists() else {}
+    save_checkpoint(out, config=replace(config, z_dim=dims, identity_projection=False),
+                    metrics={**trained, "compact": summary},
+                    modules={"generator": compact, **({"discriminator": load_discriminator(source, config)}
+                                                      if config.reconstruct else {})}, half=True)
     return out, summary

@@ -184,7 +184,7 @@ class Settings(BaseSettings):
     """Each request to Solr."""
     milvus_timeout_s: float = Field(30.0, gt=0)
     """Each Milvus call (pymilvus reconnects within it)."""
-    duplicate_similarity: float = Field(0.89, ge=0, le=1)
+    duplicate_similarity: float = Field(0.95, ge=0, le=1)
     """At ingestion a product with an image this similar (cosine) to an image of another product already indexed is
     marked `duplicate_of` that product, and searches show it under its original. Measured for the default
     CBIR-GAN; another model needs its own. 0: nothing is marked."""

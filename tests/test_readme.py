@@ -132,7 +132,7 @@ WALKTHROUGH: dict[str, Step] = {
         "snapmode bench hybrid --products 12 --views 2", ("Hybrid search, 12 products", "photo + words")),
     "snapmode bench query [--vectors 10000] [--clients 8] [--store lite|server] [--compare] [--json]": Step(
         "snapmode bench query --vectors 300 --products 8 --queries 10 --clients 2",
-        ("Query path, lite, 300 x 1280-d vectors", "floor (in process)", "api (HTTP)")),
+        ("Query path, lite, 300 x 256-d vectors", "floor (in process)", "api (HTTP)")),
     "snapmode train --data CATALOG_OR_FOLDER --out DIR [--epochs 30 --batch-size 64 --device auto --resume] "
     "[--triplet-only]": Step("snapmode train --data shop --out checkpoints/mine --epochs 1 --batch-size 12 "
                              "--image-size 64 --no-progress", ("checkpoints/mine",)),

@@ -3,6 +3,7 @@ learned from. Not a retrieval set: no drawing here has a match."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +38,10 @@ def drawings(cache: Path, count: int, *, seed: int = 0,
 
 def _small_enough(path: Path) -> bool:
     try:
-        with Image.open(path) as image:
-            return image.width * image.height <= MAX_PIXELS
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is checked right here
+            with Image.open(path) as image:
+                return image.width * image.height <= MAX_PIXELS
     except Image.DecompressionBombError:  # Pillow refuses to open the largest posters at all
         return False
 

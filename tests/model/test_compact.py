@@ -9,8 +9,11 @@ import torch.nn.functional as F
 from typer.testing import CliRunner
 
 from snapmode.cli.main import app
-from snapmode.model.checkpoint import DEFAULT_CHECKPOINT, load_config, load_generator, weights_digest
-from snapmode.model.compact import compact_generator
+from safetensors.torch import load_file
+
+from snapmode.model.checkpoint import (DEFAULT_CHECKPOINT, DEFAULT_TRIPLET_CHECKPOINT, METRICS, WEIGHTS, load_config,
+                                       load_generator, weights_digest)
+from snapmode.model.compact import compact_checkpoint, compact_generator
 from snapmode.model.export import graph_path
 from snapmode.model.preprocess import to_tensor
 from snapmode.model.runtime import read_graph_props
@@ -42,7 +45,7 @@ def test_the_compact_codes_are_the_principal_directions_of_the_long_ones_folded_
         mean, matrix = fit_whitening(codes, power=0.4, shrinkage=0.01, keep=16)
         expected = F.normalize((codes - mean) @ matrix, dim=1)
         short = compact.encoder(batch)
-    assert short.shape == (len(images), 16) and fitted["dims"] == 16 and fitted["from_dims"] == 1280
+    assert short.shape == (len(images), 16) and fitted["dims"] == 16 and fitted["from_dims"] == config.z_dim
     torch.testing.assert_close(short, expected, atol=1e-4, rtol=1e-4)
     assert 0 < fitted["variance_kept"] < 1
     # the trunk is the same: only the code's ends changed
@@ -67,9 +70,19 @@ def test_the_decoder_starts_from_the_short_codes_where_it_started_from_the_long_
 def test_compact_codes_are_shorter_and_fitted_on_more_images_than_directions(shipped):
     generator, config = shipped
     with pytest.raises(ValueError, match="shorter"):
-        compact_generator(generator, config, photos(), dims=1280, power=0.4)
-    with pytest.raises(ValueError, match="more than 256 images"):
-        compact_generator(generator, config, photos(), dims=256, power=0.4)
+        compact_generator(generator, config, photos(), dims=config.z_dim, power=0.4)
+    with pytest.raises(ValueError, match="more than 128 images"):
+        compact_generator(generator, config, photos(), dims=128, power=0.4)
+
+
+def test_a_triplet_checkpoint_compacts_without_a_discriminator_and_keeps_its_training_record(tmp_path):
+    out, summary = compact_checkpoint(DEFAULT_TRIPLET_CHECKPOINT, tmp_path / "short", photos(), dims=16, power=0.4)
+    generator, config = load_generator(out)
+    assert config.z_dim == 16 and not config.reconstruct and generator.decoder is None
+    assert not any(key.startswith("discriminator.") for key in load_file(str(out / WEIGHTS)))
+    trained = json.loads((DEFAULT_TRIPLET_CHECKPOINT / METRICS).read_text())
+    metrics = json.loads((out / METRICS).read_text())
+    assert metrics["compact"] == summary and metrics["val"] == trained["val"]
 
 
 def test_snapmode_compact_writes_a_checkpoint_and_its_graph_that_embed_short_codes(tmp_path, monkeypatch):

@@ -23,10 +23,10 @@ def test_settings_build_the_shipped_cbir_gan(settings):
     embedder = build_embedder(settings.model_copy(update={"embedder": "cbir-gan", "device": "cpu",
                                                           "embed_runtime": "torch"}))
     assert isinstance(embedder, Embedder) and isinstance(embedder, CbirGanEmbedder)
-    assert embedder.name == "cbir-gan" and embedder.dim == 1280
+    assert embedder.name == "cbir-gan" and embedder.dim == 256
     images = [product_photo(1, 0, 96), product_photo(1, 2, 96), product_photo(2, 0, 96)]
     vectors = embedder.embed(images)
-    assert vectors.shape == (3, 1280) and vectors.dtype == np.float32
+    assert vectors.shape == (3, 256) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]  # another view of the same product is closer
 

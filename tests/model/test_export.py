@@ -78,7 +78,7 @@ def test_export_writes_the_checkpoint_identity_and_float32_matches_torch(tmp_pat
     props = read_graph_props(path)
     assert props["snapmode.model_id"] == CbirGanEmbedder(checkpoint, device="cpu").model_id
     assert (props["snapmode.dim"], props["snapmode.precision"], props["snapmode.calibration_images"]) == \
-        ("1280", "int8", "16")
+        ("256", "int8", "16")
     fp32 = export_graph(checkpoint, [], int8=False)
     reference = CbirGanEmbedder(checkpoint, device="cpu").embed(photos[:6])
     assert cosines(GraphEmbedder(checkpoint, int8=False).embed(photos[:6]), reference).min() > 0.9999
@@ -139,14 +139,14 @@ def test_a_stale_graph_ends_a_command_with_one_line(tmp_path, cli_env, capsys):
     checkpoint = tmp_path / "ck"
     shutil.copytree(DEFAULT_CHECKPOINT, checkpoint, ignore=shutil.ignore_patterns("*.png"))
     graph = onnx.load(str(checkpoint / INT8_GRAPH))
-    onnx.helper.set_model_props(graph, {**read_graph_props(checkpoint / INT8_GRAPH), "snapmode.dim": "256"})
+    onnx.helper.set_model_props(graph, {**read_graph_props(checkpoint / INT8_GRAPH), "snapmode.dim": "1280"})
     onnx.save(graph, str(checkpoint / INT8_GRAPH))
     cli_env(DATA_DIR=tmp_path / "data", MODEL_CHECKPOINT=checkpoint)
     product_photo(1, 0, 64).save(tmp_path / "q.jpg")
     from snapmode.config import get_settings
     from snapmode.platform import check_embedder
 
-    with pytest.raises(GraphMismatch, match="1280-d"):
+    with pytest.raises(GraphMismatch, match="256-d"):
         check_embedder(get_settings())  # what `snapmode serve` asks before it starts
     argv = sys.argv
     sys.argv = ["snapmode", "search", str(tmp_path / "q.jpg")]

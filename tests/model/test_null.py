@@ -13,15 +13,15 @@ from .conftest import product_photo
 
 def test_null_vectors_are_unit_deterministic_and_tell_images_apart(settings):
     embedder = build_embedder(settings.model_copy(update={"embedder": "null"}))
-    assert embedder.name == "null" and embedder.dim == 1280  # the shipped checkpoint's codes
-    assert embedder_identity(settings.model_copy(update={"embedder": "null"})) == ("null-1280", 1280)
+    assert embedder.name == "null" and embedder.dim == 256  # the shipped checkpoint's codes
+    assert embedder_identity(settings.model_copy(update={"embedder": "null"})) == ("null-256", 256)
     a, b = product_photo(1, 0, 96), product_photo(2, 0, 96)
     vectors = embedder.embed([a, b, a.copy()])
-    assert vectors.shape == (3, 1280) and vectors.dtype == np.float32
+    assert vectors.shape == (3, 256) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     np.testing.assert_array_equal(vectors[0], vectors[2])  # the same pixels, the same vector: replays overwrite
     assert abs(float(vectors[0] @ vectors[1])) < 0.2  # two images: unrelated directions
-    assert embedder.embed([]).shape == (0, 1280)
+    assert embedder.embed([]).shape == (0, 256)
 
 
 def test_the_null_embedder_neither_serves_nor_is_submitted(settings, cli_env):
