@@ -8,6 +8,7 @@ cache, so every request embeds and searches.
 
 from __future__ import annotations
 
+import http.client
 import os
 import tempfile
 import time
@@ -17,11 +18,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import numpy as np
 
 from snapmode.bench.recall import ExactNearest, recall_at
-from snapmode.bench.serve import ServedApi, serve_process, start_milvus_server
+from snapmode.bench.serve import ServedApi, serve_process, start_milvus_server, tree_cpu_s, tree_rss_mb
 from snapmode.bench.synthetic import SyntheticSource, synthetic_batches
 from snapmode.config import Settings
 from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
@@ -84,6 +86,7 @@ class QueryReport:
     index: dict[str, object]  # the index's type, build and search parameters
     api: dict[str, dict[str, Latency]] = field(default_factory=dict)  # variant -> "1" / "C" -> figures
     mean_batch: dict[str, float] = field(default_factory=dict)  # variant -> queries per forward pass at C clients
+    cpu_ms_per_query: dict[str, dict[str, float]] = field(default_factory=dict)  # variant -> process -> CPU ms, C clients
 
     def ratios(self) -> dict[str, dict[str, float]]:
         """p50 of each API figure over the floor's p50."""
@@ -117,7 +120,7 @@ def bench_query(settings: Settings, *, vectors: int = 10_000, clients: int = 8, 
         raise ValueError("each product needs at least 2 views: the last one is held out as a query photo")
     load_start = list(os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="snapmode-query-") as tmp, \
-            _vector_store(store, Path(tmp), settings) as (local, store_rss):
+            _vector_store(store, Path(tmp), settings) as (local, store_pid):
         root = Path(tmp) / "catalog"
         generate_catalog(root, options=GenerateOptions(products=products, views=views, seed=seed))
         catalog = load_catalog(root)
@@ -133,6 +136,7 @@ def bench_query(settings: Settings, *, vectors: int = 10_000, clients: int = 8, 
         api: dict[str, dict[str, Latency]] = {}
         memory: dict[str, float] = {}
         mean_batch: dict[str, float] = {}
+        cpu: dict[str, dict[str, float]] = {}
         recall: list[float] = []
         for name, env in variants:
             with serve_process(local, free_port(), Path(tmp) / f"serve-{name}.log", env=env,
@@ -145,14 +149,16 @@ def bench_query(settings: Settings, *, vectors: int = 10_000, clients: int = 8, 
                 floor_s += floor
                 api[name] = {"1": one}
                 if clients > 1:
-                    before = batches(served)
+                    before, used = batches(served), _cpu_s(served.pid, store_pid())
                     api[name][str(clients)] = measure_http(served, photos, clients, queries, k, progress)
-                    after = batches(served)
+                    after, answered = batches(served), api[name][str(clients)].requests
+                    cpu[name] = {process: round(1000 * (s - used[process]) / max(answered, 1), 1)
+                                 for process, s in _cpu_s(served.pid, store_pid()).items()}
                     if after[1] > before[1]:
                         mean_batch[name] = round((after[0] - before[0]) / (after[1] - before[1]), 2)
                 memory[f"{name}_process"] = served.rss_mb()
         if store == "server":
-            memory["milvus_server"] = store_rss()  # else milvus-lite runs inside the API process
+            memory["milvus_server"] = tree_rss_mb(store_pid() or 0)  # else milvus-lite runs inside the API process
         index = VectorIndex.from_settings(local)
         return QueryReport(store=store, vectors=vectors, dim=platform.embedder.dim, clients=clients, k=k, fill=fill,
                            memory_mb=memory, floor=Latency.of(floor_s, sum(floor_s)),
@@ -160,29 +166,40 @@ def bench_query(settings: Settings, *, vectors: int = 10_000, clients: int = 8, 
                            index={"type": index.kind, "build": index.build_params(),
                                   "search": index.search_params(index.kind, k * local.search_oversample)["params"],
                                   "oversample": local.search_oversample},
-                           mean_batch=mean_batch,
+                           mean_batch=mean_batch, cpu_ms_per_query=cpu,
                            load_avg={"start": [round(x, 2) for x in load_start],
                                      "end": [round(x, 2) for x in os.getloadavg()]})
 
 
 @contextmanager
-def _vector_store(kind: StoreKind, tmp: Path, settings: Settings) -> Iterator[tuple[Settings, Callable[[], float]]]:
+def _vector_store(kind: StoreKind, tmp: Path, settings: Settings) -> Iterator[tuple[Settings, Callable[[], int | None]]]:
     """Settings for a temporary data dir (embedded metadata, no cache) and the vector store `kind`: milvus-lite in
-    the data dir, or a Milvus server (SNAPMODE_MILVUS_URI, else a native one started here); and its RSS probe."""
+    the data dir, or a Milvus server (SNAPMODE_MILVUS_URI, else a native one started here); and the PID of a server
+    started here (None otherwise: milvus-lite runs inside the API process)."""
     local = settings.model_copy(update={"data_dir": tmp / "data", "solr_url": None, "redis_url": None,
                                         "collection": COLLECTION, "cache_ttl_s": 0, "milvus_uri": None})
     if kind == "lite":
-        yield local, lambda: 0.0
+        yield local, lambda: None
     elif settings.milvus_uri:
         from pymilvus import MilvusClient
 
         client = MilvusClient(uri=settings.milvus_uri)
         client.drop_collection(COLLECTION)  # a previous run's vectors would count towards N
         client.close()
-        yield local.model_copy(update={"milvus_uri": settings.milvus_uri}), lambda: 0.0
+        yield local.model_copy(update={"milvus_uri": settings.milvus_uri}), lambda: None
     else:
-        with start_milvus_server(local, tmp / "cluster") as (uri, rss):
-            yield local.model_copy(update={"milvus_uri": uri}), rss
+        with start_milvus_server(local, tmp / "cluster") as (uri, pid):
+            yield local.model_copy(update={"milvus_uri": uri}), pid
+
+
+def _cpu_s(api_pid: int, store_pid: int | None) -> dict[str, float]:
+    """CPU seconds used so far by the API server, the Milvus server (when one runs apart) and this process, whose
+    threads are the HTTP clients while they run."""
+    own = os.times()
+    used = {"api": tree_cpu_s(api_pid), "clients": own.user + own.system}
+    if store_pid is not None:
+        used["milvus"] = tree_cpu_s(store_pid)
+    return used
 
 
 def query_vectors(platform: Platform, photos: Sequence[bytes]) -> np.ndarray:
@@ -274,22 +291,20 @@ def measure_paired(api: ServedApi, search: SearchService, photos: Sequence[bytes
                    progress: Progress) -> tuple[list[float], Latency]:
     """The floor (`search_image` in this process) and one HTTP client, query by query in turn, so that both see the
     same load from the rest of the machine: the floor's seconds and the client's figures."""
-    import httpx
-
+    uploads = Uploads(api.base, photos, k)
     floor, seconds = [], []
-    with httpx.Client(base_url=api.base, timeout=120) as client:
-        for data in photos[:WARMUP]:
-            search.search_image(data, k)
-            _post(client, data, k)
+    with uploads.connection() as client:
+        for i in range(WARMUP):
+            search.search_image(photos[i % len(photos)], k)
+            client.post(i)
         errors = 0
         started = time.perf_counter()
         for i in range(requests):
-            data = photos[i % len(photos)]
             t = time.perf_counter()
-            search.search_image(data, k)
+            search.search_image(photos[i % len(photos)], k)
             floor.append(time.perf_counter() - t)
             t = time.perf_counter()
-            errors += not _post(client, data, k)
+            errors += not client.post(i)
             seconds.append(time.perf_counter() - t)
             progress("floor + api", i + 1, requests)
     return floor, Latency.of(seconds, time.perf_counter() - started - sum(floor), errors)
@@ -307,30 +322,73 @@ def batches(api: ServedApi) -> tuple[float, float]:
     return values.get("snapmode_query_batch_size_sum", 0.0), values.get("snapmode_query_batch_size_count", 0.0)
 
 
-def _post(client: object, data: bytes, k: int) -> bool:
-    response = client.post("/search", data={"k": str(k)},  # type: ignore[attr-defined]
-                           files={"file": ("query.jpg", data, "image/jpeg")})
-    return response.status_code == 200
+class Uploads:
+    """`POST /search` of each photo, its multipart body built once: the clients share the machine with the server, so
+    a request costs them no more than sending the bytes and reading the answer (httpx spent about 10 ms of CPU on
+    each, a fifth of the server's own)."""
+
+    BOUNDARY = "snapmode-bench-boundary"
+
+    def __init__(self, base: str, photos: Sequence[bytes], k: int) -> None:
+        url = urlsplit(base)
+        self.host, self.port = url.hostname or "127.0.0.1", url.port or 80
+        self.bodies = [self._body(data, k) for data in photos]
+        self.headers = {"Content-Type": f"multipart/form-data; boundary={self.BOUNDARY}"}
+
+    def _body(self, data: bytes, k: int) -> bytes:
+        b = self.BOUNDARY
+        return (f'--{b}\r\nContent-Disposition: form-data; name="k"\r\n\r\n{k}\r\n'
+                f'--{b}\r\nContent-Disposition: form-data; name="file"; filename="query.jpg"\r\n'
+                "Content-Type: image/jpeg\r\n\r\n").encode() + data + f"\r\n--{b}--\r\n".encode()
+
+    @contextmanager
+    def connection(self) -> Iterator[_Client]:
+        client = _Client(self)
+        try:
+            yield client
+        finally:
+            client.close()
+
+
+class _Client:
+    """One kept-alive connection; the i-th request sends photo i (cycling)."""
+
+    def __init__(self, uploads: Uploads) -> None:
+        self.uploads = uploads
+        self.conn = http.client.HTTPConnection(uploads.host, uploads.port, timeout=120)
+
+    def post(self, i: int) -> bool:
+        bodies = self.uploads.bodies
+        try:
+            self.conn.request("POST", "/search", body=bodies[i % len(bodies)], headers=self.uploads.headers)
+            response = self.conn.getresponse()
+            response.read()
+            return response.status == 200
+        except (OSError, http.client.HTTPException):
+            self.conn.close()  # reconnects on the next request
+            return False
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def measure_http(api: ServedApi, photos: Sequence[bytes], clients: int, requests: int, k: int,
                  progress: Progress) -> Latency:
     """`requests` uploads to POST /search from `clients` threads at once, each photo in turn."""
-    import httpx
-
-    with httpx.Client(base_url=api.base, timeout=120) as client:
-        for data in photos[:WARMUP]:
-            _post(client, data, k)
+    uploads = Uploads(api.base, photos, k)
+    with uploads.connection() as client:
+        for i in range(WARMUP):
+            client.post(i)
     requests = max(requests, clients * WARMUP)
     seconds: list[float] = []
     errors = 0
 
     def worker(index: int) -> None:
         nonlocal errors
-        with httpx.Client(base_url=api.base, timeout=120) as client:
+        with uploads.connection() as client:
             for i in range(index, requests, clients):
                 t = time.perf_counter()
-                ok = _post(client, photos[i % len(photos)], k)
+                ok = client.post(i)
                 seconds.append(time.perf_counter() - t)
                 errors += not ok
                 progress(f"api x{clients}", len(seconds), requests)

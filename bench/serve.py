@@ -44,6 +44,27 @@ def tree_rss_mb(pid: int) -> float:
     return round(total / 2**20, 1)
 
 
+def tree_cpu_s(pid: int | None) -> float:
+    """CPU seconds (user and system) a process and its live descendants have used; 0 for no process."""
+    import psutil
+
+    if pid is None:
+        return 0.0
+    try:
+        process = psutil.Process(pid)
+        members = [process, *process.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for member in members:
+        try:
+            times = member.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
 @dataclass(frozen=True)
 class ServedApi:
     base: str
@@ -105,9 +126,9 @@ def serve_process(settings: Settings, port: int, log_path: Path, *, env: dict[st
 
 
 @contextmanager
-def start_milvus_server(settings: Settings, run_dir: Path) -> Iterator[tuple[str, Callable[[], float]]]:
+def start_milvus_server(settings: Settings, run_dir: Path) -> Iterator[tuple[str, Callable[[], int | None]]]:
     """A native Milvus standalone on free ports in `run_dir` (`snapmode cluster up --only milvus`), stopped at the
-    end: its URI and an RSS probe."""
+    end: its URI and its PID (None once it is gone)."""
     from snapmode.infra.cluster import Cluster, context_from_settings
     from snapmode.infra.services.milvus_server import milvus_ports
 
@@ -117,6 +138,6 @@ def start_milvus_server(settings: Settings, run_dir: Path) -> Iterator[tuple[str
     try:
         cluster.up(["milvus"])
         service = cluster.services["milvus"]
-        yield service.url, lambda: cluster.ctx.table.rss_mb("milvus") or 0.0
+        yield service.url, lambda: cluster.ctx.table.pid("milvus")
     finally:
         cluster.down(["milvus"])

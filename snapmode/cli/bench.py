@@ -210,6 +210,9 @@ def bench_query(vectors: Annotated[int, typer.Option(min=1, help="Vectors in the
     console.print(f"fill: real {fill.embed_s} s, synthetic {fill.synthetic:,} in {fill.insert_s} s, index "
                   f"{fill.index_s} s {fill.index}; memory MB {report.memory_mb}; queries per forward pass at "
                   f"{clients} clients {report.mean_batch or '-'}")
+    for name, used in report.cpu_ms_per_query.items():
+        console.print(f"CPU ms per query at {clients} clients ({name}): "
+                      + ", ".join(f"{process} {ms}" for process, ms in used.items()))
     for name, goals in report.goals().items():
         console.print(f"goals ({name}): " + ", ".join(f"{g} {'yes' if ok else 'no'}" for g, ok in goals.items()))
 

@@ -66,6 +66,8 @@ def test_small_run_against_a_served_api(tmp_path: Path) -> None:
     report = bench_query(settings, vectors=300, clients=2, queries=10, products=12, views=2)
     assert report.fill.real == 12 and report.fill.synthetic == 288
     assert report.fill.index.get("index_type") and report.dim == 1280
+    used = report.cpu_ms_per_query["api"]
+    assert set(used) == {"api", "clients"} and used["api"] > 0  # milvus-lite runs inside the API process
     assert report.recall_at_10 == 1.0  # HNSW at ef 128 over 300 vectors misses none of the exact ten
     assert report.index == {"type": "HNSW", "build": {"M": 16, "efConstruction": 200}, "search": {"ef": 128},
                             "oversample": 4}
