@@ -171,14 +171,15 @@ WALKTHROUGH: dict[str, Step] = {
     "snapmode reindex --model checkpoints/shop --keep-old": Step(  # the crawled shop's images are on loopback
         "snapmode reindex --model checkpoints/shop --keep-old --allow-private",
         ("Reindex summary", "collection products__1", "previous products__0", "dropped False")),
-    "snapmode compact .snapmode/models/cbir-gan-256": Step(  # fewer drawings and directions: the same code path
-        "snapmode compact .snapmode/models/cbir-gan-256 --dims 32 --drawings 100 --calibration 16 --no-progress",
-        ("wrote .snapmode/models/cbir-gan-256: 32-d codes (128 bytes a vector)", "with its int8 graph")),
-    "snapmode reindex --model .snapmode/models/cbir-gan-256": Step(
-        "snapmode reindex --model .snapmode/models/cbir-gan-256 --allow-private",
+    "snapmode compact checkpoints/mine-256 --model checkpoints/mine": Step(  # fewer drawings and directions: the
+        # same code path (the walkthrough's checkpoints/mine is trained without the recipe: 256-d codes already)
+        "snapmode compact checkpoints/mine-256 --model checkpoints/mine --dims 32 --drawings 100 --calibration 16 "
+        "--no-progress", ("wrote checkpoints/mine-256: 32-d codes (128 bytes a vector)", "with its int8 graph")),
+    "snapmode reindex --model checkpoints/mine-256": Step(
+        "snapmode reindex --model checkpoints/mine-256 --allow-private",
         ("Reindex summary", "collection products__2")),
-    "export SNAPMODE_MODEL_CHECKPOINT=.snapmode/models/cbir-gan-256": Step(
-        "export SNAPMODE_MODEL_CHECKPOINT=.snapmode/models/cbir-gan-256", ()),
+    "export SNAPMODE_MODEL_CHECKPOINT=checkpoints/mine-256": Step(
+        "export SNAPMODE_MODEL_CHECKPOINT=checkpoints/mine-256", ()),
     "snapmode catalog generate --out .snapmode/catalog-eval-9001-500 --products 500 --views 4 --seed 9001 "
     "--no-site": Step("snapmode catalog generate --out .snapmode/catalog-eval-9001-500 --products 16 --views 4 "
                       "--seed 9001 --no-site", ("products 16",)),
