@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,11 +23,18 @@ class BenchRow:
     batch_size: int
     images_per_s: float
     peak_memory_mb: float  # CUDA: peak allocated by torch; CPU: peak resident set size of the process
+    cpu_ms_per_image: float  # CPU time of the process (every thread but the memory probe's) per image: what an image
+    # costs the machine, steadier than images/s on a shared one
 
 
 def sample_images(n: int, size: int = 256, seed: int = 0) -> list[Image.Image]:
     rng = np.random.default_rng(seed)
     return [Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)) for _ in range(n)]
+
+
+def _process_cpu_s() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def _rss_mb() -> float:
@@ -47,6 +55,7 @@ class _PeakRss:
     def _watch(self) -> None:
         while not self._stop.wait(0.002):
             self.peak = max(self.peak, _rss_mb())
+        self.cpu_s = time.thread_time()  # this probe's own CPU, not the embedder's
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
@@ -71,7 +80,7 @@ def bench_embedder(make_embedder: Callable[[str, int], object], devices: Sequenc
             if cuda:
                 torch.cuda.synchronize()
                 torch.cuda.reset_peak_memory_stats()
-            done, began = 0, time.perf_counter()
+            done, began, cpu_began = 0, time.perf_counter(), _process_cpu_s()
             with _PeakRss() as rss:
                 while done < min_images or time.perf_counter() - began < min_seconds:
                     embedder.embed(images)
@@ -79,6 +88,7 @@ def bench_embedder(make_embedder: Callable[[str, int], object], devices: Sequenc
                 if cuda:
                     torch.cuda.synchronize()
             elapsed = time.perf_counter() - began
+            cpu_s = _process_cpu_s() - cpu_began - rss.cpu_s
             peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else rss.peak
-            rows.append(BenchRow(name, device, batch_size, done / elapsed, peak))
+            rows.append(BenchRow(name, device, batch_size, done / elapsed, peak, round(1000 * cpu_s / done, 2)))
     return rows

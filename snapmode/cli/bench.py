@@ -42,7 +42,6 @@ def bench_embed(embedders: Annotated[list[str] | None, typer.Option(
 
     from snapmode.config import get_settings
     from snapmode.platform import build_cbir_gan, build_embedder
-    from snapmode.model.backbone import BackboneEmbedder
     from snapmode.bench.embed import bench_embedder
 
     settings = get_settings()
@@ -55,7 +54,8 @@ def bench_embed(embedders: Annotated[list[str] | None, typer.Option(
     makers = {
         "default": lambda dev, bs: build_embedder(settings.model_copy(update={"device": dev, "embed_batch_size": bs,
                                                                               "model_checkpoint": checkpoint})),
-        "backbone": lambda dev, bs: BackboneEmbedder(device=dev, batch_size=bs),
+        "backbone": lambda dev, bs: build_embedder(settings.model_copy(update={  # SNAPMODE_TORCH_THREADS holds
+            "embedder": "backbone", "device": dev, "embed_batch_size": bs})),
         **{runtime: (lambda dev, bs, runtime=runtime: build_cbir_gan(checkpoint, runtime=runtime, device=dev,
                                                                       threads=settings.torch_threads, batch_size=bs))
            for runtime in ("torch", "onnxruntime", "openvino")}}
@@ -72,10 +72,11 @@ def bench_embed(embedders: Annotated[list[str] | None, typer.Option(
         typer.echo(json.dumps([asdict(r) for r in rows], indent=2))
         return
     table = Table(title=f"Embedding ({torch.get_num_threads()} CPU threads)")
-    for column in ("embedder", "device", "batch", "images/s", "peak MB"):
+    for column in ("embedder", "device", "batch", "images/s", "CPU ms/image", "peak MB"):
         table.add_column(column, justify="right")
     for r in rows:
-        table.add_row(r.embedder, r.device, str(r.batch_size), f"{r.images_per_s:.1f}", f"{r.peak_memory_mb:.0f}")
+        table.add_row(r.embedder, r.device, str(r.batch_size), f"{r.images_per_s:.1f}", f"{r.cpu_ms_per_image:.1f}",
+                      f"{r.peak_memory_mb:.0f}")
     Console().print(table)
 
 

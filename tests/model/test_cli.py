@@ -62,7 +62,7 @@ def test_train_eval_and_bench(tiny_config, photo_folder, tmp_path):
     rows = json.loads(result.stdout[result.stdout.index("["):])
     assert [(r["embedder"], r["device"], r["batch_size"]) for r in rows] == [("default", "cpu", 1),
                                                                              ("default", "cpu", 8)]
-    assert all(r["images_per_s"] > 0 and r["peak_memory_mb"] > 0 for r in rows)
+    assert all(r["images_per_s"] > 0 and r["peak_memory_mb"] > 0 and r["cpu_ms_per_image"] > 0 for r in rows)
 
 
 def test_eval_of_a_missing_path_is_a_clear_error(tmp_path):
