@@ -3,6 +3,7 @@ fetcher that asks it first."""
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -71,8 +72,12 @@ def test_the_fetcher_does_not_connect_to_an_open_host(clock: Clock) -> None:
     status = [503]
     asked: list[str] = []
 
+    others_refused = threading.Event()  # the probe is answered once the rest of its burst has been refused
+
     def respond(path: str) -> Response:
         asked.append(path)
+        if status[0] == 200 and len(asked) == 3:
+            others_refused.wait(10)  # a second request let through while the probe is out would wait here too
         return (200, "image/jpeg", jpeg_bytes(), {}) if status[0] == 200 else (status[0], "text/plain", b"no", {})
 
     breakers = HostBreakers(2, 30.0, clock=clock)
@@ -90,8 +95,18 @@ def test_the_fetcher_does_not_connect_to_an_open_host(clock: Clock) -> None:
 
         status[0] = 200
         clock.now += 30
+        refused: list[str] = []
+
+        def attempt(n: int) -> str:
+            outcome = _try(fetcher, f"{shop.base}/{n}.jpg")
+            if outcome != "ok":
+                refused.append(outcome)
+                if len(refused) == 3:
+                    others_refused.set()
+            return outcome
+
         with ThreadPoolExecutor(4) as pool:  # a burst after the cool-down: only the probe reaches the host
-            outcomes = list(pool.map(lambda n: _try(fetcher, f"{shop.base}/{n}.jpg"), range(3, 7)))
+            outcomes = list(pool.map(attempt, range(3, 7)))
         assert len(asked) == 3 and outcomes.count("ok") == 1
         assert all(fetcher.fetch(f"{shop.base}/{n}.jpg") for n in range(7, 9))  # closed again
         status[0] = 404
