@@ -178,4 +178,5 @@ def context_from_settings(settings: Settings) -> Context:
     return Context(root=settings.cluster_run_dir.resolve(),
                    artifacts=Artifacts((settings.artifacts_dir or DEFAULT_ARTIFACTS_DIR).resolve()),
                    ports=ports, java_home=settings.java_home, solr_auth=settings.solr_auth,
-                   redis_password=settings.redis_secret)
+                   redis_password=settings.redis_secret, milvus_segment_mb=settings.milvus_segment_mb,
+                   milvus_mmap=settings.milvus_mmap)

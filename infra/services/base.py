@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
+from snapmode.config import Settings
 from snapmode.infra.artifacts import Artifacts, find_java
 from snapmode.infra.process import ProcessSpec, ProcessTable
 
@@ -36,6 +37,8 @@ class Context:
     jvm_heap_mb: int = 512
     solr_auth: tuple[str, str] | None = None  # set: Solr requires this user and password (basic auth)
     redis_password: str | None = None  # set: Redis requires it (requirepass)
+    milvus_segment_mb: int = Settings.model_fields["milvus_segment_mb"].default
+    milvus_mmap: bool = Settings.model_fields["milvus_mmap"].default
 
     @property
     def table(self) -> ProcessTable:

@@ -7,7 +7,7 @@ import sys
 from snapmode.infra.errors import ClusterError
 from snapmode.infra.process import ProcessSpec
 from snapmode.infra.services.base import Probe, Service
-from snapmode.infra.services.milvus_server import milvus_ports
+from snapmode.infra.services.milvus_server import config_env, milvus_ports
 
 
 class MilvusService(Service):
@@ -21,9 +21,10 @@ class MilvusService(Service):
         except ImportError as exc:
             raise ClusterError("milvus: the PyPI package `milvus` (Milvus standalone server) is not installed: "
                                "pip install 'snapmode[cluster]'") from exc
-        cmd = [sys.executable, "-m", "snapmode.infra.services.milvus_server", str(self.ctx.data("milvus")),
-               str(self.port)]
-        return [ProcessSpec("milvus", cmd, ports=sorted(milvus_ports(self.port).values()))]
+        data = self.ctx.data("milvus")
+        cmd = [sys.executable, "-m", "snapmode.infra.services.milvus_server", str(data), str(self.port)]
+        return [ProcessSpec("milvus", cmd, ports=sorted(milvus_ports(self.port).values()),
+                            env=config_env(data, self.ctx.milvus_segment_mb, self.ctx.milvus_mmap))]
 
     def probe(self) -> Probe:
         from pymilvus import MilvusClient, MilvusException

@@ -1,7 +1,8 @@
 """Run the Milvus standalone binary of the PyPI package `milvus` on fixed ports: render its config, then exec it.
 
 The package's own `milvus-server` moves to the next free port when one is taken; the cluster wants a clear error
-instead, and the server's own PID. Usage: python -m snapmode.infra.services.milvus_server DATA_DIR PORT
+instead, and the server's own PID. Usage: python -m snapmode.infra.services.milvus_server DATA_DIR PORT; Milvus
+settings come from the environment (`config_env`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,18 @@ def milvus_ports(port: int) -> dict[str, int]:
     ports["etcd_peer_port"] = ports["etcd_port"] + 1
     ports["metrics_port"] = port + len(names) + 1
     return ports
+
+
+SEAL_PROPORTION = 0.9  # a segment is sealed (and indexed) near its size: Milvus's 0.23 makes many small ones
+MMAP_DIR = "mmap"  # under the data dir; Milvus empties it when it starts
+
+
+def config_env(data_dir: Path, segment_mb: int, mmap: bool) -> dict[str, str]:
+    """The settings SnapMode gives the server, as the environment variables that Milvus reads over its milvus.yaml
+    (SECTION_KEY, as the compose stack's `milvus` service sets them): segments of `segment_mb` MB, sealed near that
+    size, and with `mmap` the loaded segments memory-mapped from files in `data_dir`/mmap."""
+    return {"DATACOORD_SEGMENT_MAXSIZE": str(segment_mb), "DATACOORD_SEGMENT_SEALPROPORTION": str(SEAL_PROPORTION),
+            "QUERYNODE_MMAPDIRPATH": str(data_dir.resolve() / MMAP_DIR) if mmap else ""}
 
 
 def _pin_embedded_etcd(config_dir: Path, client_port: int, peer_port: int) -> None:
@@ -58,6 +71,8 @@ def main(argv: list[str]) -> None:
     config.resolve()  # writes configs/milvus.yaml; raises when a fixed port is taken
     _pin_embedded_etcd(data_dir / "configs", ports["etcd_port"], ports["etcd_peer_port"])
     _initialize_data_files(str(data_dir))
+    if mmap_dir := os.environ.get("QUERYNODE_MMAPDIRPATH"):
+        Path(mmap_dir).mkdir(parents=True, exist_ok=True)
     binary = data_dir / "bin" / "milvus"
     env = {**os.environ, "DEPLOY_MODE": "STANDALONE", "METRICS_PORT": str(ports["metrics_port"]),
            "MILVUS_RUN_DIR": str(data_dir / "run"),

@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 import subprocess
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from snapmode.config import Settings
+from snapmode.infra.services.milvus_server import config_env
 from tests.deploy.rendering import GPU_OVERRIDE, ROOT, SECRETS, STACK, render
 
 APP_SERVICES = {"api", "init", "topology", "crawler", "supervisor", "solr-auth"}
@@ -149,6 +152,16 @@ def test_production_runs_the_milvus_server_the_tests_run(stack: dict[str, Any]) 
     pinned = re.search(r'"milvus==([\d.]+)"', (ROOT / "pyproject.toml").read_text())
     assert pinned, "the cluster extra pins no milvus server"
     assert stack["services"]["milvus"]["image"] == f"milvusdb/milvus:v{pinned.group(1)}"
+
+
+def test_production_milvus_gets_the_native_server_s_segment_and_mmap_settings(stack: dict[str, Any]) -> None:
+    """What the native cluster's Milvus was measured with ships: the same overrides, by default the same values."""
+    default = {name: Settings.model_fields[name].default for name in ("milvus_segment_mb", "milvus_mmap")}
+    native = config_env(Path("/var/lib/milvus"), default["milvus_segment_mb"], default["milvus_mmap"])
+    environment = stack["services"]["milvus"]["environment"]
+    assert {key: environment.get(key, "") for key in native} == native
+    resized = render({"SNAPMODE_MILVUS_SEGMENT_MB": "2048"})["services"]["milvus"]["environment"]
+    assert resized["DATACOORD_SEGMENT_MAXSIZE"] == "2048"
 
 
 def pinned_redis_line() -> str:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 import redis
 from typer.testing import CliRunner
 
 from snapmode.cli.cluster import app
+from snapmode.infra.services.milvus_server import SEAL_PROPORTION, milvus_ports
 from snapmode.interfaces import StoreUnavailable
 from snapmode.records import ProductRecord
 from tests.cluster import NativeCluster
@@ -53,6 +55,24 @@ def test_status_json_reports_every_service_healthy(cli) -> None:  # type: ignore
     assert "products" in services["solr"]["detail"] and "products" in services["milvus"]["detail"]
     print(f"\ncluster up in {report['up_s']} s; RSS {report['total_rss_mb']} MB: "
           + ", ".join(f"{n} {s['rss_mb']} MB (ready in {s['ready_s']} s)" for n, s in services.items()))
+
+
+def test_milvus_runs_with_the_settings_segments_and_mmap(cli, native_cluster: NativeCluster) -> None:  # type: ignore[no-untyped-def]
+    """The server's own view of its parameters (its metrics port's /expr, keyed by etcd's root path)."""
+    settings = native_cluster.settings
+    assert settings is not None
+    metrics = milvus_ports(settings.milvus_port)["metrics_port"]
+
+    def param(name: str) -> str:
+        answer = httpx.get(f"http://127.0.0.1:{metrics}/expr", timeout=10,
+                           params={"auth": "by-dev", "code": f"param.{name}.GetValue()"}).json()
+        assert "output" in answer, answer
+        return str(answer["output"])
+
+    assert param("DataCoordCfg.SegmentMaxSize") == str(settings.milvus_segment_mb)
+    assert float(param("DataCoordCfg.SegmentSealProportion")) == SEAL_PROPORTION
+    mmap_dir = settings.cluster_run_dir.resolve() / "data" / "milvus" / "mmap"
+    assert param("QueryNodeCfg.MmapDirPath") == (str(mmap_dir) if settings.milvus_mmap else "")
 
 
 def test_up_twice_is_a_no_op(cli) -> None:  # type: ignore[no-untyped-def]

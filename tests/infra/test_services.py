@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from snapmode.config import Settings
 from snapmode.infra.artifacts import Artifacts
-from snapmode.infra.cluster import SERVICES
+from snapmode.infra.cluster import SERVICES, context_from_settings
 from snapmode.infra.services.base import Context, Ports
+from snapmode.infra.services.milvus import MilvusService
 from snapmode.infra.services.storm import StormService
 
 with warnings.catch_warnings():  # streamparse's imports warn about pkg_resources and paramiko's ciphers
@@ -34,6 +36,20 @@ def test_each_service_is_addressed_on_its_own_port(tmp_path: Path) -> None:
     assert {name: s.url for name, s in services.items()} == {
         "kafka": "127.0.0.1:1001", "storm": "127.0.0.1:1002", "solr": "http://127.0.0.1:1003/solr",
         "milvus": "http://127.0.0.1:1004", "redis": "redis://127.0.0.1:1005/0"}
+
+
+def test_the_milvus_server_gets_the_segment_and_mmap_settings(tmp_path: Path) -> None:
+    pytest.importorskip("milvus", reason="the native cluster's Milvus server comes with the `milvus` package")
+    settings = Settings(cluster_dir=tmp_path / "cluster", milvus_segment_mb=2048, milvus_mmap=True,
+                        _env_file=None)  # type: ignore[call-arg]
+    [spec] = MilvusService(context_from_settings(settings)).processes()
+    data = tmp_path.resolve() / "cluster" / "data" / "milvus"
+    assert spec.env == {"DATACOORD_SEGMENT_MAXSIZE": "2048", "DATACOORD_SEGMENT_SEALPROPORTION": "0.9",
+                        "QUERYNODE_MMAPDIRPATH": str(data / "mmap")}
+    [spec] = MilvusService(context_from_settings(settings.model_copy(update={"milvus_mmap": False}))).processes()
+    assert spec.env["QUERYNODE_MMAPDIRPATH"] == ""  # over any in the environment: off
+    [spec] = MilvusService(context(tmp_path, milvus=1004)).processes()
+    assert spec.env["DATACOORD_SEGMENT_MAXSIZE"] == str(Settings.model_fields["milvus_segment_mb"].default)
 
 
 class Standalone(socketserver.BaseRequestHandler):
