@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -21,35 +22,23 @@ START_TIMEOUT_S = 120.0
 
 def tree_rss_mb(pid: int) -> float:
     """Resident memory of a process and its descendants, MiB (the process alone without psutil)."""
-    try:
-        import psutil
-    except ImportError:
-        try:
-            line = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-                        if line.startswith("VmRSS:"))
-        except (OSError, StopIteration):
-            return 0.0
-        return round(int(line.split()[1]) / 1024, 1)
-    try:
-        process = psutil.Process(pid)
-        members = [process, *process.children(recursive=True)]
-    except psutil.Error:
-        return 0.0
-    total = 0
-    for member in members:
-        try:
-            total += member.memory_info().rss
-        except psutil.Error:
-            pass
-    return round(total / 2**20, 1)
+    return round(_tree_sum(pid, lambda member: member.memory_info().rss, _rss_bytes_alone) / 2**20, 1)
 
 
 def tree_cpu_s(pid: int | None) -> float:
-    """CPU seconds (user and system) a process and its live descendants have used; 0 for no process."""
-    import psutil
-
+    """CPU seconds (user and system) a process and its live descendants have used (the process alone without
+    psutil); 0 for no process."""
     if pid is None:
         return 0.0
+    return _tree_sum(pid, lambda member: sum(member.cpu_times()[:2]), _cpu_s_alone)
+
+
+def _tree_sum(pid: int, measure: Callable[[Any], float], alone: Callable[[int], float]) -> float:
+    """`measure` summed over a process and its live descendants (psutil), or `alone(pid)` without psutil."""
+    try:
+        import psutil
+    except ImportError:
+        return alone(pid)
     try:
         process = psutil.Process(pid)
         members = [process, *process.children(recursive=True)]
@@ -58,11 +47,26 @@ def tree_cpu_s(pid: int | None) -> float:
     total = 0.0
     for member in members:
         try:
-            times = member.cpu_times()
-            total += times.user + times.system
+            total += measure(member)
         except psutil.Error:
             pass
     return total
+
+
+def _rss_bytes_alone(pid: int) -> float:
+    try:
+        line = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return 0.0
+    return int(line.split()[1]) * 1024
+
+
+def _cpu_s_alone(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14 and 15
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ against a served API."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -81,3 +82,16 @@ def test_small_run_against_a_served_api(tmp_path: Path) -> None:
     assert ivf.fill.index.get("index_type") == "IVF_SQ8" and ivf.recall_at_10 < 1.0  # 1 of 16 clusters scanned
     assert set(report.as_dict()["goals"]["api"]) == {  # type: ignore[index]
         "one_client_p50_le_1.3x_floor", "c_clients_p99_le_2x_p50", "c_clients_qps_ge_floor_rate"}
+
+
+def test_process_figures_without_psutil_read_proc_for_the_process_alone() -> None:
+    import psutil
+
+    from snapmode.bench.serve import _cpu_s_alone, _rss_bytes_alone, tree_cpu_s, tree_rss_mb
+
+    sum(i * i for i in range(2_000_000))  # some CPU time to read back
+    me = psutil.Process(os.getpid())
+    assert _cpu_s_alone(os.getpid()) == pytest.approx(sum(me.cpu_times()[:2]), abs=0.1)
+    assert _rss_bytes_alone(os.getpid()) == pytest.approx(me.memory_info().rss, rel=0.2)
+    assert tree_cpu_s(os.getpid()) >= _cpu_s_alone(os.getpid()) - 0.1 and tree_cpu_s(None) == 0.0
+    assert tree_rss_mb(os.getpid()) > 0 and _cpu_s_alone(2**22 + 1) == 0.0  # no such process
