@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -11,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from PIL import Image
+
+from snapmode.bench.serve import own_cpu_s
 
 
 WARM_UP_CALLS, WARM_UP_S = 3, 0.5  # untimed before each row: the first calls of a runtime are several times slower
@@ -30,11 +31,6 @@ class BenchRow:
 def sample_images(n: int, size: int = 256, seed: int = 0) -> list[Image.Image]:
     rng = np.random.default_rng(seed)
     return [Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)) for _ in range(n)]
-
-
-def _process_cpu_s() -> float:
-    times = os.times()
-    return times.user + times.system
 
 
 def _rss_mb() -> float:
@@ -80,7 +76,7 @@ def bench_embedder(make_embedder: Callable[[str, int], object], devices: Sequenc
             if cuda:
                 torch.cuda.synchronize()
                 torch.cuda.reset_peak_memory_stats()
-            done, began, cpu_began = 0, time.perf_counter(), _process_cpu_s()
+            done, began, cpu_began = 0, time.perf_counter(), own_cpu_s()
             with _PeakRss() as rss:
                 while done < min_images or time.perf_counter() - began < min_seconds:
                     embedder.embed(images)
@@ -88,7 +84,7 @@ def bench_embedder(make_embedder: Callable[[str, int], object], devices: Sequenc
                 if cuda:
                     torch.cuda.synchronize()
             elapsed = time.perf_counter() - began
-            cpu_s = _process_cpu_s() - cpu_began - rss.cpu_s
+            cpu_s = own_cpu_s() - cpu_began - rss.cpu_s
             peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else rss.peak
             rows.append(BenchRow(name, device, batch_size, done / elapsed, peak, round(1000 * cpu_s / done, 2)))
     return rows

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from snapmode.bench.recall import ExactNearest, recall_at
-from snapmode.bench.serve import ServedApi, serve_process, start_milvus_server, tree_cpu_s, tree_rss_mb
+from snapmode.bench.serve import ServedApi, serve_process, own_cpu_s, start_milvus_server, tree_cpu_s, tree_rss_mb
 from snapmode.bench.synthetic import SyntheticSource, synthetic_batches
 from snapmode.config import Settings
 from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
@@ -195,8 +195,7 @@ def _vector_store(kind: StoreKind, tmp: Path, settings: Settings) -> Iterator[tu
 def _cpu_s(api_pid: int, store_pid: int | None) -> dict[str, float]:
     """CPU seconds used so far by the API server, the Milvus server (when one runs apart) and this process, whose
     threads are the HTTP clients while they run."""
-    own = os.times()
-    used = {"api": tree_cpu_s(api_pid), "clients": own.user + own.system}
+    used = {"api": tree_cpu_s(api_pid), "clients": own_cpu_s()}
     if store_pid is not None:
         used["milvus"] = tree_cpu_s(store_pid)
     return used

@@ -33,6 +33,12 @@ def tree_cpu_s(pid: int | None) -> float:
     return _tree_sum(pid, lambda member: sum(member.cpu_times()[:2]), _cpu_s_alone)
 
 
+def own_cpu_s() -> float:
+    """CPU seconds (user and system) this process has used, every thread counted."""
+    times = os.times()
+    return times.user + times.system
+
+
 def _tree_sum(pid: int, measure: Callable[[Any], float], alone: Callable[[int], float]) -> float:
     """`measure` summed over a process and its live descendants (psutil), or `alone(pid)` without psutil."""
     try:
