@@ -10,6 +10,9 @@ import structlog
 
 # Their INFO lines are per-request, per-segment or load-time chatter.
 NOISY_LIBRARIES = ("milvus_lite", "httpx", "kafka", "faiss", "grpc", "pymilvus")
+# Loggers that their library gives a stderr handler of its own on import: theirs would print apart from the
+# structured lines, to the stderr of the moment of import.
+SELF_HANDLED = ("pymilvus", "pymilvus.milvus_client", "pymilvus.bulk_writer")
 
 
 class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -53,6 +56,11 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
     handler = _CurrentStderrHandler()
     handler.setFormatter(_stdlib_formatter(json))
     logging.basicConfig(handlers=[handler], level=threshold)
+    for name in SELF_HANDLED:
+        library = logging.getLogger(name)
+        library.handlers.clear()
+        library.propagate = True
+        library.setLevel(logging.NOTSET)
     for chatty in NOISY_LIBRARIES:
         logging.getLogger(chatty).setLevel(max(logging.WARNING, threshold))
     # gRPC's server logs a traceback for each call that milvus-lite does not implement (pymilvus then falls back).

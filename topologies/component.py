@@ -9,6 +9,7 @@ from typing import Any
 from snapmode.config import Settings
 from snapmode.logs import configure_logging, get_logger
 from snapmode.topologies.metrics import NoMetrics, component_metrics
+from snapmode.topologies.stderr import unblock_stderr
 
 SETTINGS_KEY = "snapmode.settings"  # topology config entry holding the settings, as submitted
 
@@ -58,8 +59,9 @@ class Counters:
 
 def setup_component(storm_conf: dict[str, Any], context: dict[str, Any]) -> tuple[Settings, Counters]:
     """Settings and counters of a starting component; structured logs go to stderr, which Storm keeps in the worker
-    log (stdout is the multi-lang protocol)."""
+    log (stdout is the multi-lang protocol), through a queue that never blocks the component (`unblock_stderr`)."""
     settings = settings_from_conf(storm_conf)
+    unblock_stderr()
     configure_logging(settings.log_level, json=True)
     component = context.get("componentid", "component")
     return settings, Counters(component, context.get("taskid"), metrics=component_metrics(settings, component))
