@@ -238,7 +238,7 @@ def fill_store(platform: Platform, records: Sequence, target: int, progress: Pro
     progress("fill", done, missing)
     for batch_records, items in synthetic_batches(missing, source, batch=FILL_BATCH, seed=seed):
         metadata.upsert(batch_records)
-        vectors.upsert(items)
+        vectors.insert(items)  # the synthetic ids are new: no deletions for Milvus to compact away
         if exact is not None:
             exact.add([i.image_id for i in items], np.stack([i.vector for i in items]))
         done += len(items)

@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     IVF_SQ8 at about a quarter of HNSW's memory, IVF_FLAT, FLAT (exact)."""
     hnsw_m: int = Field(16, ge=4, le=64)
     """HNSW: graph links per vector."""
-    hnsw_ef_construction: int = Field(200, ge=8, le=512)
+    hnsw_ef_construction: int = Field(128, ge=8, le=512)
     """HNSW: candidates kept while building."""
     ivf_nlist: int = Field(1024, ge=1, le=65_536)
     """IVF: clusters of the index."""
@@ -105,7 +105,7 @@ class Settings(BaseSettings):
     """A photo query asks the index for this many images per product wanted (products have several images)."""
     milvus_uri: str | None = None
     """The Milvus server, e.g. http://127.0.0.1:19530; unset: an embedded milvus-lite file in `data_dir`."""
-    milvus_segment_mb: int = Field(1024, ge=64, le=8192)
+    milvus_segment_mb: int = Field(1024, ge=64, le=2048)
     """The Milvus server's segment size in MB (native cluster and compose stack): vectors gather into a segment until
     it holds about this much, then it gets its own index, and a search visits every segment. Milvus's 512 MB
     sealed at 23% (118 MB, nine segments per million 256-d vectors) searched and held more."""

@@ -97,6 +97,11 @@ class VectorStore(Protocol):
         """Insert or replace by `image_id`; durable and searchable when it returns."""
         ...
 
+    def insert(self, items: Sequence[VectorItem]) -> None:
+        """As `upsert`, for images the store does not hold (a bulk fill): cheaper, and an id it holds would be
+        stored twice."""
+        ...
+
     def search(self, vectors: np.ndarray, k: int, where: SearchFilter | None = None) -> list[list[VectorHit]]:
         """Nearest images for each query row, best first."""
         ...

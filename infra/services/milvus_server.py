@@ -24,14 +24,19 @@ def milvus_ports(port: int) -> dict[str, int]:
 
 
 SEAL_PROPORTION = 0.9  # a segment is sealed (and indexed) near its size: Milvus's 0.23 makes many small ones
+# The data node writes a growing segment's rows out each time this much is buffered, one stats log each. Milvus
+# rewrites a sealed segment of more stats logs than 2 x maxSize / 64 MB (and rebuilds its index): at its 16 MB, every
+# segment sealed above half of maxSize. At 64 MB a segment sealed at 90% has 0.9 x maxSize / 64 MB of them.
+INSERT_BUFFER_BYTES = 64 * 2**20
 MMAP_DIR = "mmap"  # under the data dir; Milvus empties it when it starts
 
 
 def config_env(data_dir: Path, segment_mb: int, mmap: bool) -> dict[str, str]:
     """The settings SnapMode gives the server, as the environment variables that Milvus reads over its milvus.yaml
     (SECTION_KEY, as the compose stack's `milvus` service sets them): segments of `segment_mb` MB, sealed near that
-    size, and with `mmap` the loaded segments memory-mapped from files in `data_dir`/mmap."""
+    size and not rewritten for it, and with `mmap` the loaded segments memory-mapped from files in `data_dir`/mmap."""
     return {"DATACOORD_SEGMENT_MAXSIZE": str(segment_mb), "DATACOORD_SEGMENT_SEALPROPORTION": str(SEAL_PROPORTION),
+            "DATANODE_SEGMENT_INSERTBUFSIZE": str(INSERT_BUFFER_BYTES),
             "QUERYNODE_MMAPDIRPATH": str(data_dir.resolve() / MMAP_DIR) if mmap else ""}
 
 

@@ -132,8 +132,11 @@ def write_product_vectors(store: VectorStore, records: Sequence[ProductRecord], 
 
     `items` are new embeddings of some of those images; the record's images already stored but not in `items` are
     re-tagged (their vectors read back, not re-embedded), and the product's stored images the record no longer has
-    are deleted. Items of products without a record here are ignored. Upserts come before deletions, so a product
-    is never left without its images midway.
+    are deleted. Items of products without a record here are ignored. Writes come before deletions, so a product
+    is never left without its images midway. Images the store does not hold yet are inserted, not upserted: Milvus
+    writes an upsert as a deletion and an insert, and every search pays for those deletions until a compaction
+    rewrites the segment. The stored ones are read with read-your-writes consistency and a product has one writer
+    at a time (the topology groups by product key), so an id is never inserted twice.
     """
     latest = {r.key: r for r in newest(records)}
     if not latest:
@@ -146,7 +149,9 @@ def write_product_vectors(store: VectorStore, records: Sequence[ProductRecord], 
     owner = {image: key for key, ids in wanted.items() for image in ids}
     rows = [VectorItem.from_record(latest[i.product_key], i.image_id, i.vector) for i in fresh.values()]
     rows += [VectorItem.from_record(latest[owner[image]], image, vector) for image, vector in vectors.items()]
-    store.upsert(rows)
+    held = set().union(*stored.values())
+    store.insert([row for row in rows if row.image_id not in held])
+    store.upsert([row for row in rows if row.image_id in held])
     gone = [image for key, ids in stored.items() for image in ids - wanted[key]]
     store.delete(gone)
 

@@ -233,6 +233,15 @@ class MilvusVectorStore:
         return True
 
     def upsert(self, items: Sequence[VectorItem]) -> None:
+        self._write(self.client.upsert, items)
+
+    def insert(self, items: Sequence[VectorItem]) -> None:
+        """Add images that the collection does not hold (a bulk fill of a new one); an id it holds would be stored
+        twice. Milvus writes an upsert as a deletion of each id and an insert: a segment filled by upserts holds as
+        many deletions as rows, and Milvus rewrites it (and rebuilds its index) to drop them once it is sealed."""
+        self._write(self.client.insert, items)
+
+    def _write(self, call: Callable[..., object], items: Sequence[VectorItem]) -> None:
         if not items:
             return
         rows = []
@@ -242,7 +251,7 @@ class MilvusVectorStore:
             rows.append({"image_id": item.image_id, "product_key": item.product_key, "site": item.site[:256],
                          "category": item.category[:256], "brand": item.brand[:256], "colour": item.colour[:256],
                          "price": float(item.price), "vector": vector.tolist()})
-        self._call(self.client.upsert, rows)
+        self._call(call, rows)
         if self.flush_writes:
             self._call(self.client.flush)
 

@@ -21,7 +21,7 @@ METRIC = "COSINE"
 class VectorIndex:
     kind: IndexType = "HNSW"
     hnsw_m: int = 16
-    hnsw_ef_construction: int = 200
+    hnsw_ef_construction: int = 128
     ivf_nlist: int = 1024
     search_ef: int = 128  # HNSW: candidates a search keeps (at least k)
     search_nprobe: int = 32  # IVF: clusters a search scans

@@ -70,7 +70,7 @@ def test_small_run_against_a_served_api(tmp_path: Path) -> None:
     used = report.cpu_ms_per_query["api"]
     assert set(used) == {"api", "clients"} and used["api"] > 0  # milvus-lite runs inside the API process
     assert report.recall_at_10 == 1.0  # HNSW at ef 128 over 300 vectors misses none of the exact ten
-    assert report.index == {"type": "HNSW", "build": {"M": 16, "efConstruction": 200}, "search": {"ef": 128},
+    assert report.index == {"type": "HNSW", "build": {"M": 16, "efConstruction": 128}, "search": {"ef": 128},
                             "oversample": 4}
     assert set(report.api["api"]) == {"1", "2"}
     for lat in (report.floor, *report.api["api"].values()):

@@ -10,7 +10,7 @@ import redis
 from typer.testing import CliRunner
 
 from snapmode.cli.cluster import app
-from snapmode.infra.services.milvus_server import SEAL_PROPORTION, milvus_ports
+from snapmode.infra.services.milvus_server import INSERT_BUFFER_BYTES, SEAL_PROPORTION, milvus_ports
 from snapmode.interfaces import StoreUnavailable
 from snapmode.records import ProductRecord
 from tests.cluster import NativeCluster
@@ -71,6 +71,7 @@ def test_milvus_runs_with_the_settings_segments_and_mmap(cli, native_cluster: Na
 
     assert param("DataCoordCfg.SegmentMaxSize") == str(settings.milvus_segment_mb)
     assert float(param("DataCoordCfg.SegmentSealProportion")) == SEAL_PROPORTION
+    assert param("DataNodeCfg.FlushInsertBufferSize") == str(INSERT_BUFFER_BYTES)
     mmap_dir = settings.cluster_run_dir.resolve() / "data" / "milvus" / "mmap"
     assert param("QueryNodeCfg.MmapDirPath") == (str(mmap_dir) if settings.milvus_mmap else "")
 

@@ -45,7 +45,7 @@ def test_the_milvus_server_gets_the_segment_and_mmap_settings(tmp_path: Path) ->
     [spec] = MilvusService(context_from_settings(settings)).processes()
     data = tmp_path.resolve() / "cluster" / "data" / "milvus"
     assert spec.env == {"DATACOORD_SEGMENT_MAXSIZE": "2048", "DATACOORD_SEGMENT_SEALPROPORTION": "0.9",
-                        "QUERYNODE_MMAPDIRPATH": str(data / "mmap")}
+                        "DATANODE_SEGMENT_INSERTBUFSIZE": str(64 * 2**20), "QUERYNODE_MMAPDIRPATH": str(data / "mmap")}
     [spec] = MilvusService(context_from_settings(settings.model_copy(update={"milvus_mmap": False}))).processes()
     assert spec.env["QUERYNODE_MMAPDIRPATH"] == ""  # over any in the environment: off
     [spec] = MilvusService(context(tmp_path, milvus=1004)).processes()

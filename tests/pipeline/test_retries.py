@@ -70,16 +70,23 @@ def test_wait_until_returns_the_value_or_names_what_it_waited_for() -> None:
 
 
 class AwayAtFirst:
-    """Wraps a vector store whose upserts fail as unavailable `failures` times."""
+    """Wraps a vector store whose writes fail as unavailable `failures` times."""
 
     def __init__(self, store, failures: int) -> None:  # type: ignore[no-untyped-def]
         self.store, self.failures = store, failures
 
     def upsert(self, items: Sequence[VectorItem]) -> None:
+        self._away()
+        self.store.upsert(items)
+
+    def insert(self, items: Sequence[VectorItem]) -> None:
+        self._away()
+        self.store.insert(items)
+
+    def _away(self) -> None:
         if self.failures:
             self.failures -= 1
             raise StoreUnavailable("Milvus away")
-        self.store.upsert(items)
 
     def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
         return getattr(self.store, name)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from snapmode.interfaces import SearchFilter, StoreError
+from snapmode.interfaces import SearchFilter, StoreError, VectorItem
 from snapmode.pipeline.decode import DecodeLimits
 from snapmode.pipeline.runner import IngestRunner
 from snapmode.pipeline.steps import FetchOptions
@@ -139,3 +139,37 @@ def test_a_refused_row_is_dead_lettered_alone(tmp_path: Path, photos: dict[str, 
     assert images_of(runner, "t:bad") == set() and runner.vectors.count() == 2
     [dead] = [letter.rejection for letter in read_letter_file(tmp_path / "dead.jsonl")]
     assert dead.product_key == "t:bad" and "HTTP 400" in dead.detail
+
+
+class WriteLog:
+    """Wraps a vector store and records the image ids of each insert and upsert."""
+
+    def __init__(self, store: MilvusVectorStore) -> None:
+        self.store, self.inserted, self.upserted = store, set[str](), set[str]()
+
+    def insert(self, items: Sequence[VectorItem]) -> None:
+        self.inserted |= {i.image_id for i in items}
+        self.store.insert(items)
+
+    def upsert(self, items: Sequence[VectorItem]) -> None:
+        self.upserted |= {i.image_id for i in items}
+        self.store.upsert(items)
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.store, name)
+
+
+def test_new_images_are_inserted_and_stored_ones_upserted_never_twice(tmp_path: Path, photos: dict[str, str]) -> None:
+    runner = make_runner(tmp_path)
+    store = runner.vectors
+    runner.vectors = log = WriteLog(store)  # type: ignore[assignment]
+    first = product("p", [photos["red"], photos["blue"]], price=10)
+    runner.run([first])
+    assert log.inserted == {ref.image_id for ref in first.images()} and not log.upserted
+    log.inserted.clear()
+    replay = product("p", [photos["red"], photos["blue"], photos["green"]], price=12, minutes=5)
+    runner.run([first, replay])  # a replay of the first version with a newer one holding one more image
+    [green] = [ref.image_id for ref in replay.images() if ref.url == photos["green"]]
+    assert log.inserted == {green}
+    assert log.upserted == {ref.image_id for ref in first.images()}
+    assert store.count() == 3 and images_of(runner, "t:p") == {ref.image_id for ref in replay.images()}

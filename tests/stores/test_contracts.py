@@ -33,6 +33,13 @@ def test_vector_upsert_twice_keeps_one_copy(vector_store: VectorStore) -> None:
     assert vector_store.count() == 6
 
 
+def test_vector_insert_of_new_images_stores_them_as_upsert_does(vector_store: VectorStore) -> None:
+    vector_store.insert([item(i) for i in range(6)])
+    vector_store.upsert([item(i) for i in range(4, 8)])
+    assert vector_store.count() == 8
+    assert vector_store.search(unit(2)[None], k=1)[0][0].image_id == f"{2:032x}"
+
+
 def test_vector_search_finds_itself_first(vector_store: VectorStore) -> None:
     vector_store.upsert([item(i) for i in range(10)])
     hits = vector_store.search(np.stack([unit(3), unit(7)]), k=3)

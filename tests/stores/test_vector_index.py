@@ -49,7 +49,7 @@ def test_index_parameters_follow_the_settings() -> None:
     assert index.search_params("IVF_SQ8", k=10)["params"] == {"nprobe": 8}
     assert index.search_params("HNSW", k=10)["params"] == {"ef": 64}
     assert index.search_params("HNSW", k=200)["params"] == {"ef": 200}  # never fewer candidates than results
-    assert VectorIndex(kind="HNSW", hnsw_m=24).build_params() == {"M": 24, "efConstruction": 200}
+    assert VectorIndex(kind="HNSW", hnsw_m=24).build_params() == {"M": 24, "efConstruction": 128}
     assert VectorIndex(kind="FLAT").search_params("FLAT", k=5)["params"] == {}
     with pytest.raises(ValueError):
         Settings(vector_index="IVF_PQ", _env_file=None)  # type: ignore[call-arg]
