@@ -23,7 +23,8 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from snapmode.bench.recall import ExactNearest, recall_at
-from snapmode.bench.serve import ServedApi, serve_process, own_cpu_s, start_milvus_server, tree_cpu_s, tree_rss_mb
+from snapmode.bench.serve import (ServedApi, own_cpu_s, serve_process, start_milvus_server, tree_cpu_s, tree_rss_mb,
+                                  wait_settled)
 from snapmode.bench.synthetic import SyntheticSource, synthetic_batches
 from snapmode.config import Settings
 from snapmode.datasets.catalog.generate import GenerateOptions, generate_catalog
@@ -87,6 +88,7 @@ class QueryReport:
     api: dict[str, dict[str, Latency]] = field(default_factory=dict)  # variant -> "1" / "C" -> figures
     mean_batch: dict[str, float] = field(default_factory=dict)  # variant -> queries per forward pass at C clients
     cpu_ms_per_query: dict[str, dict[str, float]] = field(default_factory=dict)  # variant -> process -> CPU ms, C clients
+    settled_s: dict[str, float] = field(default_factory=dict)  # variant -> wait for the stores' background work
 
     def ratios(self) -> dict[str, dict[str, float]]:
         """p50 of each API figure over the floor's p50."""
@@ -138,10 +140,12 @@ def bench_query(settings: Settings, *, vectors: int = 10_000, clients: int = 8, 
         mean_batch: dict[str, float] = {}
         cpu: dict[str, dict[str, float]] = {}
         recall: list[float] = []
+        settled: dict[str, float] = {}
         for name, env in variants:
             with serve_process(local, free_port(), Path(tmp) / f"serve-{name}.log", env=env,
                                searches=max(8, clients)) as served, \
                     _floor_search(local, platform) as floor_search:
+                settled[name] = wait_settled([served.pid, store_pid()])
                 if not recall:
                     found = floor_search.vectors.search(exact.queries, RECALL_K)
                     recall.append(recall_at([[h.image_id for h in hits] for hits in found], exact.nearest()))
@@ -166,7 +170,7 @@ def bench_query(settings: Settings, *, vectors: int = 10_000, clients: int = 8, 
                            index={"type": index.kind, "build": index.build_params(),
                                   "search": index.search_params(index.kind, k * local.search_oversample)["params"],
                                   "oversample": local.search_oversample},
-                           mean_batch=mean_batch, cpu_ms_per_query=cpu,
+                           mean_batch=mean_batch, cpu_ms_per_query=cpu, settled_s=settled,
                            load_avg={"start": [round(x, 2) for x in load_start],
                                      "end": [round(x, 2) for x in os.getloadavg()]})
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,22 @@ def tree_cpu_s(pid: int | None) -> float:
     if pid is None:
         return 0.0
     return _tree_sum(pid, lambda member: sum(member.cpu_times()[:2]), _cpu_s_alone)
+
+
+SETTLED_CORE_SHARE = 0.1  # processes that use less of one core than this are taken as settled
+
+
+def wait_settled(pids: Sequence[int | None], *, window_s: float = 2.0, timeout_s: float = 900.0) -> float:
+    """Wait until the processes (with their descendants) together use less than a tenth of a core over `window_s`:
+    milvus-lite merges and indexes its segments in a background thread after it opens them, which its index state
+    does not show, and a Milvus server may still build indexes. The seconds waited (`timeout_s` at most)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        before = sum(tree_cpu_s(pid) for pid in pids)
+        time.sleep(window_s)
+        if sum(tree_cpu_s(pid) for pid in pids) - before < SETTLED_CORE_SHARE * window_s:
+            break
+    return round(time.monotonic() - started, 1)
 
 
 def own_cpu_s() -> float:

@@ -210,7 +210,8 @@ def bench_query(vectors: Annotated[int, typer.Option(min=1, help="Vectors in the
                   "per product asked)")
     console.print(f"fill: real {fill.embed_s} s, synthetic {fill.synthetic:,} in {fill.insert_s} s, index "
                   f"{fill.index_s} s {fill.index}; memory MB {report.memory_mb}; queries per forward pass at "
-                  f"{clients} clients {report.mean_batch or '-'}")
+                  f"{clients} clients {report.mean_batch or '-'}; stores settled before measuring in "
+                  f"{report.settled_s} s")
     for name, used in report.cpu_ms_per_query.items():
         console.print(f"CPU ms per query at {clients} clients ({name}): "
                       + ", ".join(f"{process} {ms}" for process, ms in used.items()))

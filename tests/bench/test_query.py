@@ -76,6 +76,7 @@ def test_small_run_against_a_served_api(tmp_path: Path) -> None:
     for lat in (report.floor, *report.api["api"].values()):
         assert lat.requests >= 10 and lat.errors == 0 and 0 < lat.p50_ms <= lat.p99_ms
     assert report.memory_mb["api_process"] > 0
+    assert set(report.settled_s) == {"api"}
     assert not (tmp_path / "unused").exists()
     ivf = bench_query(settings.model_copy(update={"vector_index": "IVF_SQ8", "ivf_nlist": 16, "search_nprobe": 1}),
                       vectors=300, clients=1, queries=10, products=12, views=2)
@@ -95,3 +96,20 @@ def test_process_figures_without_psutil_read_proc_for_the_process_alone() -> Non
     assert _rss_bytes_alone(os.getpid()) == pytest.approx(me.memory_info().rss, rel=0.2)
     assert tree_cpu_s(os.getpid()) >= _cpu_s_alone(os.getpid()) - 0.1 and tree_cpu_s(None) == 0.0
     assert tree_rss_mb(os.getpid()) > 0 and _cpu_s_alone(2**22 + 1) == 0.0  # no such process
+
+
+def test_the_measurement_waits_until_the_store_processes_are_idle() -> None:
+    import subprocess
+    import sys
+
+    from snapmode.bench.serve import wait_settled
+
+    busy_then_idle = subprocess.Popen([sys.executable, "-c", "import time\nt = time.monotonic()\n"
+                                       "while time.monotonic() - t < 3: pass\ntime.sleep(60)"])
+    try:
+        waited = wait_settled([busy_then_idle.pid, None], window_s=0.5, timeout_s=30)
+        assert 2.5 <= waited < 10  # through the busy seconds, then one quiet window
+        assert wait_settled([busy_then_idle.pid], window_s=0.5, timeout_s=30) < 1.5  # idle now: one window
+    finally:
+        busy_then_idle.kill()
+        busy_then_idle.wait()
