@@ -26,9 +26,10 @@ class QueuedStderr(io.TextIOBase):
     def __init__(self, target: TextIO, limit: int = QUEUED_WRITES) -> None:
         super().__init__()
         self.target = target
-        self.dropped = 0
+        self.dropped = 0  # writes that found the queue full, in all (only `write` changes it)
+        self._reported = 0  # of them, those the thread has written a line about (only the thread changes it)
         self._queue: queue.Queue[str | None] = queue.Queue(limit)
-        self._thread = threading.Thread(target=self._drain, name="stderr-writer", daemon=True)
+        self._thread = threading.Thread(target=self._write_out, name="stderr-writer", daemon=True)
         self._thread.start()
 
     def writable(self) -> bool:
@@ -55,10 +56,10 @@ class QueuedStderr(io.TextIOBase):
             return
         self._thread.join(timeout_s)
 
-    def _drain(self) -> None:
+    def _write_out(self) -> None:
         while (text := self._queue.get()) is not None:
-            if self.dropped:
-                dropped, self.dropped = self.dropped, 0
+            if (dropped := self.dropped - self._reported) > 0:
+                self._reported += dropped
                 self.target.write(f'{{"event": "stderr.dropped", "writes": {dropped}, "level": "warning"}}\n')
             self.target.write(text)
             self.target.flush()

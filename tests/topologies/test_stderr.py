@@ -10,6 +10,7 @@ import sys
 import threading
 
 from snapmode.topologies.stderr import QueuedStderr
+from snapmode.waiting import wait_until
 
 LOGGING_CHILD = """
 import logging, sys
@@ -66,6 +67,7 @@ def test_writes_beyond_the_queue_are_dropped_and_counted_in_a_line_once_the_pipe
     received: list[bytes] = []
     reader = threading.Thread(target=lambda: received.append(_read_all(read_fd)))
     reader.start()
+    wait_until(lambda: not stream._queue.full(), timeout_s=30, interval_s=0.01)  # the pipe moves: room again
     stream.write("last\n")
     stream.drain(timeout_s=30)
     target.close()
