@@ -159,9 +159,17 @@ class MilvusVectorStore:
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
         try:
             self.client = MilvusClient(uri=uri, timeout=timeout_s, grpc_options=grpc_options or {})
-            self._ensure_collection()
         except (MilvusException, grpc.RpcError) as exc:
+            if on_close is not None:
+                on_close()
             raise store_error(exc, f"Milvus at {uri}") from exc
+        try:
+            self._ensure_collection()
+        except BaseException as exc:
+            self.close()  # an engine opened for this store is let go (a refused index, a server that went away)
+            if isinstance(exc, (MilvusException, grpc.RpcError)):
+                raise store_error(exc, f"Milvus at {uri}") from exc
+            raise
 
     def _ensure_collection(self) -> None:
         physical = resolve(self.client, self.name, uri=self.uri, timeout_s=self.timeout_s)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from snapmode.config import Settings
+from snapmode.interfaces import IndexMismatch
 from snapmode.stores import lite
 from snapmode.stores.factory import build_vector_store, existing_vector_store
 
@@ -24,3 +27,11 @@ def test_an_index_is_opened_at_the_dimension_it_records(settings: Settings) -> N
     finally:
         store.close()
     assert lite._opened[settings.milvus_lite_path.resolve()] == 0
+
+
+def test_a_refused_index_lets_the_engine_go(settings: Settings) -> None:
+    build_vector_store(settings, dim=24, model_id="some-model:v1").close()
+    with pytest.raises(IndexMismatch, match="made by some-model:v1"):
+        build_vector_store(settings, dim=24, model_id="other-model:v1")
+    assert lite._opened[settings.milvus_lite_path.resolve()] == 0  # not kept by the store that was refused
+    build_vector_store(settings, dim=24, model_id="some-model:v1").close()  # the data dir opens again at once
