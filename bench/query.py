@@ -162,13 +162,13 @@ def bench_query(settings: Settings, *, vectors: int = 10_000, clients: int = 8, 
                         mean_batch[name] = round((after[0] - before[0]) / (after[1] - before[1]), 2)
                 memory[f"{name}_process"] = served.rss_mb()
         if store == "server":
-            memory["milvus_server"] = tree_rss_mb(store_pid() or 0)  # else milvus-lite runs inside the API process
-        index = VectorIndex.from_settings(local)
+            memory["milvus_server"] = tree_rss_mb(store_pid() or 0)  # else milvus-lite is a child of the API process
+        index = VectorIndex.from_settings(local).for_engine(lite=store == "lite")
         return QueryReport(store=store, vectors=vectors, dim=platform.embedder.dim, clients=clients, k=k, fill=fill,
                            memory_mb=memory, floor=Latency.of(floor_s, sum(floor_s)),
                            recall_at_10=round(recall[0], 4), api=api,
-                           index={"type": index.kind, "build": index.build_params(),
-                                  "search": index.search_params(index.kind, k * local.search_oversample)["params"],
+                           index={"type": index.type, "build": index.build_params(),
+                                  "search": index.search_params(index.type, k * local.search_oversample)["params"],
                                   "oversample": local.search_oversample},
                            mean_batch=mean_batch, cpu_ms_per_query=cpu, settled_s=settled,
                            load_avg={"start": [round(x, 2) for x in load_start],
@@ -179,7 +179,7 @@ def bench_query(settings: Settings, *, vectors: int = 10_000, clients: int = 8, 
 def _vector_store(kind: StoreKind, tmp: Path, settings: Settings) -> Iterator[tuple[Settings, Callable[[], int | None]]]:
     """Settings for a temporary data dir (embedded metadata, no cache) and the vector store `kind`: milvus-lite in
     the data dir, or a Milvus server (SNAPMODE_MILVUS_URI, else a native one started here); and the PID of a server
-    started here (None otherwise: milvus-lite runs inside the API process)."""
+    started here (None otherwise: milvus-lite's engine is a child of the API process, counted with it)."""
     local = settings.model_copy(update={"data_dir": tmp / "data", "solr_url": None, "redis_url": None,
                                         "collection": COLLECTION, "cache_ttl_s": 0, "milvus_uri": None})
     if kind == "lite":

@@ -39,8 +39,8 @@ SETTLED_CORE_SHARE = 0.1  # processes that use less of one core than this are ta
 
 def wait_settled(pids: Sequence[int | None], *, window_s: float = 2.0, timeout_s: float = 900.0) -> float:
     """Wait until the processes (with their descendants) together use less than a tenth of a core over `window_s`:
-    milvus-lite merges and indexes its segments in a background thread after it opens them, which its index state
-    does not show, and a Milvus server may still build indexes. The seconds waited (`timeout_s` at most)."""
+    a Milvus engine may still merge segments or build their indexes after it opens them, which its index state does
+    not always show. The seconds waited (`timeout_s` at most)."""
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
         before = sum(tree_cpu_s(pid) for pid in pids)

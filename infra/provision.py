@@ -204,7 +204,7 @@ def ensure_milvus_collection(uri: str, collection: str, dim: int, index: VectorI
         MilvusVectorStore(uri=uri, collection=collection, dim=dim, index=index).close()
     except (MilvusException, StoreError) as exc:
         raise ClusterError(f"milvus: collection {collection!r} at {uri}: {_first_line(exc)}") from exc
-    return "exists (loaded)" if existed else f"created ({dim}-d, {index.kind}, loaded)"
+    return "exists (loaded)" if existed else f"created ({dim}-d, {index.type}, loaded)"
 
 
 def _error(resp: httpx.Response) -> str:

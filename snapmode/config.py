@@ -88,9 +88,10 @@ class Settings(BaseSettings):
     # Stores
     collection: str = "products"
     """Name of the Milvus collection, and of the Solr core the native cluster creates."""
-    vector_index: Literal["HNSW", "IVF_SQ8", "IVF_FLAT", "FLAT"] = "HNSW"
+    vector_index: Literal["HNSW", "IVF_SQ8", "IVF_FLAT", "FLAT"] | None = None
     """The vector index of a new collection (an existing one keeps its own until `snapmode reindex`): HNSW, or
-    IVF_SQ8 at about a quarter of HNSW's memory, IVF_FLAT, FLAT (exact)."""
+    IVF_SQ8 at about a quarter of HNSW's memory, IVF_FLAT, FLAT (exact). milvus-lite builds FLAT and IVF_FLAT only.
+    Unset: HNSW on a Milvus server, FLAT on milvus-lite."""
     hnsw_m: int = Field(16, ge=4, le=64)
     """HNSW: graph links per vector."""
     hnsw_ef_construction: int = Field(128, ge=8, le=512)

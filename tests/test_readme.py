@@ -299,7 +299,7 @@ def test_the_readme_runs_as_written(tmp_path: Path, staging_shop: str) -> None:
             serve_and_use_a_second_terminal(terminal, step, new_photos=tmp_path / "staging-shop" / "images")
         else:
             terminal.run(step, shop=staging_shop)
-    assert (workdir / ".snapmode" / "vectors.db").is_dir()  # the default, relative data dir
+    assert (workdir / ".snapmode" / "vectors.db").is_file()  # the default, relative data dir
     assert (workdir / "checkpoints" / "mine" / "model.safetensors").is_file()
     assert (workdir / "report" / "metrics.md").is_file()
 

@@ -27,6 +27,7 @@ from snapmode.records import ProductRecord
 from snapmode.stores.collections import Collections, Identity
 from snapmode.stores.factory import build_metadata_store, build_vector_store, milvus_endpoint
 from snapmode.stores.milvus import MilvusVectorStore, store_error
+from snapmode.stores.vector_index import is_lite_uri
 
 log = get_logger(__name__)
 PAGE = 500  # records read from the metadata store at a time
@@ -100,7 +101,8 @@ def reindex(settings: Settings, embedder: Embedder, *, keep_old: bool = False, f
     client = MilvusClient(uri=uri, timeout=settings.milvus_timeout_s, grpc_options=options)
     metadata = build_metadata_store(settings)
     try:
-        collections = Collections(client, settings.collection, timeout_s=settings.milvus_timeout_s)
+        collections = Collections(client, settings.collection, timeout_s=settings.milvus_timeout_s,
+                                  lite=is_lite_uri(uri))
         active = collections.active()
         if active is not None and collections.identity(active) == wanted and not force:
             report.collection, report.up_to_date = active, True

@@ -1,7 +1,8 @@
-"""One milvus-lite engine per data dir, shared with other processes through its loopback gRPC endpoint.
+"""One milvus-lite engine per data dir, shared with other processes through its gRPC socket.
 
-milvus-lite locks its data dir for one process, and serves it in that process on a loopback gRPC port. The process
-that opens it writes a holder file beside it (PID, command, URI). A serving process (`snapmode serve`, `demo`)
+milvus-lite runs its engine (Milvus's own, in local mode) as a child process of the process that opens the data dir,
+which it locks for that process; the engine serves gRPC on a Unix socket. The process that opens it writes a holder
+file beside it (PID, command, socket URI). A serving process (`snapmode serve`, `demo`)
 shares its engine: every other command attaches to that URI, so ingesting or searching while the page is up works,
 and the server sees new products at once. A short-lived holder (an `ingest`) is never attached to, since it may end
 mid-way: the others stop with one line naming it.
@@ -16,6 +17,7 @@ import os
 import shlex
 import socket
 import sys
+import warnings
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,9 +26,12 @@ from urllib.parse import urlparse
 from snapmode.interfaces import StoreUnavailable
 from snapmode.waiting import WaitTimeout, wait_until
 
+# milvus-lite 2.5.1 reads its version through pkg_resources, which warns on stderr at import (not a log line)
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning, module="milvus_lite")
+
 HOLDER_SUFFIX = ".holder.json"
-# milvus-lite's gRPC server keeps gRPC's default minimum ping interval (5 min): pymilvus's 10 s keepalive pings made
-# it answer GOAWAY "too_many_pings", printed by gRPC's C core on stderr.
+# gRPC servers refuse keepalive pings more often than every 5 min by default (GOAWAY "too_many_pings"): pymilvus's
+# 10 s keepalive pings are turned off.
 CLIENT_GRPC_OPTIONS = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": False}
 _opened: Counter[Path] = Counter()  # users of this process's own engines, by path
 OPEN_RETRY_S = 3.0  # two processes that start together: the loser waits this long for the winner's holder file
@@ -111,12 +116,18 @@ def _start_here(db_path: Path) -> str | None:
     """Open the engine in this process (milvus-lite reuses one engine per path); None when another process has it."""
     from milvus_lite.server_manager import server_manager_instance
 
-    lite_log = logging.getLogger("milvus_lite.server_manager")
-    level, lite_log.level = lite_log.level, logging.CRITICAL  # its lock failure is a traceback at ERROR
+    db_path.parent.mkdir(parents=True, exist_ok=True)  # the engine's lock file goes beside its data
+    root = logging.getLogger()  # where milvus-lite logs its lock failure, at ERROR
+    root.addFilter(_quiet_lite)
     try:
         return server_manager_instance.start_and_get_uri(str(db_path))
     finally:
-        lite_log.setLevel(level)
+        root.removeFilter(_quiet_lite)
+
+
+def _quiet_lite(record: logging.LogRecord) -> bool:
+    """Drop milvus-lite's own records: a data dir locked by another process is an answer here, not an error."""
+    return "milvus_lite" not in record.pathname
 
 
 def _publish(db_path: Path, holder: Holder) -> None:
@@ -146,12 +157,26 @@ def _alive(holder: Holder) -> bool:
         pass  # alive, owned by another user
     if holder.pid == os.getpid():
         return True
-    parsed = urlparse(holder.uri)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 0), timeout=1.0):
+        with _connect(holder.uri):
             return True
     except OSError:
         return False
+
+
+def _connect(uri: str) -> socket.socket:
+    """A connection to the engine at `uri` (`unix:PATH` or a TCP URL)."""
+    if uri.startswith("unix:"):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(1.0)
+        try:
+            sock.connect(uri.removeprefix("unix:"))
+        except OSError:
+            sock.close()
+            raise
+        return sock
+    parsed = urlparse(uri)
+    return socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 0), timeout=1.0)
 
 
 def _this_command() -> str:

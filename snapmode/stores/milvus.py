@@ -15,12 +15,13 @@ from pymilvus import exceptions as milvus_errors
 from snapmode.interfaces import IndexMismatch, SearchFilter, StoreError, StoreUnavailable, VectorHit, VectorItem
 from snapmode.logs import get_logger
 from snapmode.stores.collections import Collections, Identity, identity_of, refusal
-from snapmode.stores.vector_index import METRIC, VectorIndex
+from snapmode.stores.vector_index import METRIC, VectorIndex, is_lite_uri
 from snapmode.waiting import WaitTimeout, wait_until
 
 log = get_logger(__name__)
 
 _STRING_FIELDS = ("product_key", "site", "category", "brand", "colour")
+MAX_BYTES = {"image_id": 64, "product_key": 512}  # the schema's key fields; the others are cut to 256 characters
 QUERY_LIMIT = 16_384  # Milvus's largest query result (a product has at most 100 images)
 IMAGES_OF_CHUNK = 100  # product keys per query: at most 10,000 rows
 ITERATOR_BATCH = 4_096  # rows per batch of a query iterator
@@ -102,7 +103,7 @@ def filter_expression(where: SearchFilter | None) -> str:
 def resolve(client: MilvusClient, name: str, *, uri: str, timeout_s: float) -> str | None:
     """The collection that `name` stands for, or None when there is none. A name that stands for nothing while
     collections `name__N` exist is a first reindex between its two steps (or one killed there): wait for it."""
-    collections = Collections(client, name, timeout_s=timeout_s)
+    collections = Collections(client, name, timeout_s=timeout_s, lite=is_lite_uri(uri))
     try:
         found = wait_until(lambda: collections.active() or (None if collections.physicals() else _NEW),
                            timeout_s=SWAP_WAIT_S, interval_s=0.1)
@@ -128,10 +129,10 @@ def recorded_identity(uri: str, name: str, *, timeout_s: float = 30.0,
 
 
 class MilvusVectorStore:
-    """Cosine-similarity HNSW index of image embeddings keyed by `image_id`.
+    """Cosine-similarity index of image embeddings keyed by `image_id` (`VectorIndex`: HNSW on a server by default).
 
-    `uri` is a file path for milvus-lite or an http(s) URL of a Milvus server (or of a milvus-lite engine,
-    `snapmode.stores.lite`, with `on_close` releasing it). `flush_writes=False` suits a server fed
+    `uri` is a file path for milvus-lite, the Unix socket of a milvus-lite engine (`snapmode.stores.lite`, with
+    `on_close` releasing it) or an http(s) URL of a Milvus server. `flush_writes=False` suits a server fed
     by a stream: its write-ahead log already makes an upsert durable, and it becomes searchable within the collection's
     consistency bound, whereas a flush seals a segment per call (about 2.5 s each on one node).
 
@@ -150,8 +151,9 @@ class MilvusVectorStore:
         self.collection = collection  # the collection it stands for, once opened
         self.dim = dim
         self.identity = Identity(model_id, dim)
-        self.index = index or VectorIndex()
-        self.built = self.index.kind  # the index type of the collection opened, which searches must suit
+        self.lite = is_lite_uri(uri)
+        self.index = (index or VectorIndex()).for_engine(lite=self.lite)
+        self.built = self.index.type  # the index type of the collection opened, which searches must suit
         self.timeout_s = timeout_s
         self.flush_writes = flush_writes
         self.on_close = on_close
@@ -179,31 +181,42 @@ class MilvusVectorStore:
             self.built = self._built_index()
             self.client.load_collection(self.collection)
             return
-        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-        schema.add_field("image_id", DataType.VARCHAR, is_primary=True, max_length=64)
-        schema.add_field("product_key", DataType.VARCHAR, max_length=512)
+        self._create()
+
+    def _create(self) -> None:
+        """Make the collection that `name` will stand for, labelled with this store's identity, and load it."""
+        if (why := self.index.unbuildable(lite=self.lite)) is not None:
+            raise StoreError(why)
+        collections = Collections(self.client, self.name, timeout_s=self.timeout_s, lite=self.lite)
+        self.collection = collections.first()
+        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False,
+                                            description=self.identity.description())
+        schema.add_field("image_id", DataType.VARCHAR, is_primary=True, max_length=MAX_BYTES["image_id"])
+        schema.add_field("product_key", DataType.VARCHAR, max_length=MAX_BYTES["product_key"])
         for name in _STRING_FIELDS[1:]:
             schema.add_field(name, DataType.VARCHAR, max_length=256)
         schema.add_field("price", DataType.FLOAT)
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
         index = self.client.prepare_index_params()
-        index.add_index(field_name="vector", index_type=self.index.kind, metric_type=METRIC,
+        index.add_index(field_name="vector", index_type=self.index.type, metric_type=METRIC,
                         params=self.index.build_params())
         self.client.create_collection(self.collection, schema=schema, index_params=index,
                                       properties=self.identity.properties())
-        self.built = self.index.kind
+        if self.collection != self.name:
+            collections.swap(self.collection)
+        self.built = self.index.type
         log.info("milvus.collection_created", uri=self.uri, collection=self.collection, dim=self.dim,
-                 model_id=self.identity.model_id, index=self.index.kind, params=self.index.build_params())
+                 model_id=self.identity.model_id, index=self.index.type, params=self.index.build_params())
 
     def _built_index(self) -> str:
         """The index type of the opened collection; the settings' when it has none or will not say."""
         try:
             info = self.client.describe_index(self.collection, index_name="vector") or {}
         except MilvusException:
-            return self.index.kind
-        built = str(info.get("index_type") or self.index.kind)
-        if built != self.index.kind:
-            log.info("milvus.index_kept", collection=self.collection, index=built, settings=self.index.kind,
+            return self.index.type
+        built = str(info.get("index_type") or self.index.type)
+        if built != self.index.type:
+            log.info("milvus.index_kept", collection=self.collection, index=built, settings=self.index.type,
                      hint="a collection keeps its index: `snapmode reindex` builds a new one as configured")
         return built
 
@@ -215,7 +228,11 @@ class MilvusVectorStore:
         if found.model_id is not None or self.identity.model_id is None:
             return
         if self._count(READ_YOUR_WRITES) == 0:  # made by `snapmode cluster init`, which knows no model
-            self.client.alter_collection_properties(self.collection, properties=self.identity.properties())
+            if self.lite:  # milvus-lite alters no collection: an empty one is made again, labelled
+                self.client.drop_collection(self.collection)
+                self._create()
+            else:
+                self.client.alter_collection_properties(self.collection, properties=self.identity.properties())
             return
         log.warning("milvus.model_unrecorded", collection=self.collection, dim=found.dim,
                     embedder=self.identity.model_id,
@@ -254,6 +271,10 @@ class MilvusVectorStore:
             return
         rows = []
         for item in items:
+            for name, most in MAX_BYTES.items():  # milvus-lite stores a longer key; a server refuses it
+                if len(getattr(item, name).encode()) > most:
+                    raise StoreError(f"Milvus write of {item.image_id[:64]!r}: refused: {name} exceeds max_length "
+                                     f"({most} bytes)")
             vector = np.asarray(item.vector, dtype=np.float32).reshape(-1)
             assert vector.shape == (self.dim,), f"vector of {item.image_id} has shape {vector.shape}, want ({self.dim},)"
             rows.append({"image_id": item.image_id, "product_key": item.product_key, "site": item.site[:256],

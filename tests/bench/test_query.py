@@ -68,19 +68,19 @@ def test_small_run_against_a_served_api(tmp_path: Path) -> None:
     assert report.fill.real == 12 and report.fill.synthetic == 288
     assert report.fill.index.get("index_type") and report.dim == 1280
     used = report.cpu_ms_per_query["api"]
-    assert set(used) == {"api", "clients"} and used["api"] > 0  # milvus-lite runs inside the API process
-    assert report.recall_at_10 == 1.0  # HNSW at ef 128 over 300 vectors misses none of the exact ten
-    assert report.index == {"type": "HNSW", "build": {"M": 16, "efConstruction": 128}, "search": {"ef": 128},
-                            "oversample": 4}
+    assert set(used) == {"api", "clients"} and used["api"] > 0  # milvus-lite's engine: a child of the API process
+    assert report.recall_at_10 == 1.0  # FLAT is exact
+    assert report.index == {"type": "FLAT", "build": {}, "search": {}, "oversample": 4}  # milvus-lite's default
     assert set(report.api["api"]) == {"1", "2"}
     for lat in (report.floor, *report.api["api"].values()):
         assert lat.requests >= 10 and lat.errors == 0 and 0 < lat.p50_ms <= lat.p99_ms
     assert report.memory_mb["api_process"] > 0
     assert set(report.settled_s) == {"api"}
     assert not (tmp_path / "unused").exists()
-    ivf = bench_query(settings.model_copy(update={"vector_index": "IVF_SQ8", "ivf_nlist": 16, "search_nprobe": 1}),
+    ivf = bench_query(settings.model_copy(update={"vector_index": "IVF_FLAT", "ivf_nlist": 16, "search_nprobe": 1}),
                       vectors=300, clients=1, queries=10, products=12, views=2)
-    assert ivf.fill.index.get("index_type") == "IVF_SQ8" and ivf.recall_at_10 < 1.0  # 1 of 16 clusters scanned
+    assert ivf.fill.index.get("index_type") == "IVF_FLAT"  # the collection is built as the settings say
+    assert ivf.index == {"type": "IVF_FLAT", "build": {"nlist": 16}, "search": {"nprobe": 1}, "oversample": 4}
     assert set(report.as_dict()["goals"]["api"]) == {  # type: ignore[index]
         "one_client_p50_le_1.3x_floor", "c_clients_p99_le_2x_p50", "c_clients_qps_ge_floor_rate"}
 

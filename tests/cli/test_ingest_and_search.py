@@ -49,7 +49,7 @@ def test_ingest_prints_its_summary_with_the_store_counts(workdir: Path, catalog:
     rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in done.output.splitlines()
             if line.count("│") == 3}
     assert rows["vectors in store"] == "8" and rows["products in store"] == "4" and rows["images_indexed"] == "8"
-    assert (workdir / ".snapmode" / "vectors.db").is_dir()
+    assert (workdir / ".snapmode" / "vectors.db").is_file()
 
 
 def test_a_folder_of_loose_photos_is_a_product_per_photo(workdir: Path, catalog: Path) -> None:

@@ -41,8 +41,8 @@ def test_commands_refuse_the_old_index_then_work_after_reindex(indexed: Path, ca
         code, _, err = snapmode(capsys, monkeypatch, *command)
         errors = [line for line in err.splitlines() if line.startswith("error:")]
         assert code == 1 and len(errors) == 1, err
-        assert errors[0].startswith("error: the vector index products was made by mean-colour (8-d), the embedder is "
-                                    "channels:v2 (6-d): run `snapmode reindex`"), err
+        assert errors[0].startswith("error: the vector index products (collection products__0) was made by "
+                                    "mean-colour (8-d), the embedder is channels:v2 (6-d): run `snapmode reindex`"), err
 
     code, _, err = snapmode(capsys, monkeypatch, "reindex")
 

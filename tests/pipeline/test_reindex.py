@@ -187,7 +187,7 @@ def test_a_reindex_stopped_midway_leaves_the_old_index_serving_and_resumes(index
     old = platform_of(indexed, MeanColourEmbedder())  # still the index, and still answering
     try:
         assert first_hits(old, catalog) == {r.key: r.key for r in records_of(catalog)}
-        assert isinstance(old.vectors, MilvusVectorStore) and old.vectors.collection == "products"
+        assert isinstance(old.vectors, MilvusVectorStore) and old.vectors.collection == "products__0"
     finally:
         old.close()
 

@@ -1,5 +1,6 @@
 """Every vector index the settings offer, on milvus-lite and on the Milvus server: a collection is made with the
-configured index, searched with that index's parameters, and keeps its index when reopened with other settings."""
+configured index, searched with that index's parameters, and keeps its index when reopened with other settings;
+milvus-lite refuses the kinds it cannot build, and each engine has its own default."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import numpy as np
 import pytest
 
 from snapmode.config import Settings
-from snapmode.interfaces import VectorItem
+from snapmode.interfaces import StoreError, VectorItem
 from snapmode.stores.milvus import MilvusVectorStore
-from snapmode.stores.vector_index import INDEX_TYPES, VectorIndex
+from snapmode.stores.vector_index import INDEX_TYPES, LITE_DEFAULT, LITE_INDEX_TYPES, SERVER_DEFAULT, VectorIndex
 
 DIM = 32
 BACKENDS = ["milvus-lite", pytest.param("milvus-server", marks=pytest.mark.integration)]
@@ -60,6 +61,15 @@ def test_each_index_finds_each_vector_and_stays_when_reopened(place: tuple[str, 
     uri, collection = place
     rows = items(300)
     index = VectorIndex(kind=kind, ivf_nlist=8, search_nprobe=8)  # type: ignore[arg-type]
+    if "://" not in uri and kind not in LITE_INDEX_TYPES:
+        with pytest.raises(StoreError, match=f"milvus-lite builds .* not {kind}: unset SNAPMODE_VECTOR_INDEX"):
+            MilvusVectorStore(uri=uri, collection=collection, dim=DIM, index=index)
+        reopened = MilvusVectorStore(uri=uri, collection=collection, dim=DIM)
+        try:
+            assert reopened.built == LITE_DEFAULT  # nothing was made by the refused one
+        finally:
+            reopened.close()
+        return
     store = MilvusVectorStore(uri=uri, collection=collection, dim=DIM, index=index)
     try:
         store.upsert(rows)
@@ -75,3 +85,14 @@ def test_each_index_finds_each_vector_and_stays_when_reopened(place: tuple[str, 
         assert reopened.search(np.stack([rows[7].vector]), k=1)[0][0].image_id == "i7"
     finally:
         reopened.close()
+
+
+def test_each_engine_has_its_default_index(place: tuple[str, str]) -> None:
+    uri, collection = place
+    store = MilvusVectorStore(uri=uri, collection=collection, dim=DIM, index=VectorIndex())
+    try:
+        want = LITE_DEFAULT if "://" not in uri else SERVER_DEFAULT
+        assert store.built == want
+        assert store.client.describe_index(store.collection, index_name="vector")["index_type"] == want
+    finally:
+        store.close()
