@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from snapmode.interfaces import MetadataStore, VectorStore
+from snapmode.stores.collections import Collections
 from snapmode.stores.milvus import MilvusVectorStore
 from snapmode.stores.sqlite import SqliteMetadataStore
 from tests.cluster import NativeCluster
@@ -33,8 +34,14 @@ def _server_vectors(cluster: NativeCluster) -> VectorStore:
 
 
 def _drop_server_vectors(store: VectorStore) -> None:
+    """Drop the store's collection, and its alias and numbered collections if a test made them."""
     assert isinstance(store, MilvusVectorStore)
-    store.client.drop_collection(store.collection)
+    collections = Collections(store.client, store.name)
+    if collections.active() not in (None, store.name):
+        store.client.drop_alias(store.name)
+    for physical in {store.collection, *collections.physicals()}:
+        if store.client.has_collection(physical):
+            store.client.drop_collection(physical)
 
 
 def _solr_metadata(cluster: NativeCluster) -> MetadataStore:

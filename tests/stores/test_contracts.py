@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from snapmode.interfaces import MetadataStore, SearchFilter, VectorItem, VectorStore
+from snapmode.interfaces import IndexMismatch, MetadataStore, SearchFilter, VectorItem, VectorStore
 from snapmode.records import ProductRecord
+from snapmode.stores.collections import Collections
+from snapmode.stores.milvus import MilvusVectorStore
+from snapmode.stores.vector_index import is_lite_uri
 from tests.stores.conftest import DIM
 
 
@@ -38,6 +42,29 @@ def test_vector_insert_of_new_images_stores_them_as_upsert_does(vector_store: Ve
     vector_store.upsert([item(i) for i in range(4, 8)])
     assert vector_store.count() == 8
     assert vector_store.search(unit(2)[None], k=1)[0][0].image_id == f"{2:032x}"
+
+
+def test_a_swap_points_the_name_at_another_collection(vector_store: VectorStore) -> None:
+    """A real alias on a server, a row of `snapmode_aliases` on milvus-lite: the same moves either way."""
+    assert isinstance(vector_store, MilvusVectorStore)
+    name, uri = vector_store.name, vector_store.uri
+    vector_store.upsert([item(0)])
+    collections = Collections(vector_store.client, name, lite=is_lite_uri(uri))
+    assert collections.active() == vector_store.collection
+    built = MilvusVectorStore(uri=uri, collection=f"{name}__1", dim=DIM, model_id="other:v1")  # a reindex's
+    built.upsert([item(1), item(2)])
+    built.close()
+
+    assert collections.swap(f"{name}__1") == f"{name}__0"  # a server's first swap renames the collection
+    assert collections.active() == f"{name}__1" and collections.physicals() == [f"{name}__0", f"{name}__1"]
+    reopened = MilvusVectorStore(uri=uri, collection=name, dim=DIM, model_id="other:v1")
+    try:
+        assert reopened.collection == f"{name}__1" and reopened.count() == 2
+    finally:
+        reopened.close()
+    with pytest.raises(IndexMismatch, match=rf"{name} \(collection {name}__1\) was made by other:v1"):
+        MilvusVectorStore(uri=uri, collection=name, dim=DIM, model_id="third:v1")
+    assert collections.swap(f"{name}__0") == f"{name}__1" and collections.active() == f"{name}__0"
 
 
 def test_vector_search_finds_itself_first(vector_store: VectorStore) -> None:
