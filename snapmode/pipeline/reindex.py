@@ -26,8 +26,8 @@ from snapmode.pipeline.steps import write_product_vectors
 from snapmode.records import ProductRecord
 from snapmode.stores.collections import Collections, Identity
 from snapmode.stores.factory import build_metadata_store, build_vector_store, milvus_endpoint
+from snapmode.stores.lite import is_lite_uri
 from snapmode.stores.milvus import MilvusVectorStore, store_error
-from snapmode.stores.vector_index import is_lite_uri
 
 log = get_logger(__name__)
 PAGE = 500  # records read from the metadata store at a time

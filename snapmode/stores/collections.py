@@ -107,9 +107,10 @@ class Collections:
     def swap(self, target: str) -> str | None:
         """Point `name` at collection `target` in one step; returns the collection it named before (None: none).
 
-        An alias moves atomically (`alter_alias`). A store from before aliases, whose `name` is a collection, has it
-        renamed to `name__0` first, then the alias created: between those two calls (milliseconds) `name`
-        names nothing, and the stores that use it wait for it (`MilvusVectorStore`)."""
+        An alias moves atomically (`alter_alias`); on milvus-lite its row in `ALIASES` is replaced. A store from
+        before aliases, whose `name` is a collection, has it renamed to `name__0` first, then the alias created:
+        between those two calls (milliseconds) `name` names nothing, and the stores that use it wait for it
+        (`MilvusVectorStore`)."""
         previous = self.active()
         if self.lite:
             self._register(target)

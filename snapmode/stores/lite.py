@@ -30,6 +30,7 @@ from snapmode.waiting import WaitTimeout, wait_until
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning, module="milvus_lite")
 
 HOLDER_SUFFIX = ".holder.json"
+SOCKET_SCHEME = "unix:"  # an engine's gRPC socket, as milvus-lite names it
 # gRPC servers refuse keepalive pings more often than every 5 min by default (GOAWAY "too_many_pings"): pymilvus's
 # 10 s keepalive pings are turned off.
 CLIENT_GRPC_OPTIONS = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": False}
@@ -164,13 +165,23 @@ def _alive(holder: Holder) -> bool:
         return False
 
 
+def is_lite_uri(uri: str) -> bool:
+    """Whether `uri` reaches milvus-lite: a file path, or the socket of an engine."""
+    return "://" not in uri
+
+
+def is_lite_file(uri: str) -> bool:
+    """Whether `uri` is a milvus-lite file path (which pymilvus opens an engine for), not an engine's socket."""
+    return is_lite_uri(uri) and not uri.startswith(SOCKET_SCHEME)
+
+
 def _connect(uri: str) -> socket.socket:
     """A connection to the engine at `uri` (`unix:PATH` or a TCP URL)."""
-    if uri.startswith("unix:"):
+    if uri.startswith(SOCKET_SCHEME):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(1.0)
         try:
-            sock.connect(uri.removeprefix("unix:"))
+            sock.connect(uri.removeprefix(SOCKET_SCHEME))
         except OSError:
             sock.close()
             raise

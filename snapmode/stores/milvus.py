@@ -15,7 +15,8 @@ from pymilvus import exceptions as milvus_errors
 from snapmode.interfaces import IndexMismatch, SearchFilter, StoreError, StoreUnavailable, VectorHit, VectorItem
 from snapmode.logs import get_logger
 from snapmode.stores.collections import Collections, Identity, identity_of, refusal
-from snapmode.stores.vector_index import METRIC, VectorIndex, is_lite_uri
+from snapmode.stores.lite import is_lite_file, is_lite_uri
+from snapmode.stores.vector_index import METRIC, VectorIndex
 from snapmode.waiting import WaitTimeout, wait_until
 
 log = get_logger(__name__)
@@ -157,7 +158,7 @@ class MilvusVectorStore:
         self.timeout_s = timeout_s
         self.flush_writes = flush_writes
         self.on_close = on_close
-        if "://" not in uri:
+        if is_lite_file(uri):
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
         try:
             self.client = MilvusClient(uri=uri, timeout=timeout_s, grpc_options=grpc_options or {})

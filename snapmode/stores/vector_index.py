@@ -72,7 +72,3 @@ class VectorIndex:
             params = {}
         return {"metric_type": METRIC, "params": params}
 
-
-def is_lite_uri(uri: str) -> bool:
-    """Whether `uri` reaches milvus-lite: a file path, or the Unix socket of an engine (`snapmode.stores.lite`)."""
-    return "://" not in uri

@@ -8,8 +8,8 @@ import pytest
 from snapmode.interfaces import IndexMismatch, MetadataStore, SearchFilter, VectorItem, VectorStore
 from snapmode.records import ProductRecord
 from snapmode.stores.collections import Collections
+from snapmode.stores.lite import is_lite_uri
 from snapmode.stores.milvus import MilvusVectorStore
-from snapmode.stores.vector_index import is_lite_uri
 from tests.stores.conftest import DIM
 
 

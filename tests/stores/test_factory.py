@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from snapmode.config import Settings
@@ -35,3 +37,16 @@ def test_a_refused_index_lets_the_engine_go(settings: Settings) -> None:
         build_vector_store(settings, dim=24, model_id="other-model:v1")
     assert lite._opened[settings.milvus_lite_path.resolve()] == 0  # not kept by the store that was refused
     build_vector_store(settings, dim=24, model_id="some-model:v1").close()  # the data dir opens again at once
+
+
+def test_a_store_on_an_engine_socket_makes_no_folder_where_it_runs(settings: Settings, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    here = tmp_path / "cwd"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    store = build_vector_store(settings, dim=24, model_id="some-model:v1")
+    try:
+        assert store.uri.startswith(lite.SOCKET_SCHEME)  # type: ignore[attr-defined]
+    finally:
+        store.close()
+    assert list(here.iterdir()) == []  # the socket's path is not a data dir

@@ -13,6 +13,7 @@ import pytest
 
 from snapmode.config import Settings
 from snapmode.interfaces import StoreError, VectorItem
+from snapmode.stores.lite import is_lite_uri
 from snapmode.stores.milvus import MilvusVectorStore
 from snapmode.stores.vector_index import INDEX_TYPES, LITE_DEFAULT, LITE_INDEX_TYPES, SERVER_DEFAULT, VectorIndex
 
@@ -61,7 +62,7 @@ def test_each_index_finds_each_vector_and_stays_when_reopened(place: tuple[str, 
     uri, collection = place
     rows = items(300)
     index = VectorIndex(kind=kind, ivf_nlist=8, search_nprobe=8)  # type: ignore[arg-type]
-    if "://" not in uri and kind not in LITE_INDEX_TYPES:
+    if is_lite_uri(uri) and kind not in LITE_INDEX_TYPES:
         with pytest.raises(StoreError, match=f"milvus-lite builds .* not {kind}: unset SNAPMODE_VECTOR_INDEX"):
             MilvusVectorStore(uri=uri, collection=collection, dim=DIM, index=index)
         reopened = MilvusVectorStore(uri=uri, collection=collection, dim=DIM)
@@ -91,7 +92,7 @@ def test_each_engine_has_its_default_index(place: tuple[str, str]) -> None:
     uri, collection = place
     store = MilvusVectorStore(uri=uri, collection=collection, dim=DIM, index=VectorIndex())
     try:
-        want = LITE_DEFAULT if "://" not in uri else SERVER_DEFAULT
+        want = LITE_DEFAULT if is_lite_uri(uri) else SERVER_DEFAULT
         assert store.built == want
         assert store.client.describe_index(store.collection, index_name="vector")["index_type"] == want
     finally:
